@@ -1,0 +1,71 @@
+# Makefile: the wasm module (the product), the native build of the same
+# sources (tests, sanitizers, fast training), tests and benchmarks.
+# `make test` is the project's test command; build.sh installs what it needs.
+
+SRC := $(shell find src -name '*.c' | sort)
+HDR := $(shell find src include -name '*.h')
+TEST_C := $(wildcard tests/c/*.c)
+
+# Every fm_* function declared in the public header is exported from wasm.
+EXPORTS := $(shell scripts/wasm-exports.sh)
+
+# emcc searches only its own sysroot: reach the two header-only Debian
+# libraries (stb_image, jsmn) through a folder of links to them.
+THIRD := build/thirdparty/.stamp
+EMCC ?= emcc
+EMFLAGS := -std=c11 -D_GNU_SOURCE -O3 -msimd128 -Iinclude -Ibuild/thirdparty -DNDEBUG -flto \
+  -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
+  -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=1MB -sERROR_ON_UNDEFINED_SYMBOLS=1 \
+  -sEXPORTED_FUNCTIONS=$(EXPORTS)
+# Emscripten 3.1.6's JS optimiser needs acorn from Debian's node modules.
+export NODE_PATH := /usr/share/nodejs
+
+CC := gcc
+CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wno-unused-parameter -march=x86-64-v3
+NATIVE_OPT := -O3 -DNDEBUG -fno-math-errno
+SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+.PHONY: all wasm native test test-c bench clean
+all: wasm native
+
+wasm: build/fmnist.wasm
+native: build/native/libfmnist.a build/native/test_core build/native/test_core_asan
+
+$(THIRD):
+	@mkdir -p build/thirdparty
+	ln -sfn /usr/include/stb build/thirdparty/stb
+	ln -sfn /usr/include/jsmn.h build/thirdparty/jsmn.h
+	@touch $@
+
+build/fmnist.wasm: $(SRC) $(HDR) $(THIRD)
+	$(EMCC) $(EMFLAGS) $(SRC) -o $@
+
+build/native/libfmnist.a: $(SRC) $(HDR)
+	@mkdir -p build/native/obj
+	@rm -f $@
+	for f in $(SRC); do $(CC) $(CFLAGS) $(NATIVE_OPT) -c $$f -o build/native/obj/$$(echo $$f | tr / _).o || exit 1; done
+	ar rcs $@ build/native/obj/*.o
+
+# C tests of kernels and layers: natively, under ASan + UBSan, and as wasm
+# run by Node's WASI (so the SIMD kernels are checked in both builds).
+build/native/test_core: $(TEST_C) $(SRC) $(HDR)
+	@mkdir -p build/native
+	$(CC) $(CFLAGS) -O2 -Isrc $(TEST_C) $(SRC) -lm -o $@
+build/native/test_core_asan: $(TEST_C) $(SRC) $(HDR)
+	@mkdir -p build/native
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(TEST_C) $(SRC) -lm -o $@
+build/test_core.wasm: $(TEST_C) $(SRC) $(HDR) $(THIRD)
+	$(EMCC) -std=c11 -D_GNU_SOURCE -O2 -msimd128 -Iinclude -Ibuild/thirdparty -Isrc -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH \
+	  -sERROR_ON_UNDEFINED_SYMBOLS=1 $(TEST_C) $(SRC) -o $@
+
+test: 
+	./build.sh
+	$(MAKE) build/test_core.wasm
+	node --test tests/
+
+bench:
+	./build.sh
+	node bench/bench.mjs
+
+clean:
+	rm -rf build

@@ -1,0 +1,158 @@
+/* fmnist.h: public API of the Fashion-MNIST network and trainer.
+ *
+ * One C library, compiled twice: to WebAssembly with 128-bit SIMD (the product,
+ * loaded by js/fmnist.mjs in Node, a page or a Web Worker) and natively with
+ * gcc + SIMDe (tests under sanitizers, fuzzers, fast offline training).
+ *
+ * Conventions
+ * - Every function that can fail returns 0 / NULL on failure (or a negative
+ *   count) and leaves a one-line, human-readable reason in fm_last_error().
+ *   Bad input never crashes and never yields silently wrong data.
+ * - Memory: objects returned by *_create / *_load / *_parse are owned by the
+ *   caller and released with the matching *_free. Buffers passed in are only
+ *   read during the call unless stated otherwise.
+ * - Images are 8-bit grayscale, row-major, 0 = black background as in
+ *   Fashion-MNIST. Networks see pixels / 255 (the model file records this).
+ */
+#ifndef FMNIST_H
+#define FMNIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FM_NUM_CLASSES 10
+#define FM_IMAGE_SIDE 28
+#define FM_IMAGE_PIXELS (FM_IMAGE_SIDE * FM_IMAGE_SIDE)
+
+/* The last error message of this thread ("" when none). */
+const char *fm_last_error(void);
+/* Class name for index 0..9 ("T-shirt/top", ...); NULL when out of range. */
+const char *fm_class_name(int index);
+
+/* ---- Data: IDX files (raw or gzip) ------------------------------------- */
+
+typedef struct fm_dataset {
+  int count;        /* number of images */
+  int rows, cols;   /* 28 x 28 for Fashion-MNIST */
+  uint8_t *images;  /* count * rows * cols bytes */
+  uint8_t *labels;  /* count bytes, each 0..9 */
+} fm_dataset;
+
+/* Parses an images file and a labels file (each raw IDX or gzip of IDX).
+ * Names are used in error messages only ("train-images-idx3-ubyte.gz: ...").
+ * Validates magic numbers, dimensions, counts, file lengths, gzip CRC,
+ * label range and that both files describe the same number of items. */
+fm_dataset *fm_dataset_parse(const uint8_t *images, size_t images_len, const char *images_name,
+                             const uint8_t *labels, size_t labels_len, const char *labels_name);
+void fm_dataset_free(fm_dataset *ds);
+
+/* ---- Networks ---------------------------------------------------------- */
+
+typedef struct fm_net fm_net;
+
+/* Builds a network from a spec string ("mlp", "cnn-small", or comma-separated
+ * tokens such as "conv3x3:32,bn,relu,maxpool2,flatten,dense:10"; see
+ * src/net/spec.c) for inputs of c x h x w and initialises its weights as
+ * PyTorch does (Kaiming-uniform), deterministically from seed. */
+fm_net *fm_net_create(const char *spec, int c, int h, int w, uint64_t seed);
+void fm_net_free(fm_net *net);
+/* The expanded spec ("mlp" becomes its token list). */
+const char *fm_net_spec(const fm_net *net);
+long fm_net_param_count(const fm_net *net);
+/* Multiply-adds of one forward pass of one image. */
+double fm_net_macs(const fm_net *net);
+int fm_net_input_size(const fm_net *net);
+int fm_net_output_size(const fm_net *net);
+/* Flat float32 view of all trainable parameters, in state_dict order. */
+float *fm_net_params(fm_net *net);
+
+/* Inference (batch norm uses running statistics, dropout is off).
+ * pixels: n images of 8-bit grayscale; probs: n x 10 softmax outputs. */
+int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs);
+/* Same for already-normalised float inputs. */
+int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs);
+
+/* Free-form metadata saved in the model file (string -> string). */
+int fm_net_set_meta(fm_net *net, const char *key, const char *value);
+const char *fm_net_get_meta(const fm_net *net, const char *key);
+
+/* ---- Model files: safetensors ------------------------------------------ */
+
+/* Serialises to safetensors; *out is malloc'd (free with fm_free). */
+int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len);
+/* Rejects truncated files, bad JSON, missing/extra tensors, wrong shapes or
+ * dtypes, out-of-range offsets and non-finite weights. */
+fm_net *fm_net_load(const uint8_t *bytes, size_t len);
+
+/* ---- Training ---------------------------------------------------------- */
+
+typedef struct fm_train_config fm_train_config;
+/* A config with defaults: adam, lr 1e-3, batch 64, 1 epoch, constant lr. */
+fm_train_config *fm_config_create(void);
+void fm_config_free(fm_train_config *cfg);
+/* Sets a numeric option by name; returns 0 for an unknown key or bad value.
+ * Keys: epochs, batch, lr, optimizer (0 sgd, 1 adam, 2 adamw), momentum,
+ * nesterov, weight_decay, beta1, beta2, eps, schedule (0 constant,
+ * 1 cosine), warmup_epochs, min_lr, seed, label_smoothing,
+ * augment_shift (pixels), augment_flip (0/1), augment_erase (probability),
+ * limit (use only the first N training images; 0 = all). */
+int fm_config_set(fm_train_config *cfg, const char *key, double value);
+double fm_config_get(const fm_train_config *cfg, const char *key);
+
+typedef struct fm_trainer fm_trainer;
+/* The trainer keeps pointers to net and data: both must outlive it. */
+fm_trainer *fm_trainer_create(fm_net *net, const fm_dataset *train, const fm_train_config *cfg);
+void fm_trainer_free(fm_trainer *tr);
+
+typedef struct fm_step_info {
+  int epoch;            /* 0-based epoch of the step just done */
+  int batch;            /* 0-based batch index within that epoch */
+  int batches_per_epoch;
+  int images;           /* images in this batch */
+  float loss;           /* mean cross-entropy of the batch */
+  float accuracy;       /* fraction of the batch predicted right */
+  float lr;             /* learning rate used */
+  int done;             /* 1 when all epochs are finished */
+} fm_step_info;
+
+/* Runs one mini-batch (shuffling at the start of each epoch). Returns 1 when
+ * a step ran, 0 when training is finished, -1 on error (e.g. the loss became
+ * non-finite: the weights are restored to those before the step). */
+int fm_trainer_step(fm_trainer *tr, fm_step_info *info);
+
+/* ---- Evaluation -------------------------------------------------------- */
+
+/* Adds predictions of images [start, start+n) to a 10x10 confusion matrix
+ * (rows = true class, columns = predicted). pred may be NULL; else receives n
+ * predicted classes. Returns the number of images done or -1. */
+int fm_evaluate_range(fm_net *net, const fm_dataset *ds, int start, int n, int32_t *confusion,
+                      uint8_t *pred);
+
+/* From a confusion matrix: out[c*4 + {0,1,2,3}] = precision, recall, F1,
+ * support for each class c, then out[40..43] the macro averages and out[44]
+ * the accuracy. out must hold 45 floats. */
+void fm_report(const int32_t *confusion, float *out);
+
+/* ---- Images ------------------------------------------------------------ */
+
+/* Decodes a PNG or JPEG to 8-bit grayscale (*out malloc'd, free with fm_free).
+ * Refuses images over FM_MAX_IMAGE_PIXELS. */
+#define FM_MAX_IMAGE_PIXELS (64 * 1024 * 1024)
+int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
+/* A plain photo-to-28x28 conversion: area-resize the whole image to 28x28,
+ * inverting it when its border is bright (Fashion-MNIST has dark
+ * backgrounds). */
+int fm_image_to_input(const uint8_t *gray, int w, int h, uint8_t *out28);
+
+/* ---- Memory helpers for callers that cannot call libc (JS) -------------- */
+void *fm_alloc(size_t n);
+void fm_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FMNIST_H */

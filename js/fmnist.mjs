@@ -1,0 +1,332 @@
+// fmnist.mjs: the thin JavaScript face of the wasm module. It loads the same
+// build/fmnist.wasm in Node, in a page and in a Web Worker (the bytes are
+// fetched or read, then WebAssembly.instantiate: no Emscripten glue), copies
+// data in and out of wasm memory, and turns C error messages into Errors.
+// All computation stays in C; nothing here re-implements it.
+
+export const CLASS_NAMES = [
+  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+  'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+];
+
+export const OPTIMIZERS = { sgd: 0, adam: 1, adamw: 2 };
+export const SCHEDULES = { constant: 0, cosine: 1 };
+
+export class FmnistError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'FmnistError';
+  }
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+async function readWasmBytes(source) {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return source;
+  const url = source ?? new URL('../build/fmnist.wasm', import.meta.url);
+  if (isNode && (typeof url === 'string' || url.protocol === 'file:')) {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return await readFile(url);
+    } catch (e) {
+      throw new FmnistError(`cannot read the wasm module ${url}: ${e.code || e.message} (run ./build.sh)`);
+    }
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new FmnistError(`cannot fetch the wasm module ${url}: HTTP ${res.status}`);
+  return await res.arrayBuffer();
+}
+
+/** Loads the module. `source`: wasm bytes, a URL or a path (default: build/fmnist.wasm). */
+export async function loadFmnist(source) {
+  const bytes = await readWasmBytes(source);
+  const { instance } = await WebAssembly.instantiate(bytes, {
+    env: { emscripten_notify_memory_growth() {} },
+  });
+  return new Fmnist(instance.exports);
+}
+
+export class Fmnist {
+  constructor(exports) {
+    this.x = exports;
+    exports._initialize?.();
+  }
+
+  // ---- memory helpers ----
+  get u8() { return new Uint8Array(this.x.memory.buffer); }
+  get i32() { return new Int32Array(this.x.memory.buffer); }
+  get f32() { return new Float32Array(this.x.memory.buffer); }
+
+  error(what) {
+    const msg = this.str(this.x.fm_last_error());
+    return new FmnistError(msg ? (what ? `${what}: ${msg}` : msg) : what || 'unknown error');
+  }
+  alloc(n) {
+    const p = this.x.fm_alloc(n);
+    if (!p) throw new FmnistError(`out of wasm memory (asked for ${n} bytes)`);
+    return p;
+  }
+  free(p) { if (p) this.x.fm_free(p); }
+  copyIn(bytes) {
+    const p = this.alloc(bytes.length);
+    this.u8.set(bytes, p);
+    return p;
+  }
+  cstr(s) {
+    const b = new TextEncoder().encode(s);
+    const p = this.alloc(b.length + 1);
+    this.u8.set(b, p);
+    this.u8[p + b.length] = 0;
+    return p;
+  }
+  str(p) {
+    if (!p) return null;
+    const u8 = this.u8;
+    let e = p;
+    while (u8[e]) e++;
+    return new TextDecoder().decode(u8.subarray(p, e));
+  }
+  withStr(s, fn) {
+    const p = this.cstr(s);
+    try { return fn(p); } finally { this.free(p); }
+  }
+
+  // ---- data ----
+  /** Parses IDX images + labels (raw or gzip). Names only label error messages. */
+  parseDataset(images, labels, { imagesName = 'images file', labelsName = 'labels file' } = {}) {
+    const pi = this.copyIn(images), pl = this.copyIn(labels);
+    const ni = this.cstr(imagesName), nl = this.cstr(labelsName);
+    try {
+      const ds = this.x.fm_dataset_parse(pi, images.length, ni, pl, labels.length, nl);
+      if (!ds) throw this.error();
+      return new Dataset(this, ds);
+    } finally {
+      this.free(pi); this.free(pl); this.free(ni); this.free(nl);
+    }
+  }
+
+  // ---- networks ----
+  /** A freshly initialised network from a spec ("mlp", "cnn-small", or tokens). */
+  createNet(spec, { seed = 0 } = {}) {
+    const p = this.withStr(spec, (s) => this.x.fm_net_create(s, 1, 28, 28, BigInt(seed)));
+    if (!p) throw this.error('architecture');
+    return new Net(this, p);
+  }
+  /** Loads a safetensors model file. */
+  loadNet(bytes) {
+    const pb = this.copyIn(bytes);
+    try {
+      const p = this.x.fm_net_load(pb, bytes.length);
+      if (!p) throw this.error();
+      return new Net(this, p);
+    } finally {
+      this.free(pb);
+    }
+  }
+
+  // ---- training ----
+  /** A trainer: call step() until it returns null. Options as in fm_config_set. */
+  createTrainer(net, dataset, options = {}) {
+    const cfg = this.x.fm_config_create();
+    try {
+      for (const [key, raw] of Object.entries(options)) {
+        if (raw === undefined) continue;
+        let value = raw;
+        if (key === 'optimizer' && typeof raw === 'string') value = OPTIMIZERS[raw];
+        if (key === 'schedule' && typeof raw === 'string') value = SCHEDULES[raw];
+        if (typeof value === 'boolean') value = value ? 1 : 0;
+        if (typeof value !== 'number') throw new FmnistError(`training option ${key}: bad value ${raw}`);
+        const ok = this.withStr(key, (k) => this.x.fm_config_set(cfg, k, value));
+        if (!ok) throw this.error();
+      }
+      const tr = this.x.fm_trainer_create(net.ptr, dataset.ptr, cfg);
+      if (!tr) throw this.error('training');
+      return new Trainer(this, tr, net, dataset);
+    } finally {
+      this.x.fm_config_free(cfg);
+    }
+  }
+
+  // ---- evaluation ----
+  /** Precision / recall / F1 / support per class and macro averages from a 10x10 confusion matrix. */
+  report(confusion) {
+    const pc = this.alloc(400), po = this.alloc(45 * 4);
+    try {
+      this.i32.set(confusion, pc >> 2);
+      this.x.fm_report(pc, po);
+      const o = this.f32.slice(po >> 2, (po >> 2) + 45);
+      const per_class = CLASS_NAMES.map((label, c) => ({
+        label, precision: o[c * 4], recall: o[c * 4 + 1], f1: o[c * 4 + 2], support: o[c * 4 + 3],
+      }));
+      return {
+        accuracy: o[44],
+        per_class,
+        macro: { precision: o[40], recall: o[41], f1: o[42], support: o[43] },
+      };
+    } finally {
+      this.free(pc); this.free(po);
+    }
+  }
+
+  /** Evaluates net on images [start, start+count) of a dataset, in chunks (progress via onProgress). */
+  evaluate(net, dataset, { start = 0, count = dataset.count - start, chunk = 1000, onProgress } = {}) {
+    const pc = this.alloc(400);
+    const pp = this.alloc(Math.max(1, count));
+    try {
+      this.i32.fill(0, pc >> 2, (pc >> 2) + 100);
+      const t0 = performance.now();
+      for (let s = 0; s < count; s += chunk) {
+        const n = Math.min(chunk, count - s);
+        if (this.x.fm_evaluate_range(net.ptr, dataset.ptr, start + s, n, pc, pp + s) < 0) throw this.error('evaluate');
+        onProgress?.(s + n, count);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const confusion = [];
+      const m = this.i32.slice(pc >> 2, (pc >> 2) + 100);
+      for (let r = 0; r < 10; r++) confusion.push(Array.from(m.subarray(r * 10, r * 10 + 10)));
+      const predictions = this.u8.slice(pp, pp + count);
+      return { ...this.report(m), confusion, predictions, seconds, images_per_sec: count / seconds };
+    } finally {
+      this.free(pc); this.free(pp);
+    }
+  }
+
+  // ---- images ----
+  /** Decodes PNG/JPEG bytes to grayscale. */
+  decodeImage(bytes) {
+    const pb = this.copyIn(bytes), out = this.alloc(12);
+    try {
+      if (!this.x.fm_image_decode_gray(pb, bytes.length, out, out + 4, out + 8)) throw this.error();
+      const [pix, width, height] = this.i32.slice(out >> 2, (out >> 2) + 3);
+      const gray = this.u8.slice(pix, pix + width * height);
+      this.free(pix);
+      return { gray, width, height };
+    } finally {
+      this.free(pb); this.free(out);
+    }
+  }
+  /** Grayscale image -> the 28x28 bytes a network sees. */
+  imageToInput(gray, width, height) {
+    const pg = this.copyIn(gray), out = this.alloc(784);
+    try {
+      if (!this.x.fm_image_to_input(pg, width, height, out)) throw this.error();
+      return this.u8.slice(out, out + 784);
+    } finally {
+      this.free(pg); this.free(out);
+    }
+  }
+}
+
+export class Dataset {
+  constructor(fm, ptr) {
+    this.fm = fm;
+    this.ptr = ptr;
+    const v = fm.i32.subarray(ptr >> 2, (ptr >> 2) + 5);
+    this.count = v[0];
+    this.rows = v[1];
+    this.cols = v[2];
+  }
+  get imagesPtr() { return this.fm.i32[(this.ptr >> 2) + 3]; }
+  get labelsPtr() { return this.fm.i32[(this.ptr >> 2) + 4]; }
+  /** Pixels of image i (a copy). */
+  image(i) {
+    const n = this.rows * this.cols, p = this.imagesPtr + i * n;
+    return this.fm.u8.slice(p, p + n);
+  }
+  /** Pixels of images [start, start+count) (a copy). */
+  images(start = 0, count = this.count - start) {
+    const n = this.rows * this.cols, p = this.imagesPtr + start * n;
+    return this.fm.u8.slice(p, p + count * n);
+  }
+  labels(start = 0, count = this.count - start) {
+    const p = this.labelsPtr + start;
+    return this.fm.u8.slice(p, p + count);
+  }
+  free() {
+    if (this.ptr) this.fm.x.fm_dataset_free(this.ptr);
+    this.ptr = 0;
+  }
+}
+
+export class Net {
+  constructor(fm, ptr) {
+    this.fm = fm;
+    this.ptr = ptr;
+  }
+  get spec() { return this.fm.str(this.fm.x.fm_net_spec(this.ptr)); }
+  get paramCount() { return Number(this.fm.x.fm_net_param_count(this.ptr)); }
+  /** Multiply-adds of one image's forward pass. */
+  get macs() { return this.fm.x.fm_net_macs(this.ptr); }
+  /** A copy of all trainable parameters (state_dict order). */
+  params() {
+    const p = this.fm.x.fm_net_params(this.ptr) >> 2;
+    return this.fm.f32.slice(p, p + this.paramCount);
+  }
+  /** Class probabilities [n x 10] for n 28x28 images of bytes. */
+  predict(pixels, n = pixels.length / 784) {
+    const fm = this.fm, px = fm.copyIn(pixels), pr = fm.alloc(n * 40);
+    try {
+      if (!fm.x.fm_net_predict_u8(this.ptr, px, n, pr)) throw fm.error('predict');
+      return fm.f32.slice(pr >> 2, (pr >> 2) + n * 10);
+    } finally {
+      fm.free(px); fm.free(pr);
+    }
+  }
+  /** Like predict, but the pixels are already in wasm memory (benchmarks). */
+  predictAt(pxPtr, n, probsPtr) {
+    if (!this.fm.x.fm_net_predict_u8(this.ptr, pxPtr, n, probsPtr)) throw this.fm.error('predict');
+  }
+  setMeta(key, value) {
+    const fm = this.fm;
+    const ok = fm.withStr(key, (k) => fm.withStr(String(value), (v) => fm.x.fm_net_set_meta(this.ptr, k, v)));
+    if (!ok) throw fm.error('metadata');
+  }
+  getMeta(key) {
+    return this.fm.withStr(key, (k) => this.fm.str(this.fm.x.fm_net_get_meta(this.ptr, k)));
+  }
+  /** The model as safetensors bytes. */
+  save() {
+    const fm = this.fm, out = fm.alloc(8);
+    try {
+      if (!fm.x.fm_net_save(this.ptr, out, out + 4)) throw fm.error('save');
+      const [p, len] = fm.i32.slice(out >> 2, (out >> 2) + 2);
+      const bytes = fm.u8.slice(p, p + len);
+      fm.free(p);
+      return bytes;
+    } finally {
+      fm.free(out);
+    }
+  }
+  free() {
+    if (this.ptr) this.fm.x.fm_net_free(this.ptr);
+    this.ptr = 0;
+  }
+}
+
+export class Trainer {
+  constructor(fm, ptr, net, dataset) {
+    this.fm = fm;
+    this.ptr = ptr;
+    this.net = net;
+    this.dataset = dataset;
+    this.info = fm.alloc(32);
+  }
+  /** Runs one mini-batch. Returns its stats, or null when training is done. */
+  step() {
+    const fm = this.fm;
+    const r = fm.x.fm_trainer_step(this.ptr, this.info);
+    if (r < 0) throw fm.error();
+    if (r === 0) return null;
+    const i = fm.i32, f = fm.f32, b = this.info >> 2;
+    return {
+      epoch: i[b], batch: i[b + 1], batchesPerEpoch: i[b + 2], images: i[b + 3],
+      loss: f[b + 4], accuracy: f[b + 5], lr: f[b + 6], done: !!i[b + 7],
+    };
+  }
+  free() {
+    if (this.ptr) this.fm.x.fm_trainer_free(this.ptr);
+    this.fm.free(this.info);
+    this.ptr = 0;
+    this.info = 0;
+  }
+}

@@ -1,0 +1,92 @@
+/* layer.c: dispatch by kind, scratch allocation and cost model. */
+#include "layer.h"
+
+#include <string.h>
+
+#include "../common.h"
+
+int fm_layer_reserve(fm_layer *L, int max_batch) {
+  if (L->max_batch >= max_batch) return 1;
+  fm_layer_release(L);
+  size_t in = (size_t)fm_shape_size(L->in), out = (size_t)fm_shape_size(L->out);
+  switch (L->kind) {
+  case FM_BATCHNORM:
+    L->xhat = fm_malloc_aligned(in * max_batch * sizeof(float));
+    L->mean = fm_malloc_aligned(L->in.c * sizeof(float));
+    L->istd = fm_malloc_aligned(L->in.c * sizeof(float));
+    if (!L->xhat || !L->mean || !L->istd) return 0;
+    break;
+  case FM_MAXPOOL:
+    L->argmax = fm_malloc_aligned(out * max_batch * sizeof(int32_t));
+    if (!L->argmax) return 0;
+    break;
+  case FM_DROPOUT:
+    L->mask = fm_malloc_aligned(in * max_batch * sizeof(float));
+    if (!L->mask) return 0;
+    break;
+  case FM_CONV: {
+    size_t ncol = (size_t)L->in.c * L->k * L->k * L->in.h * L->in.w;
+    L->col = fm_malloc_aligned(ncol * sizeof(float));
+    L->dcol = fm_malloc_aligned(ncol * sizeof(float));
+    if (!L->col || !L->dcol) return 0;
+    break;
+  }
+  default:
+    break;
+  }
+  L->max_batch = max_batch;
+  return 1;
+}
+
+void fm_layer_release(fm_layer *L) {
+  fm_free_aligned(L->xhat);
+  fm_free_aligned(L->mean);
+  fm_free_aligned(L->istd);
+  fm_free_aligned(L->argmax);
+  fm_free_aligned(L->mask);
+  fm_free_aligned(L->col);
+  fm_free_aligned(L->dcol);
+  L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = NULL;
+  L->argmax = NULL;
+  L->max_batch = 0;
+}
+
+double fm_layer_macs(const fm_layer *L) {
+  switch (L->kind) {
+  case FM_DENSE:
+    return (double)fm_shape_size(L->in) * L->out.c;
+  case FM_CONV:
+    return (double)L->out.c * L->out.h * L->out.w * L->in.c * L->k * L->k;
+  default:
+    return 0;
+  }
+}
+
+void fm_layer_forward(fm_layer *L, const float *x, float *y, int B, int train, fm_rng *rng) {
+  int n = B * fm_shape_size(L->in);
+  switch (L->kind) {
+  case FM_DENSE: fm_dense_forward(L, x, y, B); break;
+  case FM_CONV: fm_conv_forward(L, x, y, B); break;
+  case FM_MAXPOOL: fm_maxpool_forward(L, x, y, B); break;
+  case FM_RELU: fm_relu_forward(x, y, n); break;
+  case FM_BATCHNORM: fm_batchnorm_forward(L, x, y, B, train); break;
+  case FM_DROPOUT: fm_dropout_forward(L, x, y, B, train, rng); break;
+  case FM_GAP: fm_gap_forward(L, x, y, B); break;
+  case FM_FLATTEN: memcpy(y, x, (size_t)n * sizeof(float)); break;
+  }
+}
+
+void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
+                       int B) {
+  int n = B * fm_shape_size(L->in);
+  switch (L->kind) {
+  case FM_DENSE: fm_dense_backward(L, x, dy, dx, B); break;
+  case FM_CONV: fm_conv_backward(L, x, dy, dx, B); break;
+  case FM_MAXPOOL: if (dx) fm_maxpool_backward(L, dy, dx, B); break;
+  case FM_RELU: if (dx) fm_relu_backward(y, dy, dx, n); break;
+  case FM_BATCHNORM: fm_batchnorm_backward(L, dy, dx, B); break;
+  case FM_DROPOUT: if (dx) fm_dropout_backward(L, dy, dx, B); break;
+  case FM_GAP: if (dx) fm_gap_backward(L, dy, dx, B); break;
+  case FM_FLATTEN: if (dx) memcpy(dx, dy, (size_t)n * sizeof(float)); break;
+  }
+}

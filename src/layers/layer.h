@@ -1,0 +1,96 @@
+/* layer.h: one module of an nn.Sequential-like network.
+ *
+ * Every layer is a pair of plain functions (llm.c style):
+ *   forward (x -> y) for a batch of B samples, and
+ *   backward (dy -> dx, and parameter gradients).
+ * Parameter gradients ACCUMULATE (+=) so the trainer zeroes them once per
+ * step; dx is overwritten (the network is a chain). dx may be NULL for the
+ * first layer, whose input gradient nobody needs.
+ * Tensors are batch-major and NCHW within a sample, as in PyTorch, so a
+ * flatten is a no-op on memory and dense weights keep PyTorch's layout. */
+#ifndef FM_LAYER_H
+#define FM_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../net/rng.h"
+
+typedef enum {
+  FM_DENSE,
+  FM_CONV,
+  FM_MAXPOOL,
+  FM_RELU,
+  FM_BATCHNORM,
+  FM_DROPOUT,
+  FM_GAP,
+  FM_FLATTEN
+} fm_layer_kind;
+
+/* A sample's shape. Flat vectors have h = w = 1 and flat = 1. */
+typedef struct fm_shape {
+  int c, h, w, flat;
+} fm_shape;
+
+static inline int fm_shape_size(fm_shape s) { return s.c * s.h * s.w; }
+
+typedef struct fm_layer {
+  fm_layer_kind kind;
+  fm_shape in, out;
+  int k;   /* conv kernel side */
+  float p; /* dropout probability */
+
+  /* Trainable parameters and their gradients: views into the network's
+   * flat arrays. dense: w [out, in], b [out]; conv: w [cout, cin, k, k],
+   * b [cout]; batchnorm: w = gamma [c], b = beta [c]. */
+  float *w, *b, *dw, *db;
+  int nw, nb;
+  /* Batchnorm buffers (views into the network's buffer array). */
+  float *running_mean, *running_var;
+  int64_t batches_tracked;
+
+  /* Per-batch scratch, sized for max_batch samples. */
+  int max_batch;
+  float *xhat;        /* batchnorm: normalised input [B, size] */
+  float *mean, *istd; /* batchnorm: batch statistics [c] */
+  int32_t *argmax;    /* maxpool: input index of each output */
+  float *mask;        /* dropout: 0 or 1/(1-p) per element */
+  float *col;         /* conv: im2col of one sample [cin*k*k, h*w] */
+  float *dcol;        /* conv: gradient of col */
+} fm_layer;
+
+/* Allocates the per-batch scratch for up to max_batch samples. */
+int fm_layer_reserve(fm_layer *L, int max_batch);
+void fm_layer_release(fm_layer *L);
+/* Multiply-adds of a forward pass of one sample. */
+double fm_layer_macs(const fm_layer *L);
+
+void fm_layer_forward(fm_layer *L, const float *x, float *y, int B, int train, fm_rng *rng);
+void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
+                       int B);
+
+/* Per-kind functions (one file each). */
+void fm_dense_forward(fm_layer *L, const float *x, float *y, int B);
+void fm_dense_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
+void fm_conv_forward(fm_layer *L, const float *x, float *y, int B);
+void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
+void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
+void fm_maxpool_backward(fm_layer *L, const float *dy, float *dx, int B);
+void fm_relu_forward(const float *x, float *y, int n);
+void fm_relu_backward(const float *y, const float *dy, float *dx, int n);
+void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train);
+void fm_batchnorm_backward(fm_layer *L, const float *dy, float *dx, int B);
+void fm_dropout_forward(fm_layer *L, const float *x, float *y, int B, int train, fm_rng *rng);
+void fm_dropout_backward(fm_layer *L, const float *dy, float *dx, int B);
+void fm_gap_forward(fm_layer *L, const float *x, float *y, int B);
+void fm_gap_backward(fm_layer *L, const float *dy, float *dx, int B);
+
+/* Softmax + cross-entropy over C classes with optional label smoothing.
+ * Writes probs [B, C] and dlogits = d(mean loss)/d(logits) (may be NULL);
+ * returns the mean loss and counts correct top-1 predictions. */
+float fm_softmax_xent(const float *logits, const uint8_t *labels, int B, int C, float smoothing,
+                      float *probs, float *dlogits, int *correct);
+/* Softmax alone (inference). */
+void fm_softmax(const float *logits, int B, int C, float *probs);
+
+#endif

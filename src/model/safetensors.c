@@ -1,0 +1,495 @@
+/* safetensors.c: model files in the safetensors format
+ *   [u64 little-endian header length N][N bytes of JSON header][tensor data]
+ * Header: {"__metadata__": {string: string}, "NAME": {"dtype": "F32",
+ * "shape": [..], "data_offsets": [begin, end]}, ...}, offsets relative to
+ * the data section. Names and layouts follow PyTorch's nn.Sequential
+ * state_dict for the same modules ("0.weight", "3.running_mean", ...), so
+ * `model.load_state_dict(safetensors.torch.load_file(path))` just works
+ * (batchnorm's num_batches_tracked is stored as an I64 scalar for that). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include "../common.h"
+#include "../net/net.h"
+
+#define MAX_HEADER (4u * 1024 * 1024)
+#define MAX_TOKENS 65536
+
+/* ---- the tensors a network has, in state_dict order --------------------- */
+
+typedef struct {
+  char name[32];
+  int is_i64;
+  int ndim, shape[4];
+  float *data;      /* F32 tensors */
+  int64_t *data64;  /* the I64 scalar */
+  size_t bytes;
+} tensor_desc;
+
+static int list_tensors(const fm_net *net, tensor_desc *t, int max) {
+  int n = 0;
+  for (int i = 0; i < net->nlayers; i++) {
+    fm_layer *L = &net->layers[i];
+    if (!L->nw) continue;
+    if (n + 5 > max) return -1;
+    tensor_desc *w = &t[n++], *b = &t[n++];
+    memset(w, 0, sizeof *w);
+    memset(b, 0, sizeof *b);
+    snprintf(w->name, sizeof w->name, "%d.weight", i);
+    snprintf(b->name, sizeof b->name, "%d.bias", i);
+    w->data = L->w;
+    b->data = L->b;
+    b->ndim = 1;
+    b->shape[0] = L->nb;
+    if (L->kind == FM_CONV) {
+      w->ndim = 4;
+      w->shape[0] = L->out.c, w->shape[1] = L->in.c, w->shape[2] = L->k, w->shape[3] = L->k;
+    } else if (L->kind == FM_DENSE) {
+      w->ndim = 2;
+      w->shape[0] = L->out.c, w->shape[1] = fm_shape_size(L->in);
+    } else { /* batchnorm */
+      w->ndim = 1;
+      w->shape[0] = L->nw;
+      const char *names[2] = {"running_mean", "running_var"};
+      float *bufs[2] = {L->running_mean, L->running_var};
+      for (int k = 0; k < 2; k++) {
+        tensor_desc *r = &t[n++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%d.%s", i, names[k]);
+        r->data = bufs[k];
+        r->ndim = 1;
+        r->shape[0] = L->in.c;
+      }
+      tensor_desc *nb = &t[n++];
+      memset(nb, 0, sizeof *nb);
+      snprintf(nb->name, sizeof nb->name, "%d.num_batches_tracked", i);
+      nb->is_i64 = 1;
+      nb->ndim = 0;
+      nb->data64 = &L->batches_tracked;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    size_t numel = 1;
+    for (int d = 0; d < t[i].ndim; d++) numel *= (size_t)t[i].shape[d];
+    t[i].bytes = numel * (t[i].is_i64 ? 8 : 4);
+  }
+  return n;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+typedef struct {
+  char *p;
+  size_t len, cap;
+  int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = (b->cap ? b->cap * 2 : 1024) + n;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = 0;
+}
+static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_json_string(sbuf *b, const char *s) {
+  sb_put(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char esc[8];
+    if (c == '"' || c == '\\') {
+      esc[0] = '\\', esc[1] = (char)c;
+      sb_put(b, esc, 2);
+    } else if (c < 0x20) {
+      snprintf(esc, sizeof esc, "\\u%04x", c);
+      sb_put(b, esc, 6);
+    } else {
+      sb_put(b, (const char *)&c, 1);
+    }
+  }
+  sb_put(b, "\"", 1);
+}
+
+int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len) {
+  tensor_desc t[FM_MAX_LAYERS * 5];
+  int n = list_tensors(net, t, FM_MAX_LAYERS * 5);
+  sbuf h = {0};
+  char num[160];
+  sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\",\"arch\":");
+  sb_json_string(&h, net->spec);
+  snprintf(num, sizeof num, ",\"input\":\"%dx%dx%d\",\"normalization\":\"x/255\",\"classes\":",
+           net->input.c, net->input.h, net->input.w);
+  sb_str(&h, num);
+  sbuf classes = {0};
+  for (int c = 0; c < FM_NUM_CLASSES; c++) {
+    if (c) sb_str(&classes, ",");
+    sb_str(&classes, fm_class_name(c));
+  }
+  sb_json_string(&h, classes.p ? classes.p : "");
+  free(classes.p);
+  static const char *reserved[] = {"format", "arch", "input", "normalization", "classes"};
+  for (int i = 0; i < net->nmeta; i++) {
+    int skip = 0;
+    for (size_t r = 0; r < 5; r++) skip |= !strcmp(net->meta_key[i], reserved[r]);
+    if (skip) continue;
+    sb_str(&h, ",");
+    sb_json_string(&h, net->meta_key[i]);
+    sb_str(&h, ":");
+    sb_json_string(&h, net->meta_val[i]);
+  }
+  sb_str(&h, "}");
+  size_t off = 0;
+  for (int i = 0; i < n; i++) {
+    sb_str(&h, ",");
+    sb_json_string(&h, t[i].name);
+    sb_str(&h, t[i].is_i64 ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
+    for (int d = 0; d < t[i].ndim; d++) {
+      snprintf(num, sizeof num, d ? ",%d" : "%d", t[i].shape[d]);
+      sb_str(&h, num);
+    }
+    snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", off, off + t[i].bytes);
+    sb_str(&h, num);
+    off += t[i].bytes;
+  }
+  sb_str(&h, "}");
+  while (!h.oom && h.len % 8) sb_str(&h, " "); /* align the data, as safetensors does */
+  if (h.oom) {
+    free(h.p);
+    return fm_fail("out of memory writing the model header");
+  }
+  size_t total = 8 + h.len + off;
+  uint8_t *buf = fm_malloc(total);
+  if (!buf) {
+    free(h.p);
+    return 0;
+  }
+  for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
+  memcpy(buf + 8, h.p, h.len);
+  free(h.p);
+  uint8_t *d = buf + 8 + h.len;
+  for (int i = 0; i < n; i++) {
+    memcpy(d, t[i].is_i64 ? (const void *)t[i].data64 : (const void *)t[i].data, t[i].bytes);
+    d += t[i].bytes;
+  }
+  *out = buf;
+  *out_len = total;
+  return 1;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+typedef struct {
+  const char *js;
+  jsmntok_t *tok;
+  int ntok;
+} json;
+
+static int tok_eq(const json *j, int i, const char *s) {
+  const jsmntok_t *t = &j->tok[i];
+  return t->type == JSMN_STRING && (int)strlen(s) == t->end - t->start &&
+         !strncmp(j->js + t->start, s, (size_t)(t->end - t->start));
+}
+
+/* Index just past the value starting at token i. */
+static int skip(const json *j, int i) {
+  int pending = 1;
+  while (pending > 0 && i < j->ntok) {
+    const jsmntok_t *t = &j->tok[i++];
+    pending--;
+    if (t->type == JSMN_OBJECT) pending += 2 * t->size;
+    else if (t->type == JSMN_ARRAY) pending += t->size;
+  }
+  return i;
+}
+
+static int tok_u64(const json *j, int i, uint64_t *out) {
+  const jsmntok_t *t = &j->tok[i];
+  if (t->type != JSMN_PRIMITIVE || t->end - t->start > 15) return 0;
+  uint64_t v = 0;
+  for (int k = t->start; k < t->end; k++) {
+    char c = j->js[k];
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (uint64_t)(c - '0');
+  }
+  *out = v;
+  return 1;
+}
+
+/* Copies a JSON string token into dst (unescaping); 0 if too long or bad. */
+static int tok_string(const json *j, int i, char *dst, size_t cap) {
+  const jsmntok_t *t = &j->tok[i];
+  if (t->type != JSMN_STRING) return 0;
+  size_t o = 0;
+  for (int k = t->start; k < t->end; k++) {
+    unsigned c = (unsigned char)j->js[k];
+    if (c == '\\') {
+      char e = j->js[++k];
+      if (e == 'u') {
+        unsigned v = 0;
+        for (int d = 0; d < 4; d++) {
+          char h = j->js[++k];
+          v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+        }
+        if (v == 0) return 0;
+        char u[3];
+        size_t un = 0;
+        if (v < 0x80) u[un++] = (char)v;
+        else if (v < 0x800) u[un++] = (char)(0xC0 | v >> 6), u[un++] = (char)(0x80 | (v & 63));
+        else u[un++] = (char)(0xE0 | v >> 12), u[un++] = (char)(0x80 | (v >> 6 & 63)), u[un++] = (char)(0x80 | (v & 63));
+        if (o + un >= cap) return 0;
+        memcpy(dst + o, u, un);
+        o += un;
+        continue;
+      }
+      c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : (unsigned char)e;
+    }
+    if (o + 1 >= cap) return 0;
+    dst[o++] = (char)c;
+  }
+  dst[o] = 0;
+  return 1;
+}
+
+typedef struct {
+  int name_tok;
+  int is_i64;
+  int ndim;
+  uint64_t shape[8];
+  uint64_t begin, end;
+  int used;
+} entry;
+
+static fm_net *load_fail(fm_net *net, void *a, void *b) {
+  fm_net_free(net);
+  free(a);
+  free(b);
+  return NULL;
+}
+
+fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
+  if (!bytes || len < 8) {
+    fm_fail("model file is %zu bytes: too short for safetensors", bytes ? len : 0);
+    return NULL;
+  }
+  uint64_t hlen = 0;
+  for (int i = 7; i >= 0; i--) hlen = hlen << 8 | bytes[i];
+  if (hlen < 2 || hlen > MAX_HEADER) {
+    fm_fail("not a safetensors model: header length %llu is %s", (unsigned long long)hlen,
+            hlen < 2 ? "too small" : "over the 4 MB limit");
+    return NULL;
+  }
+  if (hlen > len - 8) {
+    fm_fail("model file is truncated: its header needs %llu bytes, the file has %zu",
+            (unsigned long long)hlen, len - 8);
+    return NULL;
+  }
+  const char *js = (const char *)bytes + 8;
+  const uint8_t *data = bytes + 8 + hlen;
+  size_t data_len = len - 8 - hlen;
+
+  jsmn_parser p;
+  jsmn_init(&p);
+  int ntok = jsmn_parse(&p, js, (size_t)hlen, NULL, 0);
+  /* Trailing spaces are allowed padding; anything else after the object is not. */
+  if (ntok < 1 || ntok > MAX_TOKENS) {
+    fm_fail("model header is not valid JSON%s", ntok > MAX_TOKENS ? " (too many tokens)" : "");
+    return NULL;
+  }
+  jsmntok_t *tok = fm_calloc((size_t)ntok, sizeof *tok);
+  entry *ents = fm_calloc((size_t)ntok, sizeof *ents);
+  if (!tok || !ents) return load_fail(NULL, tok, ents);
+  jsmn_init(&p);
+  if (jsmn_parse(&p, js, (size_t)hlen, tok, (unsigned)ntok) != ntok || tok[0].type != JSMN_OBJECT) {
+    fm_fail("model header is not a valid JSON object");
+    return load_fail(NULL, tok, ents);
+  }
+  for (size_t i = (size_t)tok[0].end; i < hlen; i++)
+    if (js[i] != ' ' && js[i] != '\n' && js[i] != '\t' && js[i] != '\r' && js[i] != 0) {
+      fm_fail("model header has data after its JSON object");
+      return load_fail(NULL, tok, ents);
+    }
+  json j = {js, tok, ntok};
+
+  /* Metadata and tensor entries. */
+  char arch[FM_MAX_SPEC_LEN + 1] = "", input[64] = "1x28x28", norm[64] = "x/255";
+  char mkey[257], mval[1024];
+  int nmeta = 0, meta_keys[FM_MAX_META], meta_vals[FM_MAX_META];
+  int nent = 0;
+  int i = 1;
+  for (int k = 0; k < tok[0].size; k++) {
+    if (i >= ntok || tok[i].type != JSMN_STRING) {
+      fm_fail("model header: expected a tensor name");
+      return load_fail(NULL, tok, ents);
+    }
+    int key = i++;
+    if (tok_eq(&j, key, "__metadata__")) {
+      if (tok[i].type != JSMN_OBJECT) {
+        fm_fail("model header: __metadata__ must be an object of strings");
+        return load_fail(NULL, tok, ents);
+      }
+      int m = i + 1;
+      for (int q = 0; q < tok[i].size; q++, m += 2) {
+        if (tok[m].type != JSMN_STRING || tok[m + 1].type != JSMN_STRING) {
+          fm_fail("model header: __metadata__ values must be strings");
+          return load_fail(NULL, tok, ents);
+        }
+        if (tok_eq(&j, m, "arch")) {
+          if (!tok_string(&j, m + 1, arch, sizeof arch)) {
+            fm_fail("model header: bad arch string");
+            return load_fail(NULL, tok, ents);
+          }
+        } else if (tok_eq(&j, m, "input")) {
+          if (!tok_string(&j, m + 1, input, sizeof input)) input[0] = 0;
+        } else if (tok_eq(&j, m, "normalization")) {
+          if (!tok_string(&j, m + 1, norm, sizeof norm)) norm[0] = 0;
+        } else if (nmeta < FM_MAX_META) {
+          meta_keys[nmeta] = m;
+          meta_vals[nmeta++] = m + 1;
+        }
+      }
+      i = skip(&j, i);
+      continue;
+    }
+    entry *e = &ents[nent++];
+    e->name_tok = key;
+    if (tok[i].type != JSMN_OBJECT) {
+      fm_fail("model header: tensor %.*s is not an object", tok[key].end - tok[key].start,
+              js + tok[key].start);
+      return load_fail(NULL, tok, ents);
+    }
+    int have = 0, obj = i;
+    i++;
+    for (int q = 0; q < tok[obj].size; q++) {
+      int f = i++;
+      if (tok_eq(&j, f, "dtype")) {
+        if (tok_eq(&j, i, "F32")) e->is_i64 = 0;
+        else if (tok_eq(&j, i, "I64")) e->is_i64 = 1;
+        else {
+          fm_fail("tensor %.*s has dtype %.*s; only F32 is supported", tok[key].end - tok[key].start,
+                  js + tok[key].start, tok[i].end - tok[i].start, js + tok[i].start);
+          return load_fail(NULL, tok, ents);
+        }
+        have |= 1;
+      } else if (tok_eq(&j, f, "shape") && tok[i].type == JSMN_ARRAY && tok[i].size <= 8) {
+        e->ndim = tok[i].size;
+        for (int d = 0; d < e->ndim; d++)
+          if (!tok_u64(&j, i + 1 + d, &e->shape[d])) e->ndim = -1;
+        if (e->ndim < 0) break;
+        have |= 2;
+      } else if (tok_eq(&j, f, "data_offsets") && tok[i].type == JSMN_ARRAY && tok[i].size == 2) {
+        if (tok_u64(&j, i + 1, &e->begin) && tok_u64(&j, i + 2, &e->end)) have |= 4;
+      }
+      i = skip(&j, i);
+    }
+    if (have != 7) {
+      fm_fail("model header: tensor %.*s needs dtype, shape and data_offsets",
+              tok[key].end - tok[key].start, js + tok[key].start);
+      return load_fail(NULL, tok, ents);
+    }
+    if (e->begin > e->end || e->end > data_len) {
+      fm_fail("tensor %.*s: data offsets [%llu, %llu] are outside the %zu data bytes (truncated "
+              "file?)",
+              tok[key].end - tok[key].start, js + tok[key].start, (unsigned long long)e->begin,
+              (unsigned long long)e->end, data_len);
+      return load_fail(NULL, tok, ents);
+    }
+  }
+  if (!arch[0]) {
+    fm_fail("model file has no architecture (__metadata__.arch)");
+    return load_fail(NULL, tok, ents);
+  }
+  if (strcmp(norm, "x/255")) {
+    fm_fail("model expects input normalization '%s'; only x/255 is supported", norm);
+    return load_fail(NULL, tok, ents);
+  }
+  int c, h, w;
+  char extra;
+  if (sscanf(input, "%dx%dx%d%c", &c, &h, &w, &extra) != 3) {
+    fm_fail("model metadata: bad input shape '%s'", input);
+    return load_fail(NULL, tok, ents);
+  }
+  fm_net *net = fm_net_build(arch, c, h, w);
+  if (!net) {
+    fm_fail_prefix("model architecture");
+    return load_fail(NULL, tok, ents);
+  }
+
+  tensor_desc want[FM_MAX_LAYERS * 5];
+  int nwant = list_tensors(net, want, FM_MAX_LAYERS * 5);
+  uint64_t covered = 0;
+  for (int t = 0; t < nwant; t++) {
+    entry *e = NULL;
+    for (int q = 0; q < nent && !e; q++)
+      if (tok_eq(&j, ents[q].name_tok, want[t].name)) e = &ents[q];
+    if (!e) {
+      fm_fail("model file is missing tensor %s (architecture %s)", want[t].name, net->spec);
+      return load_fail(net, tok, ents);
+    }
+    e->used = 1;
+    int shape_ok = e->ndim == want[t].ndim && e->is_i64 == want[t].is_i64;
+    for (int d = 0; shape_ok && d < e->ndim; d++) shape_ok = e->shape[d] == (uint64_t)want[t].shape[d];
+    if (!shape_ok) {
+      char got[96] = "", exp[96] = "";
+      for (int d = 0; d < e->ndim && d < 8; d++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", d ? "," : "",
+                 (unsigned long long)e->shape[d]);
+      for (int d = 0; d < want[t].ndim; d++)
+        snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%d", d ? "," : "", want[t].shape[d]);
+      fm_fail("tensor %s has %s shape [%s], expected %s [%s]", want[t].name,
+              e->is_i64 ? "I64" : "F32", got, want[t].is_i64 ? "I64" : "F32", exp);
+      return load_fail(net, tok, ents);
+    }
+    if (e->end - e->begin != want[t].bytes) {
+      fm_fail("tensor %s: data offsets span %llu bytes, its shape needs %zu", want[t].name,
+              (unsigned long long)(e->end - e->begin), want[t].bytes);
+      return load_fail(net, tok, ents);
+    }
+    covered += want[t].bytes;
+    if (want[t].is_i64) {
+      memcpy(want[t].data64, data + e->begin, 8);
+    } else {
+      memcpy(want[t].data, data + e->begin, want[t].bytes);
+      size_t numel = want[t].bytes / 4;
+      for (size_t q = 0; q < numel; q++)
+        if (!isfinite(want[t].data[q])) {
+          fm_fail("tensor %s holds a non-finite value (%g at element %zu)", want[t].name,
+                  want[t].data[q], q);
+          return load_fail(net, tok, ents);
+        }
+    }
+  }
+  for (int q = 0; q < nent; q++)
+    if (!ents[q].used) {
+      fm_fail("model file has an unexpected tensor %.*s for architecture %s",
+              tok[ents[q].name_tok].end - tok[ents[q].name_tok].start, js + tok[ents[q].name_tok].start,
+              net->spec);
+      return load_fail(net, tok, ents);
+    }
+  if (covered != data_len) {
+    fm_fail("model file has %zu data bytes but its tensors use %llu (%s)", data_len,
+            (unsigned long long)covered, covered > data_len ? "truncated" : "trailing bytes");
+    return load_fail(net, tok, ents);
+  }
+  for (int q = 0; q < nmeta; q++)
+    if (tok_string(&j, meta_keys[q], mkey, sizeof mkey) &&
+        tok_string(&j, meta_vals[q], mval, sizeof mval))
+      fm_net_set_meta(net, mkey, mval);
+  free(tok);
+  free(ents);
+  return net;
+}

@@ -1,0 +1,56 @@
+/* net.h: the network object (internal view). */
+#ifndef FM_NET_H
+#define FM_NET_H
+
+#include "../layers/layer.h"
+#include "fmnist.h"
+
+#define FM_MAX_LAYERS 256
+#define FM_MAX_META 32
+#define FM_MAX_SPEC_LEN 4096
+/* Refuse networks whose parameters or per-sample activations would not fit a
+ * browser tab comfortably (checked before anything is allocated). */
+#define FM_MAX_PARAMS (64L * 1024 * 1024)
+#define FM_MAX_ACTIVATIONS (16L * 1024 * 1024)
+
+struct fm_net {
+  char *spec; /* expanded, canonical token list */
+  fm_shape input;
+  int nlayers;
+  fm_layer *layers;
+
+  /* All trainable parameters in state_dict order, their gradients, and the
+   * batchnorm running statistics: one allocation each (llm.c style). */
+  float *params, *grads;
+  long nparams;
+  float *buffers;
+  long nbuffers;
+
+  /* acts[i] is the input of layer i, acts[nlayers] the logits; dacts[i]
+   * the matching gradients. Sized for max_batch samples. */
+  int max_batch;
+  float **acts, **dacts;
+  float *probs;
+
+  fm_rng dropout_rng;
+  int nmeta;
+  char *meta_key[FM_MAX_META], *meta_val[FM_MAX_META];
+};
+
+/* Parses a spec into layers (shapes and kinds only; no parameters). On
+ * success *layers is malloc'd and *expanded holds the canonical spec. */
+int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers, int *nlayers,
+                  char **expanded);
+
+/* Builds the network structure (no initialisation: weights are zero). */
+fm_net *fm_net_build(const char *spec, int c, int h, int w);
+/* PyTorch default initialisation from a seed. */
+void fm_net_init_weights(fm_net *net, uint64_t seed);
+/* Makes room for batches of up to B samples. */
+int fm_net_reserve(fm_net *net, int B);
+/* Forward pass of B samples already in acts[0]; returns the logits. */
+float *fm_net_forward(fm_net *net, int B, int train);
+/* Backward pass from dlogits (in dacts[nlayers]); accumulates into grads. */
+void fm_net_backward(fm_net *net, int B);
+
+#endif

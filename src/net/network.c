@@ -1,0 +1,208 @@
+/* network.c: building, initialising and running a network. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common.h"
+#include "net.h"
+
+fm_net *fm_net_build(const char *spec, int c, int h, int w) {
+  if (c < 1 || h < 1 || w < 1 || c > 64 || h > 1024 || w > 1024) {
+    fm_fail("bad input shape %dx%dx%d", c, h, w);
+    return NULL;
+  }
+  fm_net *net = fm_calloc(1, sizeof *net);
+  if (!net) return NULL;
+  net->input = (fm_shape){c, h, w, 0};
+  if (!fm_spec_parse(spec, net->input, &net->layers, &net->nlayers, &net->spec)) {
+    free(net);
+    return NULL;
+  }
+  for (int i = 0; i < net->nlayers; i++) {
+    fm_layer *L = &net->layers[i];
+    net->nparams += L->nw + L->nb;
+    if (L->kind == FM_BATCHNORM) net->nbuffers += 2L * L->in.c;
+  }
+  net->params = fm_calloc((size_t)net->nparams, sizeof(float));
+  net->grads = fm_calloc((size_t)net->nparams, sizeof(float));
+  net->buffers = fm_calloc((size_t)net->nbuffers, sizeof(float));
+  net->acts = fm_calloc((size_t)net->nlayers + 1, sizeof(float *));
+  net->dacts = fm_calloc((size_t)net->nlayers + 1, sizeof(float *));
+  if (!net->params || !net->grads || !net->buffers || !net->acts || !net->dacts) {
+    fm_net_free(net);
+    return NULL;
+  }
+  float *p = net->params, *g = net->grads, *buf = net->buffers;
+  for (int i = 0; i < net->nlayers; i++) {
+    fm_layer *L = &net->layers[i];
+    if (L->nw) L->w = p, L->dw = g, p += L->nw, g += L->nw;
+    if (L->nb) L->b = p, L->db = g, p += L->nb, g += L->nb;
+    if (L->kind == FM_BATCHNORM) {
+      L->running_mean = buf;
+      L->running_var = buf + L->in.c;
+      buf += 2 * L->in.c;
+      for (int j = 0; j < L->in.c; j++) L->running_var[j] = 1.0f, L->w[j] = 1.0f;
+    }
+  }
+  return net;
+}
+
+/* PyTorch defaults: Linear and Conv2d weights kaiming_uniform_(a=sqrt(5)),
+ * i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for biases;
+ * BatchNorm gamma 1, beta 0 (set in build). */
+void fm_net_init_weights(fm_net *net, uint64_t seed) {
+  fm_rng rng;
+  fm_rng_seed(&rng, seed, FM_STREAM_INIT);
+  for (int i = 0; i < net->nlayers; i++) {
+    fm_layer *L = &net->layers[i];
+    if (L->kind != FM_DENSE && L->kind != FM_CONV) continue;
+    int fan_in = L->nw / L->nb;
+    float bound = 1.0f / sqrtf((float)fan_in);
+    for (int j = 0; j < L->nw; j++) L->w[j] = (2 * fm_rng_uniform(&rng) - 1) * bound;
+    for (int j = 0; j < L->nb; j++) L->b[j] = (2 * fm_rng_uniform(&rng) - 1) * bound;
+  }
+  fm_rng_seed(&net->dropout_rng, seed, FM_STREAM_DROPOUT);
+}
+
+fm_net *fm_net_create(const char *spec, int c, int h, int w, uint64_t seed) {
+  fm_net *net = fm_net_build(spec, c, h, w);
+  if (net) fm_net_init_weights(net, seed);
+  return net;
+}
+
+static void free_acts(fm_net *net) {
+  for (int i = 0; i <= net->nlayers; i++) {
+    fm_free_aligned(net->acts[i]);
+    fm_free_aligned(net->dacts[i]);
+    net->acts[i] = net->dacts[i] = NULL;
+  }
+  fm_free_aligned(net->probs);
+  net->probs = NULL;
+  net->max_batch = 0;
+}
+
+void fm_net_free(fm_net *net) {
+  if (!net) return;
+  if (net->acts && net->dacts) free_acts(net);
+  for (int i = 0; net->layers && i < net->nlayers; i++) fm_layer_release(&net->layers[i]);
+  for (int i = 0; i < net->nmeta; i++) free(net->meta_key[i]), free(net->meta_val[i]);
+  free(net->layers);
+  free(net->spec);
+  free(net->params);
+  free(net->grads);
+  free(net->buffers);
+  free(net->acts);
+  free(net->dacts);
+  free(net);
+}
+
+int fm_net_reserve(fm_net *net, int B) {
+  if (B <= net->max_batch) return 1;
+  if (B > 4096) return fm_fail("batch of %d is too large (limit 4096)", B);
+  free_acts(net);
+  for (int i = 0; i <= net->nlayers; i++) {
+    fm_shape s = i < net->nlayers ? net->layers[i].in : net->layers[net->nlayers - 1].out;
+    size_t n = (size_t)B * fm_shape_size(s) * sizeof(float);
+    net->acts[i] = fm_malloc_aligned(n);
+    net->dacts[i] = fm_malloc_aligned(n);
+    if (!net->acts[i] || !net->dacts[i]) goto oom;
+  }
+  net->probs = fm_malloc_aligned((size_t)B * FM_NUM_CLASSES * sizeof(float));
+  if (!net->probs) goto oom;
+  for (int i = 0; i < net->nlayers; i++)
+    if (!fm_layer_reserve(&net->layers[i], B)) goto oom;
+  net->max_batch = B;
+  return 1;
+oom:
+  free_acts(net);
+  return fm_fail_prefix("allocating activations");
+}
+
+float *fm_net_forward(fm_net *net, int B, int train) {
+  for (int i = 0; i < net->nlayers; i++)
+    fm_layer_forward(&net->layers[i], net->acts[i], net->acts[i + 1], B, train, &net->dropout_rng);
+  return net->acts[net->nlayers];
+}
+
+void fm_net_backward(fm_net *net, int B) {
+  for (int i = net->nlayers - 1; i >= 0; i--)
+    fm_layer_backward(&net->layers[i], net->acts[i], net->acts[i + 1], net->dacts[i + 1],
+                      i > 0 ? net->dacts[i] : NULL, B);
+}
+
+int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs) {
+  enum { CHUNK = 256 };
+  int in = fm_net_input_size(net);
+  if (n < 0) return fm_fail("negative image count");
+  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1)) return 0;
+  for (int s = 0; s < n; s += CHUNK) {
+    int b = FM_MIN(CHUNK, n - s);
+    memcpy(net->acts[0], x + (size_t)s * in, (size_t)b * in * sizeof(float));
+    float *logits = fm_net_forward(net, b, 0);
+    fm_softmax(logits, b, FM_NUM_CLASSES, probs + (size_t)s * FM_NUM_CLASSES);
+  }
+  return 1;
+}
+
+int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs) {
+  enum { CHUNK = 256 };
+  int in = fm_net_input_size(net);
+  if (n < 0) return fm_fail("negative image count");
+  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1)) return 0;
+  for (int s = 0; s < n; s += CHUNK) {
+    int b = FM_MIN(CHUNK, n - s);
+    const uint8_t *src = pixels + (size_t)s * in;
+    float *x = net->acts[0];
+    for (size_t i = 0; i < (size_t)b * in; i++) x[i] = src[i] * (1.0f / 255.0f);
+    float *logits = fm_net_forward(net, b, 0);
+    fm_softmax(logits, b, FM_NUM_CLASSES, probs + (size_t)s * FM_NUM_CLASSES);
+  }
+  return 1;
+}
+
+const char *fm_net_spec(const fm_net *net) { return net->spec; }
+long fm_net_param_count(const fm_net *net) { return net->nparams; }
+int fm_net_input_size(const fm_net *net) { return fm_shape_size(net->input); }
+int fm_net_output_size(const fm_net *net) {
+  return fm_shape_size(net->layers[net->nlayers - 1].out);
+}
+float *fm_net_params(fm_net *net) { return net->params; }
+
+double fm_net_macs(const fm_net *net) {
+  double m = 0;
+  for (int i = 0; i < net->nlayers; i++) m += fm_layer_macs(&net->layers[i]);
+  return m;
+}
+
+int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
+  if (!key || !*key || !value) return fm_fail("metadata key and value must be non-empty strings");
+  if (strlen(key) > 256 || strlen(value) > 65536) return fm_fail("metadata entry too long");
+  for (int i = 0; i < net->nmeta; i++)
+    if (!strcmp(net->meta_key[i], key)) {
+      char *v = fm_malloc(strlen(value) + 1);
+      if (!v) return 0;
+      strcpy(v, value);
+      free(net->meta_val[i]);
+      net->meta_val[i] = v;
+      return 1;
+    }
+  if (net->nmeta >= FM_MAX_META) return fm_fail("too many metadata entries (limit %d)", FM_MAX_META);
+  char *k = fm_malloc(strlen(key) + 1), *v = fm_malloc(strlen(value) + 1);
+  if (!k || !v) {
+    free(k);
+    free(v);
+    return 0;
+  }
+  strcpy(k, key);
+  strcpy(v, value);
+  net->meta_key[net->nmeta] = k;
+  net->meta_val[net->nmeta] = v;
+  net->nmeta++;
+  return 1;
+}
+
+const char *fm_net_get_meta(const fm_net *net, const char *key) {
+  for (int i = 0; i < net->nmeta; i++)
+    if (!strcmp(net->meta_key[i], key)) return net->meta_val[i];
+  return NULL;
+}

@@ -1,0 +1,213 @@
+/* spec.c: the architecture string, one token per nn.Sequential module:
+ *   convKxK:C   nn.Conv2d(cin, C, K, padding=K//2)   (K odd, 1..11)
+ *   dense:N     nn.Linear(in, N)        (input must be flat: use flatten)
+ *   relu        nn.ReLU()
+ *   maxpool2    nn.MaxPool2d(2)
+ *   bn          nn.BatchNorm2d(c) after a spatial layer, BatchNorm1d if flat
+ *   dropout:P   nn.Dropout(P), 0 <= P < 1
+ *   gap         nn.AdaptiveAvgPool2d(1)  (follow with flatten)
+ *   flatten     nn.Flatten()
+ * Named architectures expand to token lists. Being strict here is what
+ * makes a saved file load into the equivalent PyTorch nn.Sequential. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common.h"
+#include "net.h"
+
+static const struct {
+  const char *name, *spec;
+} k_named[] = {
+    {"mlp", "flatten,dense:256,relu,dense:128,relu,dense:10"},
+    {"cnn-small",
+     "conv3x3:16,relu,conv3x3:32,relu,maxpool2,conv3x3:64,relu,maxpool2,flatten,dense:128,relu,"
+     "dense:10"},
+    /* The shipped accuracy model (issue 4): VGG-style conv-BN-ReLU blocks. */
+    {"cnn-bn",
+     "conv3x3:32,bn,relu,conv3x3:32,bn,relu,maxpool2,conv3x3:64,bn,relu,conv3x3:64,bn,relu,"
+     "maxpool2,conv3x3:128,bn,relu,maxpool2,flatten,dropout:0.3,dense:128,bn,relu,dropout:0.3,"
+     "dense:10"},
+};
+
+const char *fm_spec_named(const char *name) {
+  for (size_t i = 0; i < sizeof k_named / sizeof k_named[0]; i++)
+    if (!strcmp(name, k_named[i].name)) return k_named[i].spec;
+  return NULL;
+}
+
+/* Parses a decimal integer in [lo, hi] spanning all of s. */
+static int parse_int(const char *s, int lo, int hi, int *out) {
+  if (!*s || strlen(s) > 9) return 0;
+  long v = 0;
+  for (const char *p = s; *p; p++) {
+    if (!isdigit((unsigned char)*p)) return 0;
+    v = v * 10 + (*p - '0');
+  }
+  if (v < lo || v > hi) return 0;
+  *out = (int)v;
+  return 1;
+}
+
+static int parse_prob(const char *s, float *out) {
+  char *end;
+  if (!*s || strlen(s) > 16) return 0;
+  double v = strtod(s, &end);
+  if (*end || !(v >= 0 && v < 1)) return 0;
+  *out = (float)v;
+  return 1;
+}
+
+static int token_fail(int index, const char *tok, const char *why) {
+  return fm_fail("architecture token %d '%.40s': %s", index + 1, tok, why);
+}
+
+int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers_out, int *nlayers_out,
+                  char **expanded) {
+  if (!spec || !*spec) return fm_fail("architecture spec is empty");
+  if (strlen(spec) > FM_MAX_SPEC_LEN)
+    return fm_fail("architecture spec is too long (%zu characters, limit %d)", strlen(spec),
+                   FM_MAX_SPEC_LEN);
+  const char *named = fm_spec_named(spec);
+  const char *src = named ? named : spec;
+
+  /* Count tokens first so a million-layer spec is refused before any work. */
+  int ntok = 1;
+  for (const char *p = src; *p; p++) ntok += *p == ',';
+  if (ntok > FM_MAX_LAYERS)
+    return fm_fail("architecture has %d modules, limit %d", ntok, FM_MAX_LAYERS);
+
+  char *copy = fm_malloc(strlen(src) + 1);
+  char *canon = fm_malloc(strlen(src) + 1);
+  fm_layer *layers = fm_calloc((size_t)ntok, sizeof(fm_layer));
+  if (!copy || !canon || !layers) goto fail;
+  strcpy(copy, src);
+  canon[0] = 0;
+
+  fm_shape s = input;
+  long params = 0, acts = fm_shape_size(s);
+  int n = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), n++) {
+    /* Trim spaces around each token. */
+    while (isspace((unsigned char)*tok)) tok++;
+    char *end = tok + strlen(tok);
+    while (end > tok && isspace((unsigned char)end[-1])) *--end = 0;
+    fm_layer *L = &layers[n];
+    L->in = s;
+    int v, k2;
+    if (!*tok) {
+      token_fail(n, tok, "empty module (two commas in a row?)");
+      goto fail;
+    } else if (!strncmp(tok, "conv", 4)) {
+      char *x = strchr(tok + 4, 'x'), *colon = strchr(tok, ':');
+      if (!x || !colon || colon < x) {
+        token_fail(n, tok, "expected convKxK:CHANNELS, e.g. conv3x3:32");
+        goto fail;
+      }
+      *x = 0;
+      *colon = 0;
+      if (!parse_int(tok + 4, 1, 11, &L->k) || !parse_int(x + 1, 1, 11, &k2) || k2 != L->k ||
+          !(L->k & 1)) {
+        *x = 'x';
+        *colon = ':';
+        token_fail(n, tok, "kernel must be square and odd, 1..11 (same padding)");
+        goto fail;
+      }
+      if (!parse_int(colon + 1, 1, 4096, &v)) {
+        *x = 'x';
+        *colon = ':';
+        token_fail(n, tok, "channels must be an integer 1..4096");
+        goto fail;
+      }
+      *x = 'x';
+      *colon = ':';
+      if (s.flat) {
+        token_fail(n, tok, "a convolution needs a spatial input, but the input here is flat");
+        goto fail;
+      }
+      L->kind = FM_CONV;
+      L->nw = v * s.c * L->k * L->k;
+      L->nb = v;
+      s.c = v;
+    } else if (!strncmp(tok, "dense:", 6)) {
+      if (!parse_int(tok + 6, 1, 65536, &v)) {
+        token_fail(n, tok, "units must be an integer 1..65536");
+        goto fail;
+      }
+      if (!s.flat) {
+        token_fail(n, tok, "dense needs a flat input: add 'flatten' before it");
+        goto fail;
+      }
+      L->kind = FM_DENSE;
+      L->nw = v * s.c;
+      L->nb = v;
+      s.c = v;
+    } else if (!strcmp(tok, "relu")) {
+      L->kind = FM_RELU;
+    } else if (!strcmp(tok, "maxpool2")) {
+      if (s.flat || s.h < 2 || s.w < 2) {
+        token_fail(n, tok, "max-pooling needs a spatial input of at least 2x2");
+        goto fail;
+      }
+      L->kind = FM_MAXPOOL;
+      s.h /= 2;
+      s.w /= 2;
+    } else if (!strcmp(tok, "bn")) {
+      L->kind = FM_BATCHNORM;
+      L->nw = L->nb = s.c;
+    } else if (!strncmp(tok, "dropout:", 8)) {
+      if (!parse_prob(tok + 8, &L->p)) {
+        token_fail(n, tok, "probability must be a number in [0, 1)");
+        goto fail;
+      }
+      L->kind = FM_DROPOUT;
+    } else if (!strcmp(tok, "gap")) {
+      if (s.flat) {
+        token_fail(n, tok, "global average pooling needs a spatial input");
+        goto fail;
+      }
+      L->kind = FM_GAP;
+      s.h = s.w = 1;
+    } else if (!strcmp(tok, "flatten")) {
+      L->kind = FM_FLATTEN;
+      s.c = fm_shape_size(s);
+      s.h = s.w = 1;
+      s.flat = 1;
+    } else {
+      token_fail(n, tok,
+                 "unknown module (expected convKxK:C, dense:N, relu, maxpool2, bn, dropout:P, gap, "
+                 "flatten, or a name: mlp, cnn-small, cnn-bn)");
+      goto fail;
+    }
+    L->out = s;
+    params += (long)L->nw + L->nb;
+    acts += fm_shape_size(s);
+    if (params > FM_MAX_PARAMS || acts > FM_MAX_ACTIVATIONS) {
+      token_fail(n, tok, "network too large for a browser tab (parameter or activation limit)");
+      goto fail;
+    }
+    if (*canon) strcat(canon, ",");
+    strcat(canon, tok);
+  }
+  if (n != ntok) { /* strtok skips empty tokens: catch "a,,b" and trailing commas. */
+    fm_fail("architecture spec has an empty module (two commas in a row, or a trailing comma)");
+    goto fail;
+  }
+  if (!s.flat || s.c != FM_NUM_CLASSES) {
+    fm_fail("architecture must end in a flat output of %d classes (e.g. 'flatten,dense:10'); it "
+            "ends in %dx%dx%d",
+            FM_NUM_CLASSES, s.c, s.h, s.w);
+    goto fail;
+  }
+  free(copy);
+  *layers_out = layers;
+  *nlayers_out = n;
+  *expanded = canon;
+  return 1;
+fail:
+  free(copy);
+  free(canon);
+  free(layers);
+  return 0;
+}

@@ -1,0 +1,29 @@
+/* train.h: trainer internals (config, optimisers, schedule, augmentation). */
+#ifndef FM_TRAIN_H
+#define FM_TRAIN_H
+
+#include "../net/net.h"
+
+enum { FM_OPT_SGD = 0, FM_OPT_ADAM = 1, FM_OPT_ADAMW = 2 };
+enum { FM_SCHED_CONSTANT = 0, FM_SCHED_COSINE = 1 };
+
+struct fm_train_config {
+  int epochs, batch, optimizer, nesterov, schedule, limit, holdout;
+  double lr, min_lr, momentum, weight_decay, beta1, beta2, eps, warmup_epochs, label_smoothing;
+  double seed;
+  int augment_shift, augment_flip;
+  double augment_erase;
+};
+
+/* Learning rate at a step (0-based) of total steps. */
+double fm_schedule_lr(const fm_train_config *cfg, long step, long total, int steps_per_epoch);
+
+/* One optimiser update of n parameters from their gradients. m and v are the
+ * optimiser's state (v unused by SGD); t is the 1-based step count. */
+void fm_optim_step(const fm_train_config *cfg, float *params, const float *grads, float *m,
+                   float *v, long n, double lr, long t);
+
+/* Augments one 28x28 float image in place (shift, flip, random erasing). */
+void fm_augment(const fm_train_config *cfg, float *img, int h, int w, fm_rng *rng);
+
+#endif
