@@ -1,0 +1,305 @@
+#!/usr/bin/env node
+// fmnist: the headless command line of the Fashion-MNIST wasm module.
+//   fmnist train | eval | predict | bench   (fmnist help for the flags)
+// Every command runs the same wasm module as the page; --json prints one
+// JSON object on stdout; errors are one line on stderr and a non-zero exit.
+import { writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadFmnist, CLASS_NAMES, FmnistError } from '../js/fmnist.mjs';
+import { dataDir, loadSplit, readInput } from '../js/node-data.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MODELS = join(ROOT, 'models');
+
+const USAGE = `usage: fmnist <command> [flags]
+
+commands:
+  train    train a network on Fashion-MNIST and save it (safetensors)
+  eval     evaluate a model on the official 10,000-image test set
+  predict  classify PNG/JPEG images
+  bench    training and inference speed of this machine
+
+train flags:
+  --arch NAME|SPEC     mlp, cnn-small, cnn-bn or a spec such as
+                       "conv3x3:32,relu,maxpool2,flatten,dense:10" (default cnn-small)
+  --epochs N           (default 1)          --batch N        (default 64)
+  --lr X               (default 1e-3)       --optimizer adam|adamw|sgd (default adam)
+  --momentum X         SGD momentum (0.9)   --nesterov       Nesterov momentum
+  --weight-decay X     (default 0)          --schedule constant|cosine (default constant)
+  --warmup-epochs X    linear warm-up       --min-lr X       cosine floor (default 0)
+  --label-smoothing X  (default 0)          --seed N         (default 0)
+  --augment-shift N    random shifts of up to N pixels
+  --augment-flip       random horizontal flips
+  --augment-erase P    random erasing with probability P
+  --limit N            train on the first N images only
+  --holdout N          keep the last N training images out, for validation
+  --data DIR           dataset directory (default $FASHION_MNIST_DIR or
+                       /usr/share/datasets/fashion-mnist)
+  --out FILE           where to save the model (default <arch>.safetensors)
+eval flags:     --model FILE (default: the best model in models/)  --data DIR
+predict flags:  --model FILE  IMAGE...
+bench flags:    --arch NAME (default cnn-small)  --data DIR
+all commands:   --json (one JSON object on stdout)`;
+
+class UsageError extends Error {}
+
+const COMMON = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+const FLAGS = {
+  train: {
+    arch: { type: 'string', default: 'cnn-small' }, epochs: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '64' }, lr: { type: 'string', default: '1e-3' },
+    optimizer: { type: 'string', default: 'adam' }, momentum: { type: 'string' },
+    nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' },
+    schedule: { type: 'string', default: 'constant' }, 'warmup-epochs': { type: 'string' },
+    'min-lr': { type: 'string' }, 'label-smoothing': { type: 'string' },
+    seed: { type: 'string', default: '0' }, 'augment-shift': { type: 'string' },
+    'augment-flip': { type: 'boolean' }, 'augment-erase': { type: 'string' },
+    limit: { type: 'string' }, holdout: { type: 'string' },
+    data: { type: 'string' }, out: { type: 'string' },
+  },
+  eval: { model: { type: 'string' }, data: { type: 'string' } },
+  predict: { model: { type: 'string' } },
+  bench: { arch: { type: 'string', default: 'cnn-small' }, data: { type: 'string' } },
+};
+
+function num(flags, name, { int = false, min = -Infinity, max = Infinity } = {}) {
+  const raw = flags[name];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || (int && !Number.isInteger(v)) || v < min || v > max) {
+    throw new UsageError(`--${name}: '${raw}' is not ${int ? 'an integer' : 'a number'}` +
+      (min > -Infinity ? ` >= ${min}` : '') + (max < Infinity ? ` <= ${max}` : ''));
+  }
+  return v;
+}
+
+function choice(flags, name, options) {
+  const v = flags[name];
+  if (v !== undefined && !options.includes(v)) throw new UsageError(`--${name}: '${v}' is not one of ${options.join(', ')}`);
+  return v;
+}
+
+/** The default model: models/index.json names it ("default"). */
+function defaultModel() {
+  const index = join(MODELS, 'index.json');
+  if (existsSync(index)) {
+    const { default: file } = JSON.parse(readFileSync(index, 'utf8'));
+    if (file && existsSync(join(MODELS, file))) return join(MODELS, file);
+  }
+  throw new FmnistError(`no --model given and no default model in ${MODELS} (train one: fmnist train --out FILE)`);
+}
+
+async function loadModel(fm, path) {
+  const file = path ?? defaultModel();
+  const bytes = await readInput(file, 'model');
+  try {
+    return { net: fm.loadNet(bytes), file };
+  } catch (e) {
+    throw new FmnistError(`${file}: ${e.message}`);
+  }
+}
+
+// ---- progress on a terminal ----
+const tty = process.stderr.isTTY;
+let lastDraw = 0;
+function progress(line, force = false) {
+  if (!tty) return;
+  const now = Date.now();
+  if (!force && now - lastDraw < 100) return;
+  lastDraw = now;
+  process.stderr.write(`\r\x1b[K${line}`);
+}
+function progressDone() { if (tty) process.stderr.write('\r\x1b[K'); }
+function say(json, line) { if (!json) process.stderr.write(line + '\n'); }
+
+function fmtTime(s) {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
+}
+
+// ---- commands ----
+async function train(fm, f) {
+  const opts = {
+    epochs: num(f, 'epochs', { int: true, min: 1 }), batch: num(f, 'batch', { int: true, min: 1, max: 4096 }),
+    lr: num(f, 'lr', { min: 0 }), optimizer: choice(f, 'optimizer', ['adam', 'adamw', 'sgd']),
+    momentum: num(f, 'momentum', { min: 0, max: 0.9999 }), nesterov: f.nesterov,
+    weight_decay: num(f, 'weight-decay', { min: 0 }), schedule: choice(f, 'schedule', ['constant', 'cosine']),
+    warmup_epochs: num(f, 'warmup-epochs', { min: 0 }), min_lr: num(f, 'min-lr', { min: 0 }),
+    label_smoothing: num(f, 'label-smoothing', { min: 0, max: 0.99 }),
+    seed: num(f, 'seed', { int: true, min: 0 }), augment_shift: num(f, 'augment-shift', { int: true, min: 0, max: 8 }),
+    augment_flip: f['augment-flip'], augment_erase: num(f, 'augment-erase', { min: 0, max: 1 }),
+    limit: num(f, 'limit', { int: true, min: 1 }), holdout: num(f, 'holdout', { int: true, min: 0 }),
+  };
+  const dir = dataDir(f.data);
+  const [trainSet, testSet] = [await loadSplit(fm, dir, 'train'), await loadSplit(fm, dir, 'test')];
+  const net = fm.createNet(f.arch, { seed: opts.seed });
+  const out = f.out ?? `${/^[\w-]+$/.test(f.arch) ? f.arch : 'model'}.safetensors`;
+  say(f.json, `training ${net.spec} (${net.paramCount.toLocaleString('en')} parameters) for ${opts.epochs} epoch(s)`);
+  const trainer = fm.createTrainer(net, trainSet, opts);
+  const history = [];
+  const t0 = performance.now();
+  let images = 0, trainSeconds = 0, info, epochLoss = 0, epochRight = 0, epochImages = 0;
+  let tStep = performance.now();
+  let stopped = false;
+  process.once('SIGINT', () => { stopped = true; });
+  while (!stopped && (info = trainer.step())) {
+    const now = performance.now();
+    trainSeconds += (now - tStep) / 1000;
+    images += info.images;
+    epochLoss += info.loss * info.images;
+    epochRight += info.accuracy * info.images;
+    epochImages += info.images;
+    const rate = images / trainSeconds;
+    const left = (opts.epochs * info.batchesPerEpoch - (info.epoch * info.batchesPerEpoch + info.batch + 1)) * (epochImages / (info.batch + 1)) / rate;
+    progress(`epoch ${info.epoch + 1}/${opts.epochs} batch ${info.batch + 1}/${info.batchesPerEpoch} ` +
+      `loss ${(epochLoss / epochImages).toFixed(4)} ${Math.round(rate)} images/s ETA ${fmtTime(left)}`);
+    if (info.batch + 1 === info.batchesPerEpoch) {
+      const ev = fm.evaluate(net, testSet);
+      const rec = { epoch: info.epoch + 1, loss: epochLoss / epochImages, train_accuracy: epochRight / epochImages, test_accuracy: ev.accuracy };
+      if (opts.holdout) rec.validation_accuracy = fm.evaluate(net, trainSet, { start: trainSet.count - opts.holdout }).accuracy;
+      history.push(rec);
+      progressDone();
+      say(f.json, `epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)}, train accuracy ${(100 * rec.train_accuracy).toFixed(2)}%` +
+        (rec.validation_accuracy !== undefined ? `, validation ${(100 * rec.validation_accuracy).toFixed(2)}%` : '') +
+        `, test accuracy ${(100 * rec.test_accuracy).toFixed(2)}%`);
+      epochLoss = epochRight = epochImages = 0;
+    }
+    tStep = performance.now();
+  }
+  progressDone();
+  const seconds = (performance.now() - t0) / 1000;
+  if (stopped) say(f.json, 'stopped: saving the model trained so far');
+  const testAccuracy = history.length ? history.at(-1).test_accuracy : fm.evaluate(net, testSet).accuracy;
+  net.setMeta('test_accuracy', testAccuracy.toFixed(4));
+  net.setMeta('epochs', String(history.length));
+  net.setMeta('training', JSON.stringify(opts));
+  await writeFile(out, net.save());
+  say(f.json, `saved ${out}; test accuracy ${(100 * testAccuracy).toFixed(2)}%, ${Math.round(images / trainSeconds)} images/s, ${fmtTime(seconds)}`);
+  return {
+    arch: net.spec, epochs: history.length, seconds, train_images_per_sec: images / trainSeconds,
+    test_accuracy: testAccuracy, history, out, params: net.paramCount, stopped,
+  };
+}
+
+async function evaluate(fm, f) {
+  const { net, file } = await loadModel(fm, f.model);
+  const testSet = await loadSplit(fm, dataDir(f.data), 'test');
+  const ev = fm.evaluate(net, testSet, { onProgress: (d, n) => progress(`evaluating ${d}/${n}`) });
+  progressDone();
+  if (!f.json) {
+    const pad = (s, n) => String(s).padStart(n);
+    const lines = [`model ${file}: ${net.spec}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${testSet.count} test images ` +
+      `(${Math.round(ev.images_per_sec)} images/s)`, '', 'confusion matrix (rows = true class, columns = predicted):'];
+    lines.push(pad('', 12) + CLASS_NAMES.map((_, i) => pad(i, 5)).join(''));
+    ev.confusion.forEach((row, i) => lines.push(pad(`${i} ${CLASS_NAMES[i]}`.slice(0, 12), 12) + row.map((v) => pad(v, 5)).join('')));
+    lines.push('', `${pad('class', 12)} precision  recall      f1  support`);
+    for (const c of [...ev.per_class, { label: 'macro avg', ...ev.macro }]) {
+      lines.push(`${pad(c.label, 12)} ${pad(c.precision.toFixed(4), 9)} ${pad(c.recall.toFixed(4), 7)} ${pad(c.f1.toFixed(4), 7)} ${pad(c.support, 8)}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  const { predictions, ...rest } = ev;
+  return { model: file, arch: net.spec, ...rest };
+}
+
+async function predict(fm, f, files) {
+  if (!files.length) throw new UsageError('predict needs at least one image file');
+  const { net } = await loadModel(fm, f.model);
+  const results = [];
+  for (const file of files) {
+    const bytes = await readInput(file, 'image');
+    let input;
+    try {
+      const img = fm.decodeImage(bytes);
+      input = fm.imageToInput(img.gray, img.width, img.height);
+    } catch (e) {
+      throw new FmnistError(`${file}: ${e.message}`);
+    }
+    const probs = Array.from(net.predict(input, 1));
+    const index = probs.indexOf(Math.max(...probs));
+    results.push({ file, label: CLASS_NAMES[index], index, probabilities: probs });
+    if (!f.json) {
+      const top = probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+      process.stdout.write(`${basename(file)}: ${CLASS_NAMES[index]} (` +
+        top.map(([p, i]) => `${CLASS_NAMES[i]} ${(100 * p).toFixed(1)}%`).join(', ') + ')\n');
+    }
+  }
+  return results;
+}
+
+/** Times fn (which processes `per` images per call) for about `seconds` after a warm-up, so
+ * that V8 has tiered the hot wasm functions up. */
+function timeIt(fn, per, seconds) {
+  for (let i = 0; i < 3; i++) fn();
+  let n = 0;
+  const t0 = performance.now();
+  do { fn(); n++; } while (performance.now() - t0 < seconds * 1000);
+  return (n * per) / ((performance.now() - t0) / 1000);
+}
+
+async function bench(fm, f) {
+  const trainSet = await loadSplit(fm, dataDir(f.data), 'train');
+  const net = fm.createNet(f.arch, { seed: 1 });
+  const trainer = fm.createTrainer(net, trainSet, { batch: 64, epochs: 1000, seed: 1 });
+  const trainRate = timeIt(() => trainer.step(), 64, 3);
+  trainer.free();
+  const px = fm.copyIn(trainSet.images(0, 256)), probs = fm.alloc(256 * 40);
+  const inferRate = timeIt(() => net.predictAt(px, 256, probs), 256, 2);
+  const lat = [];
+  for (let i = 0; i < 50; i++) net.predictAt(px, 1, probs);
+  for (let i = 0; i < 300; i++) {
+    const t = performance.now();
+    net.predictAt(px + (i % 256) * 784, 1, probs);
+    lat.push(performance.now() - t);
+  }
+  lat.sort((a, b) => a - b);
+  fm.free(px); fm.free(probs);
+  const r = {
+    arch: net.spec, train_images_per_sec: trainRate, infer_images_per_sec: inferRate,
+    latency_ms: lat[lat.length >> 1], macs_per_image: net.macs,
+    train_gflops: (trainRate * 3 * 2 * net.macs) / 1e9, infer_gflops: (inferRate * 2 * net.macs) / 1e9,
+  };
+  if (!f.json) {
+    process.stdout.write(`${f.arch}: train ${Math.round(trainRate)} images/s (batch 64), ` +
+      `inference ${Math.round(inferRate)} images/s (batch 256), latency ${r.latency_ms.toFixed(3)} ms (1 image)\n`);
+  }
+  return r;
+}
+
+async function main(argv) {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (!FLAGS[cmd]) throw new UsageError(`unknown command '${cmd}' (expected train, eval, predict or bench)`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...COMMON, ...FLAGS[cmd] }, allowPositionals: cmd === 'predict', strict: true });
+  } catch (e) {
+    throw new UsageError(e.message.split('\n')[0]);
+  }
+  const f = parsed.values;
+  if (f.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const fm = await loadFmnist();
+  const result = cmd === 'train' ? await train(fm, f)
+    : cmd === 'eval' ? await evaluate(fm, f)
+      : cmd === 'predict' ? await predict(fm, f, parsed.positionals)
+        : await bench(fm, f);
+  if (f.json) process.stdout.write(JSON.stringify(result) + '\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+  progressDone();
+  const known = e instanceof UsageError || e instanceof FmnistError;
+  process.stderr.write(`fmnist: ${known ? e.message : (e.stack || e)}${e instanceof UsageError ? ' (see fmnist help)' : ''}\n`);
+  process.exitCode = e instanceof UsageError ? 2 : 1;
+});

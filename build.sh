@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# build.sh: installs whatever is missing on a fresh Debian machine, then builds.
+# Idempotent and quick when nothing changed: apt and npm run only when a
+# needed file is absent, make rebuilds only what changed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# What we need, as "file-that-proves-it package".
+needs=(
+  "/usr/bin/emcc emscripten"
+  "/usr/include/simde/wasm/simd128.h libsimde-dev"
+  "/usr/include/jsmn.h libjsmn-dev"
+  "/usr/include/stb/stb_image.h libstb-dev"
+  "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz dataset-fashion-mnist"
+  "/usr/bin/gcc gcc"
+  "/usr/bin/make make"
+)
+missing=()
+for n in "${needs[@]}"; do
+  [ -e "${n%% *}" ] || missing+=("${n##* }")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "build.sh: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
+fi
+if ! command -v node >/dev/null; then
+  echo "build.sh: installing nodejs" >&2
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >&2
+fi
+
+# npm packages (dev tools: browser driver, peers for benchmarks), only when the
+# lockfile changed since the last install.
+stamp=node_modules/.fmnist-npm-ci
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "build.sh: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  mkdir -p node_modules && touch "$stamp"
+fi
+
+make -s -j2 all >&2

@@ -1,0 +1,355 @@
+/* test_core.c: numerical tests of the C core, run in three builds: native,
+ * native under ASan + UBSan, and wasm (Node's WASI), so the SIMD kernels are
+ * checked both as wasm SIMD128 and through SIMDe.
+ *
+ * - GEMM micro-kernel and packed GEMM against the scalar reference, on random
+ *   shapes (edge sizes included) and every stride pattern the layers use.
+ * - A finite-difference gradient check of every layer's backward pass (input
+ *   and parameter gradients), of the softmax cross-entropy loss, and of whole
+ *   networks end to end.
+ * Prints one line per test and a final "N passed, N failed". */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "kernels/gemm.h"
+#include "layers/layer.h"
+#include "net/net.h"
+#include "train/train.h"
+
+static int g_pass, g_fail;
+
+static void report(int ok, const char *name, const char *detail) {
+  if (ok) {
+    g_pass++;
+    printf("ok - %s\n", name);
+  } else {
+    g_fail++;
+    printf("not ok - %s: %s\n", name, detail);
+  }
+  fflush(stdout);
+}
+
+static fm_rng g_rng;
+static float frand(void) { return 2 * fm_rng_uniform(&g_rng) - 1; }
+static int irand(int lo, int hi) { return lo + (int)fm_rng_below(&g_rng, (uint32_t)(hi - lo + 1)); }
+
+/* ---- GEMM ---------------------------------------------------------------- */
+
+static void test_gemm_case(int M, int N, int K, int transA, int transB, int acc, char *name) {
+  /* A is M x K, stored row-major (or transposed); same for B (K x N). */
+  float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+  float *C = malloc(sizeof(float) * M * (N + 3)), *R = malloc(sizeof(float) * M * (N + 3));
+  for (int i = 0; i < M * K; i++) A[i] = frand();
+  for (int i = 0; i < K * N; i++) B[i] = frand();
+  int ldc = N + 3; /* a row stride wider than N checks the store masks */
+  for (int i = 0; i < M * ldc; i++) C[i] = R[i] = frand();
+  ptrdiff_t rsa = transA ? 1 : K, csa = transA ? M : 1;
+  ptrdiff_t rsb = transB ? 1 : N, csb = transB ? K : 1;
+  fm_gemm(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, acc);
+  fm_gemm_ref(M, N, K, A, rsa, csa, B, rsb, csb, R, ldc, acc);
+  double worst = 0;
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < ldc; j++) {
+      double d = fabs(C[i * ldc + j] - R[i * ldc + j]) / (1 + fabs(R[i * ldc + j]));
+      if (j >= N) d = C[i * ldc + j] != R[i * ldc + j] ? 1 : 0; /* padding untouched */
+      if (d > worst) worst = d;
+    }
+  char detail[128];
+  snprintf(detail, sizeof detail, "max relative error %.3g", worst);
+  sprintf(name, "gemm M=%d N=%d K=%d A%s B%s %s", M, N, K, transA ? "T" : "", transB ? "T" : "",
+          acc ? "+=" : "=");
+  report(worst < 1e-5 * (1 + sqrt(K)), name, detail);
+  free(A), free(B), free(C), free(R);
+}
+
+static void test_gemm(void) {
+  char name[128];
+  /* Edge sizes around the 4x8 tile and the 256/512/128 blocking. */
+  int sizes[][3] = {{1, 1, 1},   {4, 8, 1},    {3, 7, 5},     {5, 9, 17},   {16, 784, 9},
+                    {32, 784, 144}, {64, 196, 288}, {64, 128, 3136}, {129, 513, 257}, {64, 10, 128}};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+    for (int t = 0; t < 4; t++)
+      test_gemm_case(sizes[s][0], sizes[s][1], sizes[s][2], t & 1, t >> 1, (int)(s + t) & 1, name);
+  for (int r = 0; r < 20; r++)
+    test_gemm_case(irand(1, 70), irand(1, 90), irand(1, 300), irand(0, 1), irand(0, 1), irand(0, 1),
+                   name);
+  /* The micro-kernel alone, every partial tile. */
+  int bad = 0;
+  for (int mr = 1; mr <= FM_GEMM_MR; mr++)
+    for (int nr = 1; nr <= FM_GEMM_NR; nr++) {
+      int kc = irand(1, 40);
+      float pa[40 * 4], pb[40 * 8], c[4 * 8], r[4 * 8];
+      for (int i = 0; i < kc * 4; i++) pa[i] = frand();
+      for (int i = 0; i < kc * 8; i++) pb[i] = frand();
+      for (int i = 0; i < 32; i++) c[i] = r[i] = frand();
+      fm_ukernel_4x8(kc, pa, pb, c, 8, mr, nr, 1);
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++) {
+          if (i < mr && j < nr) {
+            double s = 0;
+            for (int k = 0; k < kc; k++) s += (double)pa[k * 4 + i] * pb[k * 8 + j];
+            r[i * 8 + j] += (float)s;
+          }
+          bad += fabsf(c[i * 8 + j] - r[i * 8 + j]) > 1e-4f;
+        }
+    }
+  report(!bad, "ukernel 4x8 every partial tile", "mismatch");
+}
+
+/* ---- gradient checks -------------------------------------------------------- */
+
+typedef struct {
+  fm_layer L;
+  float *params, *grads, *buffers;
+} test_layer;
+
+static test_layer make_layer(fm_layer_kind kind, fm_shape in, int arg, float p, int B) {
+  test_layer t;
+  memset(&t, 0, sizeof t);
+  fm_layer *L = &t.L;
+  L->kind = kind;
+  L->in = in;
+  L->out = in;
+  L->p = p;
+  switch (kind) {
+  case FM_DENSE:
+    L->out = (fm_shape){arg, 1, 1, 1};
+    L->nw = arg * fm_shape_size(in), L->nb = arg;
+    break;
+  case FM_CONV:
+    L->k = arg;
+    L->out.c = 3;
+    L->nw = 3 * in.c * arg * arg, L->nb = 3;
+    break;
+  case FM_MAXPOOL: L->out.h /= 2, L->out.w /= 2; break;
+  case FM_GAP: L->out.h = L->out.w = 1; break;
+  case FM_BATCHNORM: L->nw = L->nb = in.c; break;
+  default: break;
+  }
+  t.params = calloc((size_t)(L->nw + L->nb + 1), sizeof(float));
+  t.grads = calloc((size_t)(L->nw + L->nb + 1), sizeof(float));
+  t.buffers = calloc((size_t)(2 * in.c), sizeof(float));
+  L->w = t.params, L->b = t.params + L->nw;
+  L->dw = t.grads, L->db = t.grads + L->nw;
+  L->running_mean = t.buffers, L->running_var = t.buffers + in.c;
+  for (int i = 0; i < L->nw + L->nb; i++) t.params[i] = frand() * 0.5f;
+  fm_layer_reserve(L, B);
+  return t;
+}
+
+static void free_layer(test_layer *t) {
+  fm_layer_release(&t->L);
+  free(t->params), free(t->grads), free(t->buffers);
+}
+
+/* loss = sum(y * R): its gradient wrt y is R. */
+static double probe_loss(test_layer *t, const float *x, float *y, const float *R, int B) {
+  fm_rng drop;
+  fm_rng_seed(&drop, 7, FM_STREAM_DROPOUT); /* the same dropout mask every call */
+  fm_layer_forward(&t->L, x, y, B, 1, &drop);
+  double s = 0;
+  for (int i = 0; i < B * fm_shape_size(t->L.out); i++) s += (double)y[i] * R[i];
+  return s;
+}
+
+/* Compares analytic and central-difference gradients of up to 64 entries. */
+static double check_entries(test_layer *t, float *v, const float *ana, int n, float *x, float *y,
+                            const float *R, int B, float eps) {
+  double worst = 0;
+  int step = n > 64 ? n / 64 : 1;
+  for (int i = 0; i < n; i += step) {
+    float keep = v[i];
+    v[i] = keep + eps;
+    double lp = probe_loss(t, x, y, R, B);
+    v[i] = keep - eps;
+    double lm = probe_loss(t, x, y, R, B);
+    v[i] = keep;
+    double num = (lp - lm) / (2 * eps);
+    double err = fabs(num - ana[i]) / FM_MAX(1.0, fabs(num) + fabs(ana[i]));
+    if (err > worst) worst = err;
+  }
+  return worst;
+}
+
+static void gradcheck_layer(const char *name, fm_layer_kind kind, fm_shape in, int arg, float p,
+                            int distinct_inputs) {
+  int B = 3;
+  test_layer t = make_layer(kind, in, arg, p, B);
+  int nin = B * fm_shape_size(t.L.in), nout = B * fm_shape_size(t.L.out);
+  float *x = malloc(sizeof(float) * nin), *y = malloc(sizeof(float) * nout);
+  float *R = malloc(sizeof(float) * nout), *dx = malloc(sizeof(float) * nin);
+  if (distinct_inputs) {
+    /* Max-pool and ReLU have kinks: spread inputs so a finite-difference step
+     * never crosses one (distinct values 0.01 apart, none near zero). */
+    for (int i = 0; i < nin; i++) x[i] = (i + 1) * 0.01f * (i & 1 ? 1 : -1);
+    for (int i = nin - 1; i > 0; i--) {
+      int j = (int)fm_rng_below(&g_rng, (uint32_t)i + 1);
+      float tmp = x[i];
+      x[i] = x[j], x[j] = tmp;
+    }
+  } else {
+    for (int i = 0; i < nin; i++) x[i] = frand();
+  }
+  for (int i = 0; i < nout; i++) R[i] = frand();
+  probe_loss(&t, x, y, R, B);
+  memset(t.grads, 0, sizeof(float) * (t.L.nw + t.L.nb));
+  fm_layer_backward(&t.L, x, y, R, dx, B);
+  float eps = distinct_inputs ? 1e-3f : 1e-2f;
+  double ex = check_entries(&t, x, dx, nin, x, y, R, B, eps);
+  double ew = t.L.nw ? check_entries(&t, t.L.w, t.L.dw, t.L.nw, x, y, R, B, eps) : 0;
+  double eb = t.L.nb ? check_entries(&t, t.L.b, t.L.db, t.L.nb, x, y, R, B, eps) : 0;
+  char detail[160], full[128];
+  snprintf(detail, sizeof detail, "relative error dx %.3g, dw %.3g, db %.3g", ex, ew, eb);
+  snprintf(full, sizeof full, "gradcheck %s", name);
+  report(ex < 2e-3 && ew < 2e-3 && eb < 2e-3, full, detail);
+  free(x), free(y), free(R), free(dx);
+  free_layer(&t);
+}
+
+static void test_layers(void) {
+  fm_shape img = {2, 6, 6, 0}, odd = {3, 5, 7, 0}, flat = {12, 1, 1, 1};
+  gradcheck_layer("dense", FM_DENSE, flat, 5, 0, 0);
+  gradcheck_layer("conv 1x1", FM_CONV, img, 1, 0, 0);
+  gradcheck_layer("conv 3x3", FM_CONV, img, 3, 0, 0);
+  gradcheck_layer("conv 3x3 odd size", FM_CONV, odd, 3, 0, 0);
+  gradcheck_layer("conv 5x5", FM_CONV, img, 5, 0, 0);
+  gradcheck_layer("maxpool2", FM_MAXPOOL, img, 0, 0, 1);
+  gradcheck_layer("maxpool2 odd size", FM_MAXPOOL, odd, 0, 0, 1);
+  gradcheck_layer("relu", FM_RELU, img, 0, 0, 1);
+  gradcheck_layer("batchnorm2d", FM_BATCHNORM, img, 0, 0, 0);
+  gradcheck_layer("batchnorm1d", FM_BATCHNORM, flat, 0, 0, 0);
+  gradcheck_layer("dropout", FM_DROPOUT, img, 0, 0.4f, 0);
+  gradcheck_layer("gap", FM_GAP, img, 0, 0, 0);
+  gradcheck_layer("flatten", FM_FLATTEN, img, 0, 0, 0);
+}
+
+static void test_loss(void) {
+  int B = 4, C = 10;
+  float z[40], p[40], d[40];
+  uint8_t y[4] = {0, 3, 9, 3};
+  for (int i = 0; i < B * C; i++) z[i] = frand() * 3;
+  for (int s = 0; s < 2; s++) {
+    float smooth = s ? 0.1f : 0.0f;
+    fm_softmax_xent(z, y, B, C, smooth, p, d, NULL);
+    double worst = 0;
+    for (int i = 0; i < B * C; i++) {
+      float keep = z[i], eps = 1e-2f;
+      z[i] = keep + eps;
+      double lp = fm_softmax_xent(z, y, B, C, smooth, p, NULL, NULL);
+      z[i] = keep - eps;
+      double lm = fm_softmax_xent(z, y, B, C, smooth, p, NULL, NULL);
+      z[i] = keep;
+      double num = (lp - lm) / (2 * eps);
+      worst = FM_MAX(worst, fabs(num - d[i]) / FM_MAX(1.0, fabs(num)));
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "max error %.3g", worst);
+    report(worst < 1e-3, s ? "gradcheck softmax cross-entropy, label smoothing" :
+                             "gradcheck softmax cross-entropy", detail);
+  }
+  /* Uniform logits: loss = log(10). */
+  float zero[10] = {0};
+  uint8_t one = 2;
+  float l = fm_softmax_xent(zero, &one, 1, 10, 0, p, NULL, NULL);
+  report(fabsf(l - logf(10)) < 1e-5f, "cross-entropy of uniform logits is log 10", "wrong value");
+}
+
+/* End to end: d(mean loss)/d(param) through a whole network. In float32, a
+ * finite-difference step that moves any ReLU or max-pool input across a kink
+ * anywhere in the batch spoils that estimate (each layer's kinks are checked
+ * exactly above, with inputs kept away from them). So smooth networks must
+ * match everywhere, and networks with kinks at 80% of the checked points (a wrong backward
+ * pass fails almost everywhere, as the layer checks show when broken). */
+static void gradcheck_net(const char *spec, int h, int smooth) {
+  int B = 4;
+  fm_net *net = fm_net_create(spec, 1, h, h, 11);
+  if (!net) {
+    report(0, spec, fm_last_error());
+    return;
+  }
+  fm_net_reserve(net, B);
+  int in = fm_net_input_size(net);
+  float *x = malloc(sizeof(float) * B * in);
+  for (int i = 0; i < B * in; i++) x[i] = fm_rng_uniform(&g_rng);
+  uint8_t labels[4] = {1, 7, 3, 3};
+  /* Dropout must draw the same mask in every pass: reseed before each. */
+#define LOSS(dl)                                                                        \
+  (memcpy(net->acts[0], x, sizeof(float) * B * in), fm_rng_seed(&net->dropout_rng, 5, 3), \
+   (double)fm_softmax_xent(fm_net_forward(net, B, 1), labels, B, 10, 0, net->probs, dl, NULL))
+  memset(net->grads, 0, sizeof(float) * net->nparams);
+  LOSS(net->dacts[net->nlayers]);
+  fm_net_backward(net, B);
+  double worst = 0;
+  int step = net->nparams > 200 ? (int)(net->nparams / 200) : 1, skipped = 0, checked = 0, close = 0;
+  for (long i = 0; i < net->nparams; i += step) {
+    /* Central differences at two step sizes: where they disagree the step
+     * crossed a ReLU / max-pool kink, and the point is skipped. */
+    float keep = net->params[i];
+    double num[2];
+    for (int e = 0; e < 2; e++) {
+      float eps = e ? 5e-3f : 1e-2f;
+      net->params[i] = keep + eps;
+      double lp = LOSS(NULL);
+      net->params[i] = keep - eps;
+      double lm = LOSS(NULL);
+      net->params[i] = keep;
+      num[e] = (lp - lm) / (2 * eps);
+    }
+    if (fabs(num[0] - num[1]) > 0.02 * FM_MAX(0.05, fabs(num[0]))) {
+      skipped++;
+      continue;
+    }
+    checked++;
+    double err = fabs(num[0] - net->grads[i]) / FM_MAX(0.05, fabs(num[0]) + fabs(net->grads[i]));
+    if (getenv("DEBUG") && err > 0.01) printf("  param %ld num %g ana %g\n", i, num[0], net->grads[i]);
+    worst = FM_MAX(worst, err);
+    close += err < 1e-2;
+  }
+#undef LOSS
+  char detail[96], name[300];
+  snprintf(detail, sizeof detail, "max relative error %.3g; %d of %d within 1%% (%d skipped at kinks)",
+           worst, close, checked, skipped);
+  snprintf(name, sizeof name, "gradcheck network %s", spec);
+  report(checked > 4 * skipped && (smooth ? worst < 1e-2 : close >= 0.8 * checked), name, detail);
+  free(x);
+  fm_net_free(net);
+}
+
+/* Optimisers against hand-computed PyTorch steps. */
+static void test_optim(void) {
+  fm_train_config *cfg = fm_config_create();
+  float p[1] = {1.0f}, g[1] = {0.5f}, m[1] = {0}, v[1] = {0};
+  fm_optim_step(cfg, p, g, m, v, 1, 0.1, 1); /* Adam's first step moves by lr */
+  report(fabsf(p[0] - 0.9f) < 1e-6f, "adam first step moves by lr", "wrong update");
+  fm_config_set(cfg, "optimizer", 0);
+  fm_config_set(cfg, "momentum", 0.9);
+  p[0] = 1, m[0] = 0;
+  fm_optim_step(cfg, p, g, m, v, 1, 0.1, 1);
+  fm_optim_step(cfg, p, g, m, v, 1, 0.1, 2); /* buf = 0.5, then 0.95 */
+  report(fabsf(p[0] - (1 - 0.05f - 0.095f)) < 1e-6f, "sgd momentum matches torch.optim.SGD",
+         "wrong update");
+  fm_config_set(cfg, "schedule", 1);
+  double l0 = fm_schedule_lr(cfg, 0, 100, 10), lmid = fm_schedule_lr(cfg, 50, 100, 10);
+  report(fabs(l0 - 1e-3) < 1e-12 && fabs(lmid - 5e-4) < 1e-9, "cosine schedule", "wrong lr");
+  fm_config_free(cfg);
+}
+
+int main(void) {
+  fm_rng_seed(&g_rng, 12345, 99);
+  test_gemm();
+  test_layers();
+  test_loss();
+  gradcheck_net("flatten,dense:16,bn,dropout:0.3,dense:10", 6, 1);
+  gradcheck_net("conv3x3:4,bn,conv3x3:6,bn,gap,flatten,dense:10", 8, 1);
+  gradcheck_net("conv5x5:3,conv1x1:4,flatten,dropout:0.2,dense:10", 6, 1);
+  gradcheck_net("flatten,dense:16,relu,dense:10", 6, 0);
+  gradcheck_net("conv3x3:4,relu,maxpool2,conv3x3:6,bn,gap,flatten,dense:10", 8, 0);
+  gradcheck_net("conv5x5:3,relu,maxpool2,flatten,dropout:0.3,dense:12,bn,relu,dense:10", 8, 0);
+  test_optim();
+  fm_gemm_release();
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail ? 1 : 0;
+}
