@@ -126,6 +126,10 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers_out, int *
         token_fail(n, tok, "a convolution needs a spatial input, but the input here is flat");
         goto fail;
       }
+      if ((double)v * s.c * L->k * L->k > FM_MAX_PARAMS) {
+        token_fail(n, tok, "network too large for a browser tab (parameter limit)");
+        goto fail;
+      }
       L->kind = FM_CONV;
       L->nw = v * s.c * L->k * L->k;
       L->nb = v;
@@ -137,6 +141,10 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers_out, int *
       }
       if (!s.flat) {
         token_fail(n, tok, "dense needs a flat input: add 'flatten' before it");
+        goto fail;
+      }
+      if ((double)v * s.c > FM_MAX_PARAMS) {
+        token_fail(n, tok, "network too large for a browser tab (parameter limit)");
         goto fail;
       }
       L->kind = FM_DENSE;

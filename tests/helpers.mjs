@@ -1,0 +1,58 @@
+// helpers.mjs: shared set-up for the Node tests: the wasm module, the real
+// dataset, and fixtures the tests make themselves (PNG files, broken files).
+import { deflateSync } from 'node:zlib';
+import { loadFmnist } from '../js/fmnist.mjs';
+import { dataDir, loadSplit } from '../js/node-data.mjs';
+
+let fmPromise;
+export function fm() {
+  fmPromise ??= loadFmnist();
+  return fmPromise;
+}
+
+const splits = {};
+export async function split(name) {
+  const m = await fm();
+  splits[name] ??= await loadSplit(m, dataDir(), name);
+  return splits[name];
+}
+
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A grayscale (1 channel) or RGB (3 channels) PNG of the given pixels. */
+export function encodePng(pixels, width, height, channels = 1) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; ihdr[9] = channels === 3 ? 2 : 0;
+  const raw = Buffer.alloc((width * channels + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width * channels + 1)] = 0;
+    Buffer.from(pixels.buffer, pixels.byteOffset + y * width * channels, width * channels)
+      .copy(raw, y * (width * channels + 1) + 1);
+  }
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** An IDX file from a header (magic type/ndims, dims) and payload. */
+export function idx(ndims, dims, payload, type = 0x08) {
+  const h = Buffer.alloc(4 + 4 * dims.length);
+  h[2] = type; h[3] = ndims;
+  dims.forEach((d, i) => h.writeUInt32BE(d >>> 0, 4 + 4 * i));
+  return Buffer.concat([h, Buffer.from(payload)]);
+}

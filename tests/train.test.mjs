@@ -1,0 +1,121 @@
+// Training: determinism, a short real run that must reach a stated accuracy,
+// divergence handling, and clear errors for bad specs and options.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fm, split } from './helpers.mjs';
+
+async function trainSteps(spec, seed, steps, opts = {}) {
+  const m = await fm();
+  const ds = await split('train');
+  const net = m.createNet(spec, { seed });
+  const tr = m.createTrainer(net, ds, { seed, limit: 64 * steps, ...opts });
+  while (tr.step());
+  tr.free();
+  return net;
+}
+
+test('the same seed gives bit-identical weights; another seed does not', async () => {
+  const spec = 'conv3x3:8,bn,relu,maxpool2,flatten,dropout:0.3,dense:10';
+  const opts = { augment_shift: 2, augment_flip: 1, augment_erase: 0.5 };
+  const a = await trainSteps(spec, 7, 12, opts), b = await trainSteps(spec, 7, 12, opts), c = await trainSteps(spec, 8, 12, opts);
+  assert.deepEqual(a.params(), b.params());
+  assert.deepEqual(a.save(), b.save());
+  assert.notDeepEqual(a.params(), c.params());
+  a.free(); b.free(); c.free();
+});
+
+test('a short real run: mlp on 32,000 training images reaches >= 81% test accuracy', async () => {
+  const m = await fm();
+  const net = await trainSteps('mlp', 1, 500);
+  const ev = m.evaluate(net, await split('test'));
+  assert.ok(ev.accuracy >= 0.81, `test accuracy ${ev.accuracy}`);
+  net.free();
+});
+
+test('a short real run: cnn-small on 6,400 images, sgd + nesterov + cosine, reaches >= 70%', async () => {
+  const m = await fm();
+  const net = await trainSteps('cnn-small', 2, 100, { optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: 1, schedule: 'cosine' });
+  const ev = m.evaluate(net, await split('test'), { count: 2000 });
+  assert.ok(ev.accuracy >= 0.70, `test accuracy ${ev.accuracy}`);
+  net.free();
+});
+
+test('evaluation: confusion matrix, report and accuracy agree', async () => {
+  const m = await fm();
+  const net = await trainSteps('mlp', 3, 20);
+  const ev = m.evaluate(net, await split('test'));
+  const total = ev.confusion.flat().reduce((a, b) => a + b, 0);
+  assert.equal(total, 10000);
+  const diag = ev.confusion.reduce((s, row, i) => s + row[i], 0);
+  assert.ok(Math.abs(ev.accuracy - diag / 10000) < 1e-6);
+  for (let c = 0; c < 10; c++) {
+    const tp = ev.confusion[c][c], row = ev.confusion[c].reduce((a, b) => a + b, 0);
+    const col = ev.confusion.reduce((s, r) => s + r[c], 0);
+    const p = col ? tp / col : 0, r = row ? tp / row : 0;
+    assert.ok(Math.abs(ev.per_class[c].precision - p) < 1e-6);
+    assert.ok(Math.abs(ev.per_class[c].recall - r) < 1e-6);
+    assert.ok(Math.abs(ev.per_class[c].f1 - (p + r ? (2 * p * r) / (p + r) : 0)) < 1e-6);
+    assert.equal(ev.per_class[c].support, 1000);
+  }
+  const preds = net.predict((await split('test')).images(0, 100));
+  for (let i = 0; i < 100; i++) {
+    const row = Array.from(preds.subarray(i * 10, i * 10 + 10));
+    assert.equal(ev.predictions[i], row.indexOf(Math.max(...row)));
+  }
+  net.free();
+});
+
+test('a learning rate that makes the loss non-finite stops with a clear error and keeps the last good weights', async () => {
+  const m = await fm();
+  const ds = await split('train');
+  const net = m.createNet('mlp', { seed: 1 });
+  const tr = m.createTrainer(net, ds, { optimizer: 'sgd', lr: 1e6, momentum: 0, limit: 6400 });
+  let before = net.params(), error;
+  try {
+    for (;;) {
+      before = net.params();
+      if (!tr.step()) break;
+    }
+  } catch (e) {
+    error = e;
+  }
+  assert.match(String(error), /training diverged at epoch 1, batch \d+ .* the weights from before this step are kept/);
+  const after = net.params();
+  assert.deepEqual(after, before);
+  assert.ok(after.every(Number.isFinite));
+  tr.free(); net.free();
+});
+
+const badSpecs = [
+  ['', /architecture spec is empty/],
+  ['dense:10', /token 1 'dense:10': dense needs a flat input: add 'flatten' before it/],
+  ['flatten,dense:0', /units must be an integer 1\.\.65536/],
+  ['conv4x4:8,flatten,dense:10', /kernel must be square and odd/],
+  ['conv3x5:8,flatten,dense:10', /kernel must be square and odd/],
+  ['conv3x3:8,flatten,dense:11', /must end in a flat output of 10 classes/],
+  ['flatten,dropout:1.5,dense:10', /probability must be a number in \[0, 1\)/],
+  ['flatten,,dense:10', /empty module/],
+  ['flatten,dense:10,', /empty module|trailing comma/],
+  ['flatten,maxpool2,dense:10', /max-pooling needs a spatial input/],
+  ['flatten,softmax,dense:10', /token 2 'softmax': unknown module/],
+  ['flatten,' + 'relu,'.repeat(1_000_000) + 'dense:10', /architecture spec is too long|limit/],
+  ['flatten,' + 'relu,'.repeat(300) + 'dense:10', /architecture has 302 modules, limit 256/],
+  ['flatten,dense:65536,dense:65536,dense:10', /too large for a browser tab/],
+];
+for (const [spec, message] of badSpecs) {
+  test(`spec '${spec.slice(0, 40)}${spec.length > 40 ? '...' : ''}' is refused: ${message.source.slice(0, 50)}`, async () => {
+    const m = await fm();
+    assert.throws(() => m.createNet(spec), message);
+  });
+}
+
+test('bad training options are refused by name', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  const net = m.createNet('mlp');
+  assert.throws(() => m.createTrainer(net, ds, { lr: -1 }), /training option lr: -1 is out of range/);
+  assert.throws(() => m.createTrainer(net, ds, { batch: 1.5 }), /training option batch: 1\.5 is out of range \(an integer/);
+  assert.throws(() => m.createTrainer(net, ds, { warp: 9 }), /unknown training option 'warp'/);
+  assert.throws(() => m.createTrainer(net, ds, { holdout: 10000 }), /no training images left/);
+  net.free();
+});
