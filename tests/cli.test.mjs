@@ -1,0 +1,96 @@
+// The fmnist command line: its contract (flags, --json shapes, exit codes,
+// one-line errors) on the real dataset and on PNG files made here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fm, split, encodePng } from './helpers.mjs';
+
+const bin = new URL('../bin/fmnist.mjs', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'fmnist-cli-'));
+const run = (...args) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+function assertOneLineError(r, code, pattern) {
+  assert.equal(r.status, code, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], pattern);
+}
+
+test('help prints usage and exits 0', () => {
+  const r = run('help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /usage: fmnist <command>/);
+});
+
+test('unknown commands and flags, bad values: exit 2 with one line on stderr', () => {
+  assertOneLineError(run('fly'), 2, /^fmnist: unknown command 'fly'/);
+  assertOneLineError(run('train', '--bogus'), 2, /^fmnist: Unknown option '--bogus'/);
+  assertOneLineError(run('train', '--epochs', 'two'), 2, /^fmnist: --epochs: 'two' is not an integer >= 1/);
+  assertOneLineError(run('train', '--optimizer', 'rmsprop'), 2, /^fmnist: --optimizer: 'rmsprop' is not one of adam, adamw, sgd/);
+  assertOneLineError(run('predict'), 2, /^fmnist: predict needs at least one image file/);
+});
+
+test('missing files and bad data: exit 1 with one line on stderr', () => {
+  assertOneLineError(run('eval', '--model', join(dir, 'nope.safetensors')), 1, /^fmnist: cannot read model .*nope\.safetensors: no such file$/);
+  writeFileSync(join(dir, 'junk.safetensors'), 'not a model at all');
+  assertOneLineError(run('eval', '--model', join(dir, 'junk.safetensors')), 1, /^fmnist: .*junk\.safetensors: not a safetensors model/);
+  assertOneLineError(run('train', '--data', dir, '--epochs', '1'), 1, /^fmnist: .*train-images-idx3-ubyte\[\.gz\] not found/);
+  assertOneLineError(run('train', '--arch', 'dense:5'), 1, /^fmnist: architecture: .*dense needs a flat input/);
+});
+
+test('train --json, then eval --json and predict --json on the saved model', async () => {
+  const out = join(dir, 'mlp.safetensors');
+  const t = run('train', '--arch', 'mlp', '--limit', '6400', '--epochs', '2', '--seed', '4', '--out', out, '--json');
+  assert.equal(t.status, 0, t.stderr);
+  const tj = JSON.parse(t.stdout);
+  assert.equal(tj.arch, 'flatten,dense:256,relu,dense:128,relu,dense:10');
+  assert.equal(tj.epochs, 2);
+  assert.equal(tj.history.length, 2);
+  assert.ok(tj.seconds > 0 && tj.train_images_per_sec > 0);
+  assert.ok(tj.test_accuracy > 0.7, `accuracy ${tj.test_accuracy}`);
+
+  const e = run('eval', '--model', out, '--json');
+  assert.equal(e.status, 0, e.stderr);
+  const ej = JSON.parse(e.stdout);
+  assert.ok(Math.abs(ej.accuracy - tj.test_accuracy) < 1e-6, 'eval reproduces the accuracy train reported');
+  assert.equal(ej.confusion.length, 10);
+  assert.equal(ej.per_class.length, 10);
+  assert.deepEqual(Object.keys(ej.per_class[0]).sort(), ['f1', 'label', 'precision', 'recall', 'support']);
+  assert.ok(ej.images_per_sec > 0);
+
+  // PNG fixtures: three test images as they are, and one as a large "photo"
+  // (upscaled 8x, inverted to a light background).
+  const ds = await split('test');
+  const files = [0, 1, 2].map((i) => {
+    const f = join(dir, `test-${i}.png`);
+    writeFileSync(f, encodePng(ds.image(i), 28, 28));
+    return f;
+  });
+  const big = new Uint8Array(224 * 224), src = ds.image(0);
+  for (let y = 0; y < 224; y++) for (let x = 0; x < 224; x++) big[y * 224 + x] = 255 - src[(y >> 3) * 28 + (x >> 3)];
+  files.push(join(dir, 'photo.png'));
+  writeFileSync(files[3], encodePng(big, 224, 224));
+
+  const p = run('predict', '--model', out, '--json', ...files);
+  assert.equal(p.status, 0, p.stderr);
+  const pj = JSON.parse(p.stdout);
+  assert.equal(pj.length, 4);
+  const m = await fm();
+  const net = m.loadNet(readFileSync(out));
+  for (let i = 0; i < 3; i++) {
+    assert.equal(pj[i].file, files[i]);
+    const probs = Array.from(net.predict(ds.image(i), 1));
+    assert.equal(pj[i].index, probs.indexOf(Math.max(...probs)), 'same answer as the module on the raw image');
+    assert.equal(pj[i].label, ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'][pj[i].index]);
+    assert.equal(pj[i].probabilities.length, 10);
+    assert.ok(Math.abs(pj[i].probabilities.reduce((a, b) => a + b) - 1) < 1e-4);
+  }
+  assert.equal(pj[3].index, pj[0].index, 'the upscaled, inverted photo of image 0 gets the same class');
+  net.free();
+
+  writeFileSync(join(dir, 'fake.png'), 'GIF89a not really');
+  assertOneLineError(run('predict', '--model', out, join(dir, 'fake.png')), 1, /fake\.png: cannot decode image/);
+});
