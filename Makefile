@@ -20,7 +20,11 @@ EMFLAGS := -std=c11 -D_GNU_SOURCE -O3 -msimd128 -Iinclude -Ibuild/thirdparty -DN
 # Emscripten 3.1.6's JS optimiser needs acorn from Debian's node modules.
 export NODE_PATH := /usr/share/nodejs
 
+# Tests and sanitizers build with gcc; the fast native binaries (training,
+# benchmarks) with clang, which keeps SIMDe's wasm-intrinsic wrappers in
+# registers far better (cnn-small training: 742 vs 584 images/s here).
 CC := gcc
+FASTCC := $(shell command -v clang >/dev/null && echo clang || echo gcc)
 CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wno-unused-parameter -march=x86-64-v3
 NATIVE_OPT := -O3 -DNDEBUG -fno-math-errno
 SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -29,7 +33,8 @@ SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 all: wasm native
 
 wasm: build/fmnist.wasm
-native: build/native/libfmnist.a build/native/test_core build/native/test_core_asan
+native: build/native/libfmnist.a build/native/test_core build/native/test_core_asan \
+  build/native/fmnist-train build/native/fmnist-bench
 
 $(THIRD):
 	@mkdir -p build/thirdparty
@@ -43,17 +48,20 @@ build/fmnist.wasm: $(SRC) $(HDR) $(THIRD)
 build/native/libfmnist.a: $(SRC) $(HDR)
 	@mkdir -p build/native/obj
 	@rm -f $@
-	for f in $(SRC); do $(CC) $(CFLAGS) $(NATIVE_OPT) -c $$f -o build/native/obj/$$(echo $$f | tr / _).o || exit 1; done
+	for f in $(SRC); do $(FASTCC) $(CFLAGS) $(NATIVE_OPT) -c $$f -o build/native/obj/$$(echo $$f | tr / _).o || exit 1; done
 	ar rcs $@ build/native/obj/*.o
+
+build/native/fmnist-%: native/%.c build/native/libfmnist.a include/fmnist.h
+	$(FASTCC) $(CFLAGS) $(NATIVE_OPT) $< build/native/libfmnist.a -lm -lpthread -o $@
 
 # C tests of kernels and layers: natively, under ASan + UBSan, and as wasm
 # run by Node's WASI (so the SIMD kernels are checked in both builds).
 build/native/test_core: $(TEST_C) $(SRC) $(HDR)
 	@mkdir -p build/native
-	$(CC) $(CFLAGS) -O2 -Isrc $(TEST_C) $(SRC) -lm -o $@
+	$(CC) $(CFLAGS) -O2 -Isrc $(TEST_C) $(SRC) -lm -lpthread -o $@
 build/native/test_core_asan: $(TEST_C) $(SRC) $(HDR)
 	@mkdir -p build/native
-	$(CC) $(CFLAGS) $(SAN) -Isrc $(TEST_C) $(SRC) -lm -o $@
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(TEST_C) $(SRC) -lm -lpthread -o $@
 build/test_core.wasm: $(TEST_C) $(SRC) $(HDR) $(THIRD)
 	$(EMCC) -std=c11 -D_GNU_SOURCE -O2 -msimd128 -Iinclude -Ibuild/thirdparty -Isrc -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH \
 	  -sERROR_ON_UNDEFINED_SYMBOLS=1 $(TEST_C) $(SRC) -o $@

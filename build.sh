@@ -16,6 +16,7 @@ needs=(
   "/usr/include/stb/stb_image.h libstb-dev"
   "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz dataset-fashion-mnist"
   "/usr/bin/gcc gcc"
+  "/usr/bin/clang clang"
   "/usr/bin/make make"
 )
 missing=()

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadFmnist, CLASS_NAMES, FmnistError } from '../js/fmnist.mjs';
 import { dataDir, loadSplit, readInput } from '../js/node-data.mjs';
+import { benchArch } from '../js/bench.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = join(ROOT, 'models');
@@ -231,41 +232,12 @@ async function predict(fm, f, files) {
   return results;
 }
 
-/** Times fn (which processes `per` images per call) for about `seconds` after a warm-up, so
- * that V8 has tiered the hot wasm functions up. */
-function timeIt(fn, per, seconds) {
-  for (let i = 0; i < 3; i++) fn();
-  let n = 0;
-  const t0 = performance.now();
-  do { fn(); n++; } while (performance.now() - t0 < seconds * 1000);
-  return (n * per) / ((performance.now() - t0) / 1000);
-}
-
 async function bench(fm, f) {
   const trainSet = await loadSplit(fm, dataDir(f.data), 'train');
-  const net = fm.createNet(f.arch, { seed: 1 });
-  const trainer = fm.createTrainer(net, trainSet, { batch: 64, epochs: 1000, seed: 1 });
-  const trainRate = timeIt(() => trainer.step(), 64, 3);
-  trainer.free();
-  const px = fm.copyIn(trainSet.images(0, 256)), probs = fm.alloc(256 * 40);
-  const inferRate = timeIt(() => net.predictAt(px, 256, probs), 256, 2);
-  const lat = [];
-  for (let i = 0; i < 50; i++) net.predictAt(px, 1, probs);
-  for (let i = 0; i < 300; i++) {
-    const t = performance.now();
-    net.predictAt(px + (i % 256) * 784, 1, probs);
-    lat.push(performance.now() - t);
-  }
-  lat.sort((a, b) => a - b);
-  fm.free(px); fm.free(probs);
-  const r = {
-    arch: net.spec, train_images_per_sec: trainRate, infer_images_per_sec: inferRate,
-    latency_ms: lat[lat.length >> 1], macs_per_image: net.macs,
-    train_gflops: (trainRate * 3 * 2 * net.macs) / 1e9, infer_gflops: (inferRate * 2 * net.macs) / 1e9,
-  };
+  const r = benchArch(fm, trainSet, f.arch);
   if (!f.json) {
-    process.stdout.write(`${f.arch}: train ${Math.round(trainRate)} images/s (batch 64), ` +
-      `inference ${Math.round(inferRate)} images/s (batch 256), latency ${r.latency_ms.toFixed(3)} ms (1 image)\n`);
+    process.stdout.write(`${f.arch}: train ${Math.round(r.train_images_per_sec)} images/s (batch 64), ` +
+      `inference ${Math.round(r.infer_images_per_sec)} images/s (batch 256), latency ${r.latency_ms.toFixed(3)} ms (1 image)\n`);
   }
   return r;
 }

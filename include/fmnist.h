@@ -124,6 +124,16 @@ typedef struct fm_step_info {
  * non-finite: the weights are restored to those before the step). */
 int fm_trainer_step(fm_trainer *tr, fm_step_info *info);
 
+/* Checkpoints: the trainer's state (position in the run, random streams,
+ * optimiser moments); the weights are saved with fm_net_save beside it.
+ * To resume: load the model, create a trainer with the same config and
+ * dataset, then load the state; the run continues exactly where it was.
+ * *out is malloc'd (free with fm_free). */
+int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len);
+int fm_trainer_load_state(fm_trainer *tr, const uint8_t *bytes, size_t len);
+/* Epochs completed so far. */
+int fm_trainer_epoch(const fm_trainer *tr);
+
 /* ---- Evaluation -------------------------------------------------------- */
 
 /* Adds predictions of images [start, start+n) to a 10x10 confusion matrix
@@ -147,6 +157,11 @@ int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w
  * inverting it when its border is bright (Fashion-MNIST has dark
  * backgrounds). */
 int fm_image_to_input(const uint8_t *gray, int w, int h, uint8_t *out28);
+
+/* ---- Threads (native build; the wasm module is single-threaded) --------- */
+/* Sets the number of worker threads (1 = serial); call before creating
+ * networks. Returns 0 in a single-threaded build for n != 1. */
+int fm_set_threads(int n);
 
 /* ---- Memory helpers for callers that cannot call libc (JS) -------------- */
 void *fm_alloc(size_t n);

@@ -323,6 +323,31 @@ export class Trainer {
       loss: f[b + 4], accuracy: f[b + 5], lr: f[b + 6], done: !!i[b + 7],
     };
   }
+  /** The trainer's state (position, random streams, optimiser moments) as bytes;
+   * with net.save() beside it, a run can resume exactly (loadState). */
+  saveState() {
+    const fm = this.fm, out = fm.alloc(8);
+    try {
+      if (!fm.x.fm_trainer_save_state(this.ptr, out, out + 4)) throw fm.error('checkpoint');
+      const [p, len] = fm.i32.slice(out >> 2, (out >> 2) + 2);
+      const bytes = fm.u8.slice(p, p + len);
+      fm.free(p);
+      return bytes;
+    } finally {
+      fm.free(out);
+    }
+  }
+  /** Restores saveState() bytes into a trainer made with the same options and data. */
+  loadState(bytes) {
+    const fm = this.fm, p = fm.copyIn(bytes);
+    try {
+      if (!fm.x.fm_trainer_load_state(this.ptr, p, bytes.length)) throw fm.error('checkpoint');
+    } finally {
+      fm.free(p);
+    }
+  }
+  /** Epochs completed so far. */
+  get epoch() { return this.fm.x.fm_trainer_epoch(this.ptr); }
   free() {
     if (this.ptr) this.fm.x.fm_trainer_free(this.ptr);
     this.fm.free(this.info);

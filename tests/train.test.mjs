@@ -119,3 +119,33 @@ test('bad training options are refused by name', async () => {
   assert.throws(() => m.createTrainer(net, ds, { holdout: 10000 }), /no training images left/);
   net.free();
 });
+
+test('a run resumed from a checkpoint (model + trainer state) continues bit-identically, mid-epoch too', async () => {
+  const m = await fm();
+  const ds = await split('train');
+  const spec = 'conv3x3:4,bn,relu,maxpool2,flatten,dropout:0.3,dense:10';
+  const opts = { seed: 9, limit: 64 * 7, epochs: 3, augment_shift: 1, augment_erase: 0.5, optimizer: 'adamw', weight_decay: 0.01, schedule: 'cosine' };
+  const steps = (tr, n) => { for (let i = 0; i < n; i++) assert.ok(tr.step()); };
+
+  const net = m.createNet(spec, { seed: 9 });
+  const tr = m.createTrainer(net, ds, opts);
+  steps(tr, 10); // epoch 1, batch 3 of 7
+  const model = net.save(), state = tr.saveState();
+  steps(tr, 8);
+  const expected = net.params();
+
+  const net2 = m.loadNet(model);
+  const tr2 = m.createTrainer(net2, ds, opts);
+  tr2.loadState(state);
+  assert.equal(tr2.epoch, 1);
+  steps(tr2, 8);
+  assert.deepEqual(net2.params(), expected);
+
+  assert.throws(() => tr2.loadState(state.subarray(0, 100)), /checkpoint: checkpoint is \d+ bytes, expected \d+/);
+  const bad = new Uint8Array(state); bad[200] ^= 1;
+  assert.throws(() => tr2.loadState(bad), /CRC mismatch/);
+  const other = m.createTrainer(m.createNet('mlp'), ds, opts);
+  assert.throws(() => other.loadState(state), /checkpoint is for a network of \d+ parameters/);
+  [tr, tr2, other].forEach((t) => t.free());
+  net.free(); net2.free();
+});

@@ -11,7 +11,9 @@
  * 16->32 channels at 28x28), small enough to stay in cache. */
 #include <string.h>
 
+#include "../common.h"
 #include "../kernels/gemm.h"
+#include "../kernels/parallel.h"
 #include "layer.h"
 
 /* col[(ci*k + ky)*k + kx][y*w + x] = x[ci][y + ky - pad][x + kx - pad] or 0. */
@@ -63,12 +65,21 @@ static void col2im(const float *dcol, int cin, int h, int w, int k, float *dx) {
   }
 }
 
-void fm_conv_forward(fm_layer *L, const float *x, float *y, int B) {
+typedef struct {
+  fm_layer *L;
+  const float *x, *dy;
+  float *y, *dx;
+} conv_job;
+
+static void forward_chunk(void *ctx, int begin, int end, int tid) {
+  conv_job *j = ctx;
+  fm_layer *L = j->L;
   int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
   int hw = h * w, K = cin * k * k;
-  for (int n = 0; n < B; n++) {
-    const float *xn = x + (size_t)n * cin * hw;
-    float *yn = y + (size_t)n * cout * hw;
+  float *col = L->col + (size_t)tid * K * hw;
+  for (int n = begin; n < end; n++) {
+    const float *xn = j->x + (size_t)n * cin * hw;
+    float *yn = j->y + (size_t)n * cout * hw;
     for (int co = 0; co < cout; co++) {
       float bias = L->b[co];
       float *row = yn + co * hw;
@@ -77,39 +88,66 @@ void fm_conv_forward(fm_layer *L, const float *x, float *y, int B) {
     if (k == 1) {
       fm_gemm(cout, hw, K, L->w, K, 1, xn, hw, 1, yn, hw, 1);
     } else {
-      im2col(xn, cin, h, w, k, L->col);
-      fm_gemm(cout, hw, K, L->w, K, 1, L->col, hw, 1, yn, hw, 1);
+      im2col(xn, cin, h, w, k, col);
+      fm_gemm(cout, hw, K, L->w, K, 1, col, hw, 1, yn, hw, 1);
+    }
+  }
+}
+
+void fm_conv_forward(fm_layer *L, const float *x, float *y, int B) {
+  conv_job j = {L, x, NULL, y, NULL};
+  fm_parallel_for(B, L->threads, forward_chunk, &j);
+}
+
+static void backward_chunk(void *ctx, int begin, int end, int tid) {
+  conv_job *j = ctx;
+  fm_layer *L = j->L;
+  int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
+  int hw = h * w, K = cin * k * k;
+  float *colbuf = L->col + (size_t)tid * K * hw, *dcol = L->dcol + (size_t)tid * K * hw;
+  /* Thread 0 accumulates straight into the gradients, others into partials
+   * that the caller adds in a fixed order. */
+  float *dw = L->dw, *db = L->db;
+  if (tid > 0) {
+    dw = L->dparts + (size_t)(tid - 1) * (L->nw + L->nb);
+    db = dw + L->nw;
+    memset(dw, 0, (size_t)(L->nw + L->nb) * sizeof(float));
+  }
+  for (int n = begin; n < end; n++) {
+    const float *xn = j->x + (size_t)n * cin * hw;
+    const float *dyn = j->dy + (size_t)n * cout * hw;
+    const float *col = xn;
+    if (k != 1) {
+      im2col(xn, cin, h, w, k, colbuf);
+      col = colbuf;
+    }
+    /* dw [cout, K] += dy [cout, hw] * col^T [hw, K] */
+    fm_gemm(cout, K, hw, dyn, hw, 1, col, 1, hw, dw, K, 1);
+    for (int co = 0; co < cout; co++) {
+      const float *row = dyn + co * hw;
+      float s = 0;
+      for (int i = 0; i < hw; i++) s += row[i];
+      db[co] += s;
+    }
+    if (!j->dx) continue;
+    float *dxn = j->dx + (size_t)n * cin * hw;
+    if (k == 1) {
+      fm_gemm(K, hw, cout, L->w, 1, K, dyn, hw, 1, dxn, hw, 0);
+    } else {
+      /* dcol [K, hw] = w^T [K, cout] * dy [cout, hw] */
+      fm_gemm(K, hw, cout, L->w, 1, K, dyn, hw, 1, dcol, hw, 0);
+      col2im(dcol, cin, h, w, k, dxn);
     }
   }
 }
 
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B) {
-  int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
-  int hw = h * w, K = cin * k * k;
-  for (int n = 0; n < B; n++) {
-    const float *xn = x + (size_t)n * cin * hw;
-    const float *dyn = dy + (size_t)n * cout * hw;
-    const float *col = xn;
-    if (k != 1) {
-      im2col(xn, cin, h, w, k, L->col);
-      col = L->col;
-    }
-    /* dw [cout, K] += dy [cout, hw] * col^T [hw, K] */
-    fm_gemm(cout, K, hw, dyn, hw, 1, col, 1, hw, L->dw, K, 1);
-    for (int co = 0; co < cout; co++) {
-      const float *row = dyn + co * hw;
-      float s = 0;
-      for (int i = 0; i < hw; i++) s += row[i];
-      L->db[co] += s;
-    }
-    if (!dx) continue;
-    float *dxn = dx + (size_t)n * cin * hw;
-    if (k == 1) {
-      fm_gemm(K, hw, cout, L->w, 1, K, dyn, hw, 1, dxn, hw, 0);
-    } else {
-      /* dcol [K, hw] = w^T [K, cout] * dy [cout, hw] */
-      fm_gemm(K, hw, cout, L->w, 1, K, dyn, hw, 1, L->dcol, hw, 0);
-      col2im(L->dcol, cin, h, w, k, dxn);
-    }
+  conv_job j = {L, x, dy, NULL, dx};
+  int tasks = FM_MIN(FM_MIN(L->threads, fm_threads()), B);
+  fm_parallel_for(B, tasks, backward_chunk, &j);
+  for (int t = 1; t < tasks; t++) {
+    const float *part = L->dparts + (size_t)(t - 1) * (L->nw + L->nb);
+    for (int i = 0; i < L->nw; i++) L->dw[i] += part[i];
+    for (int i = 0; i < L->nb; i++) L->db[i] += part[L->nw + i];
   }
 }

@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "../common.h"
+#include "../kernels/parallel.h"
 
 int fm_layer_reserve(fm_layer *L, int max_batch) {
-  if (L->max_batch >= max_batch) return 1;
+  if (L->max_batch >= max_batch && L->threads >= fm_threads()) return 1;
+  max_batch = FM_MAX(max_batch, L->max_batch);
   fm_layer_release(L);
   size_t in = (size_t)fm_shape_size(L->in), out = (size_t)fm_shape_size(L->out);
   switch (L->kind) {
@@ -26,15 +28,18 @@ int fm_layer_reserve(fm_layer *L, int max_batch) {
     break;
   case FM_CONV: {
     size_t ncol = (size_t)L->in.c * L->k * L->k * L->in.h * L->in.w;
-    L->col = fm_malloc_aligned(ncol * sizeof(float));
-    L->dcol = fm_malloc_aligned(ncol * sizeof(float));
-    if (!L->col || !L->dcol) return 0;
+    size_t T = (size_t)fm_threads();
+    L->col = fm_malloc_aligned(T * ncol * sizeof(float));
+    L->dcol = fm_malloc_aligned(T * ncol * sizeof(float));
+    L->dparts = fm_malloc_aligned((T - 1 + 1) * (size_t)(L->nw + L->nb) * sizeof(float));
+    if (!L->col || !L->dcol || !L->dparts) return 0;
     break;
   }
   default:
     break;
   }
   L->max_batch = max_batch;
+  L->threads = fm_threads();
   return 1;
 }
 
@@ -46,9 +51,11 @@ void fm_layer_release(fm_layer *L) {
   fm_free_aligned(L->mask);
   fm_free_aligned(L->col);
   fm_free_aligned(L->dcol);
-  L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = NULL;
+  fm_free_aligned(L->dparts);
+  L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = L->dparts = NULL;
   L->argmax = NULL;
   L->max_batch = 0;
+  L->threads = 0;
 }
 
 double fm_layer_macs(const fm_layer *L) {

@@ -55,8 +55,10 @@ typedef struct fm_layer {
   float *mean, *istd; /* batchnorm: batch statistics [c] */
   int32_t *argmax;    /* maxpool: input index of each output */
   float *mask;        /* dropout: 0 or 1/(1-p) per element */
-  float *col;         /* conv: im2col of one sample [cin*k*k, h*w] */
-  float *dcol;        /* conv: gradient of col */
+  float *col;         /* conv: im2col of one sample [cin*k*k, h*w], per thread */
+  float *dcol;        /* conv: gradient of col, per thread */
+  float *dparts;      /* conv: per-thread partial dw, db for threads 1.. */
+  int threads;        /* threads the per-thread scratch was sized for */
 } fm_layer;
 
 /* Allocates the per-batch scratch for up to max_batch samples. */

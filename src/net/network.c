@@ -97,21 +97,23 @@ void fm_net_free(fm_net *net) {
 }
 
 int fm_net_reserve(fm_net *net, int B) {
-  if (B <= net->max_batch) return 1;
   if (B > 4096) return fm_fail("batch of %d is too large (limit 4096)", B);
-  free_acts(net);
-  for (int i = 0; i <= net->nlayers; i++) {
-    fm_shape s = i < net->nlayers ? net->layers[i].in : net->layers[net->nlayers - 1].out;
-    size_t n = (size_t)B * fm_shape_size(s) * sizeof(float);
-    net->acts[i] = fm_malloc_aligned(n);
-    net->dacts[i] = fm_malloc_aligned(n);
-    if (!net->acts[i] || !net->dacts[i]) goto oom;
+  if (B > net->max_batch) {
+    free_acts(net);
+    for (int i = 0; i <= net->nlayers; i++) {
+      fm_shape s = i < net->nlayers ? net->layers[i].in : net->layers[net->nlayers - 1].out;
+      size_t n = (size_t)B * fm_shape_size(s) * sizeof(float);
+      net->acts[i] = fm_malloc_aligned(n);
+      net->dacts[i] = fm_malloc_aligned(n);
+      if (!net->acts[i] || !net->dacts[i]) goto oom;
+    }
+    net->probs = fm_malloc_aligned((size_t)B * FM_NUM_CLASSES * sizeof(float));
+    if (!net->probs) goto oom;
+    net->max_batch = B;
   }
-  net->probs = fm_malloc_aligned((size_t)B * FM_NUM_CLASSES * sizeof(float));
-  if (!net->probs) goto oom;
+  /* Layers also re-size when the thread count grew (per-thread scratch). */
   for (int i = 0; i < net->nlayers; i++)
-    if (!fm_layer_reserve(&net->layers[i], B)) goto oom;
-  net->max_batch = B;
+    if (!fm_layer_reserve(&net->layers[i], net->max_batch)) goto oom;
   return 1;
 oom:
   free_acts(net);

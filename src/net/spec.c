@@ -23,11 +23,11 @@ static const struct {
     {"cnn-small",
      "conv3x3:16,relu,conv3x3:32,relu,maxpool2,conv3x3:64,relu,maxpool2,flatten,dense:128,relu,"
      "dense:10"},
-    /* The shipped accuracy model (issue 4): VGG-style conv-BN-ReLU blocks. */
+    /* The accuracy model: VGG-style conv-BN-ReLU blocks, 214K parameters
+     * (under 1 MB of float32 weights), 22 M multiply-adds per image. */
     {"cnn-bn",
      "conv3x3:32,bn,relu,conv3x3:32,bn,relu,maxpool2,conv3x3:64,bn,relu,conv3x3:64,bn,relu,"
-     "maxpool2,conv3x3:128,bn,relu,maxpool2,flatten,dropout:0.3,dense:128,bn,relu,dropout:0.3,"
-     "dense:10"},
+     "maxpool2,conv3x3:128,bn,relu,maxpool2,flatten,dropout:0.25,dense:64,bn,relu,dense:10"},
 };
 
 const char *fm_spec_named(const char *name) {

@@ -19,8 +19,23 @@ struct fm_trainer {
   uint8_t *labels;
   float *m, *v;
   float *backup_params, *backup_buffers;
-  fm_rng shuffle_rng, augment_rng;
+  fm_rng augment_rng;
 };
+
+/* Every epoch draws its shuffle from its own stream, seeded by (seed, epoch),
+ * so the order of any epoch can be rebuilt when a run resumes. */
+static void shuffle_epoch(fm_trainer *tr) {
+  fm_rng r;
+  fm_rng_seed(&r, (uint64_t)tr->cfg.seed + 0x9E3779B97F4A7C15ULL * (uint64_t)tr->epoch,
+              FM_STREAM_SHUFFLE);
+  for (int i = 0; i < tr->n; i++) tr->perm[i] = i;
+  for (int i = tr->n - 1; i > 0; i--) {
+    int j = (int)fm_rng_below(&r, (uint32_t)i + 1);
+    int32_t t = tr->perm[i];
+    tr->perm[i] = tr->perm[j];
+    tr->perm[j] = t;
+  }
+}
 
 void fm_trainer_free(fm_trainer *tr) {
   if (!tr) return;
@@ -69,9 +84,7 @@ fm_trainer *fm_trainer_create(fm_net *net, const fm_dataset *train, const fm_tra
     fm_trainer_free(tr);
     return NULL;
   }
-  for (int i = 0; i < n; i++) tr->perm[i] = i;
   uint64_t seed = (uint64_t)cfg->seed;
-  fm_rng_seed(&tr->shuffle_rng, seed, FM_STREAM_SHUFFLE);
   fm_rng_seed(&tr->augment_rng, seed, FM_STREAM_AUGMENT);
   fm_rng_seed(&net->dropout_rng, seed, FM_STREAM_DROPOUT);
   return tr;
@@ -93,14 +106,7 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
     info->done = 1;
     return 0;
   }
-  if (tr->batch == 0) { /* Fisher-Yates shuffle at the start of each epoch. */
-    for (int i = tr->n - 1; i > 0; i--) {
-      int j = (int)fm_rng_below(&tr->shuffle_rng, (uint32_t)i + 1);
-      int32_t t = tr->perm[i];
-      tr->perm[i] = tr->perm[j];
-      tr->perm[j] = t;
-    }
-  }
+  if (tr->batch == 0) shuffle_epoch(tr);
   int start = tr->batch * cfg->batch;
   int B = FM_MIN(cfg->batch, tr->n - start);
   int in = fm_net_input_size(net), h = net->input.h, w = net->input.w;
@@ -150,3 +156,83 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   info->done = tr->epoch >= cfg->epochs;
   return 1;
 }
+
+/* ---- checkpoints ----------------------------------------------------------
+ * The trainer's state beside the model file (which holds the weights and
+ * batch-norm statistics): position, random streams and optimiser moments.
+ *   "FMCKPT1\n", u64 nparams, u32 epoch, u32 batch, u32 batch size,
+ *   u32 epochs, u64 step, 4 x u64 (augment and dropout generators),
+ *   f32 m[nparams], f32 v[nparams], u32 crc32 of all the bytes before. */
+
+#define CKPT_MAGIC "FMCKPT1\n"
+#define CKPT_HEADER (8 + 8 + 4 * 4 + 8 + 4 * 8)
+
+static void put_u32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get_u64(const uint8_t *p) { return get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+
+uint32_t fm_crc32(const uint8_t *p, size_t n);
+
+int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len) {
+  size_t np = (size_t)tr->net->nparams;
+  size_t len = CKPT_HEADER + 8 * np + 4;
+  uint8_t *b = fm_malloc(len);
+  if (!b) return 0;
+  memcpy(b, CKPT_MAGIC, 8);
+  put_u64(b + 8, np);
+  put_u32(b + 16, (uint32_t)tr->epoch);
+  put_u32(b + 20, (uint32_t)tr->batch);
+  put_u32(b + 24, (uint32_t)tr->cfg.batch);
+  put_u32(b + 28, (uint32_t)tr->cfg.epochs);
+  put_u64(b + 32, (uint64_t)tr->step);
+  put_u64(b + 40, tr->augment_rng.state);
+  put_u64(b + 48, tr->augment_rng.inc);
+  put_u64(b + 56, tr->net->dropout_rng.state);
+  put_u64(b + 64, tr->net->dropout_rng.inc);
+  memcpy(b + CKPT_HEADER, tr->m, 4 * np);
+  memcpy(b + CKPT_HEADER + 4 * np, tr->v, 4 * np);
+  put_u32(b + len - 4, fm_crc32(b, len - 4));
+  *out = b;
+  *out_len = len;
+  return 1;
+}
+
+int fm_trainer_load_state(fm_trainer *tr, const uint8_t *b, size_t len) {
+  size_t np = (size_t)tr->net->nparams;
+  if (!b || len < CKPT_HEADER + 4 || memcmp(b, CKPT_MAGIC, 8))
+    return fm_fail("not a training checkpoint (bad magic)");
+  if (get_u64(b + 8) != np)
+    return fm_fail("checkpoint is for a network of %llu parameters, this one has %zu",
+                   (unsigned long long)get_u64(b + 8), np);
+  if (len != CKPT_HEADER + 8 * np + 4)
+    return fm_fail("checkpoint is %zu bytes, expected %zu (truncated?)", len, CKPT_HEADER + 8 * np + 4);
+  if (get_u32(b + len - 4) != fm_crc32(b, len - 4)) return fm_fail("checkpoint is corrupt (CRC mismatch)");
+  uint32_t epoch = get_u32(b + 16), batch = get_u32(b + 20), bs = get_u32(b + 24);
+  if ((int)bs != tr->cfg.batch)
+    return fm_fail("checkpoint was made with batch size %u, this run uses %d", bs, tr->cfg.batch);
+  if ((int)batch >= tr->batches_per_epoch)
+    return fm_fail("checkpoint position (batch %u) does not fit this dataset", batch);
+  const float *m = (const float *)(b + CKPT_HEADER), *v = m + np;
+  for (size_t i = 0; i < np; i++)
+    if (!isfinite(m[i]) || !isfinite(v[i])) return fm_fail("checkpoint holds non-finite optimiser state");
+  memcpy(tr->m, m, 4 * np);
+  memcpy(tr->v, v, 4 * np);
+  tr->epoch = (int)epoch;
+  tr->batch = (int)batch;
+  tr->step = (long)get_u64(b + 32);
+  tr->augment_rng.state = get_u64(b + 40);
+  tr->augment_rng.inc = get_u64(b + 48);
+  tr->net->dropout_rng.state = get_u64(b + 56);
+  tr->net->dropout_rng.inc = get_u64(b + 64);
+  if (tr->batch > 0) shuffle_epoch(tr); /* rebuild this epoch's order */
+  return 1;
+}
+
+int fm_trainer_epoch(const fm_trainer *tr) { return tr->epoch; }

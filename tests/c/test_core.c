@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 #include "layers/layer.h"
 #include "net/net.h"
 #include "train/train.h"
@@ -337,6 +338,47 @@ static void test_optim(void) {
   fm_config_free(cfg);
 }
 
+/* The threaded layers (native build) against the serial ones: same outputs
+ * and gradients up to float rounding. */
+static void test_threads(void) {
+  if (!fm_set_threads(2)) {
+    printf("ok - threaded layers # SKIP %s\n", fm_last_error());
+    return;
+  }
+  fm_set_threads(1);
+  const char *spec = "conv3x3:8,relu,maxpool2,conv3x3:8,bn,relu,flatten,dense:32,relu,dense:10";
+  int B = 9;
+  float *grads[2], *logits[2];
+  long np = 0;
+  for (int t = 0; t < 2; t++) {
+    fm_set_threads(t + 1);
+    fm_net *net = fm_net_create(spec, 1, 12, 12, 3);
+    fm_net_reserve(net, B);
+    fm_rng r;
+    fm_rng_seed(&r, 1, 1);
+    for (int i = 0; i < B * 144; i++) net->acts[0][i] = fm_rng_uniform(&r);
+    uint8_t labels[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    memset(net->grads, 0, sizeof(float) * net->nparams);
+    float *z = fm_net_forward(net, B, 1);
+    logits[t] = malloc(sizeof(float) * B * 10);
+    memcpy(logits[t], z, sizeof(float) * B * 10);
+    fm_softmax_xent(z, labels, B, 10, 0, net->probs, net->dacts[net->nlayers], NULL);
+    fm_net_backward(net, B);
+    np = net->nparams;
+    grads[t] = malloc(sizeof(float) * np);
+    memcpy(grads[t], net->grads, sizeof(float) * np);
+    fm_net_free(net);
+  }
+  fm_set_threads(1);
+  double worst = 0;
+  for (int i = 0; i < B * 10; i++) worst = FM_MAX(worst, fabs(logits[0][i] - logits[1][i]));
+  for (long i = 0; i < np; i++) worst = FM_MAX(worst, fabs(grads[0][i] - grads[1][i]));
+  char detail[64];
+  snprintf(detail, sizeof detail, "max difference %.3g", worst);
+  report(worst < 1e-5, "2 threads match 1 thread (forward and gradients)", detail);
+  for (int t = 0; t < 2; t++) free(grads[t]), free(logits[t]);
+}
+
 int main(void) {
   fm_rng_seed(&g_rng, 12345, 99);
   test_gemm();
@@ -349,6 +391,7 @@ int main(void) {
   gradcheck_net("conv3x3:4,relu,maxpool2,conv3x3:6,bn,gap,flatten,dense:10", 8, 0);
   gradcheck_net("conv5x5:3,relu,maxpool2,flatten,dropout:0.3,dense:12,bn,relu,dense:10", 8, 0);
   test_optim();
+  test_threads();
   fm_gemm_release();
   printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;

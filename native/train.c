@@ -1,0 +1,204 @@
+/* native/train.c: the native (gcc + SIMDe, multi-threaded) trainer, for long
+ * offline runs such as the shipped models. Same C library and options as the
+ * wasm module and `fmnist train`, so a model trained here is bit-for-bit the
+ * file the page and the CLI load.
+ *
+ *   build/native/fmnist-train --arch cnn-bn --epochs 30 --optimizer adamw \
+ *     --lr 2e-3 --schedule cosine --augment-shift 2 --augment-flip \
+ *     --holdout 5000 --threads 2 --checkpoint build/ckpt/cnn-bn --out m.safetensors
+ *
+ * Any option of fm_config_set can be given as --name value (dashes for
+ * underscores). With --checkpoint PREFIX the run saves PREFIX.safetensors
+ * (weights) and PREFIX.state (trainer state) after every epoch and resumes
+ * from them when they exist. Validation uses the held-out tail of the
+ * training set; the test set is evaluated once, at the end. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmnist.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+__attribute__((noreturn)) static void die(const char *what, const char *why) {
+  fprintf(stderr, "fmnist-train: %s%s%s\n", what, why ? ": " : "", why ? why : "");
+  exit(1);
+}
+
+static uint8_t *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+  if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) die(path, "read error");
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+static void write_file_atomic(const char *path, const uint8_t *b, size_t n) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f || fwrite(b, 1, n, f) != n || fclose(f)) die(tmp, strerror(errno));
+  if (rename(tmp, path)) die(path, strerror(errno));
+}
+
+static fm_dataset *load_split(const char *dir, const char *img, const char *lbl) {
+  char ip[1024], lp[1024];
+  size_t il, ll;
+  uint8_t *ib = NULL, *lb = NULL;
+  for (int gz = 1; gz >= 0 && !ib; gz--) {
+    snprintf(ip, sizeof ip, "%s/%s%s", dir, img, gz ? ".gz" : "");
+    ib = read_file(ip, &il);
+  }
+  for (int gz = 1; gz >= 0 && !lb; gz--) {
+    snprintf(lp, sizeof lp, "%s/%s%s", dir, lbl, gz ? ".gz" : "");
+    lb = read_file(lp, &ll);
+  }
+  if (!ib || !lb) die(ib ? lp : ip, "not found");
+  fm_dataset *ds = fm_dataset_parse(ib, il, ip, lb, ll, lp);
+  if (!ds) die(fm_last_error(), NULL);
+  free(ib);
+  free(lb);
+  return ds;
+}
+
+static double accuracy(fm_net *net, const fm_dataset *ds, int start, int n) {
+  int32_t conf[100] = {0};
+  if (fm_evaluate_range(net, ds, start, n, conf, NULL) < 0) die("evaluate", fm_last_error());
+  int right = 0;
+  for (int c = 0; c < 10; c++) right += conf[c * 11];
+  return (double)right / n;
+}
+
+int main(int argc, char **argv) {
+  const char *arch = "cnn-small", *out = NULL, *ckpt = NULL;
+  const char *data = getenv("FASHION_MNIST_DIR") ? getenv("FASHION_MNIST_DIR")
+                                                 : "/usr/share/datasets/fashion-mnist";
+  int threads = 1;
+  char command[4096] = "fmnist-train";
+  fm_train_config *cfg = fm_config_create();
+  for (int i = 1; i < argc; i++) {
+    if (strlen(command) + strlen(argv[i]) + 2 < sizeof command)
+      strcat(strcat(command, " "), argv[i]);
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2)) die(a, "unexpected argument");
+    a += 2;
+    int boolean = !strcmp(a, "nesterov") || !strcmp(a, "augment-flip");
+    if (!boolean && i + 1 >= argc) die(argv[i], "needs a value");
+    const char *v = boolean ? "1" : argv[++i];
+    if (!boolean && strlen(command) + strlen(v) + 2 < sizeof command) strcat(strcat(command, " "), v);
+    if (!strcmp(a, "arch")) arch = v;
+    else if (!strcmp(a, "out")) out = v;
+    else if (!strcmp(a, "data")) data = v;
+    else if (!strcmp(a, "checkpoint")) ckpt = v;
+    else if (!strcmp(a, "threads")) threads = atoi(v);
+    else {
+      char key[64];
+      snprintf(key, sizeof key, "%s", a);
+      for (char *p = key; *p; p++)
+        if (*p == '-') *p = '_';
+      double val;
+      if (!strcmp(key, "optimizer"))
+        val = !strcmp(v, "sgd") ? 0 : !strcmp(v, "adam") ? 1 : !strcmp(v, "adamw") ? 2 : -1;
+      else if (!strcmp(key, "schedule"))
+        val = !strcmp(v, "constant") ? 0 : !strcmp(v, "cosine") ? 1 : -1;
+      else {
+        char *end;
+        val = strtod(v, &end);
+        if (*end) die(argv[i - 1], "not a number");
+      }
+      if (!fm_config_set(cfg, key, val)) die(fm_last_error(), NULL);
+    }
+  }
+  if (!fm_set_threads(threads)) die("--threads", fm_last_error());
+  fm_dataset *train = load_split(data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+  fm_dataset *test = load_split(data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+  int holdout = (int)fm_config_get(cfg, "holdout"), epochs = (int)fm_config_get(cfg, "epochs");
+
+  char mpath[1024] = "", spath[1024] = "";
+  fm_net *net = NULL;
+  size_t len;
+  uint8_t *bytes;
+  if (ckpt) {
+    snprintf(mpath, sizeof mpath, "%s.safetensors", ckpt);
+    snprintf(spath, sizeof spath, "%s.state", ckpt);
+    if ((bytes = read_file(mpath, &len))) {
+      net = fm_net_load(bytes, len);
+      if (!net) die(mpath, fm_last_error());
+      free(bytes);
+    }
+  }
+  int resumed = net != NULL;
+  if (!net) net = fm_net_create(arch, 1, 28, 28, (uint64_t)fm_config_get(cfg, "seed"));
+  if (!net) die("architecture", fm_last_error());
+  fm_trainer *tr = fm_trainer_create(net, train, cfg);
+  if (!tr) die("trainer", fm_last_error());
+  if (resumed) {
+    if (!(bytes = read_file(spath, &len))) die(spath, "missing beside its model file");
+    if (!fm_trainer_load_state(tr, bytes, len)) die(spath, fm_last_error());
+    free(bytes);
+    fprintf(stderr, "resumed from %s at epoch %d\n", mpath, fm_trainer_epoch(tr));
+  }
+  fprintf(stderr, "training %s (%ld parameters), %d threads\n", fm_net_spec(net),
+          fm_net_param_count(net), threads);
+
+  fm_step_info info;
+  double t0 = now(), t_epoch = now(), images = 0;
+  int r;
+  while ((r = fm_trainer_step(tr, &info)) == 1) {
+    images += info.images;
+    if (info.batch + 1 < info.batches_per_epoch) continue;
+    double dt = now() - t_epoch;
+    double val = holdout ? accuracy(net, train, train->count - holdout, holdout) : -1;
+    printf("{\"epoch\":%d,\"loss\":%.5f,\"lr\":%.6g,\"validation_accuracy\":%.4f,\"seconds\":%.1f,"
+           "\"images_per_sec\":%.0f}\n",
+           info.epoch + 1, info.loss, info.lr, val, dt, images / dt);
+    fflush(stdout);
+    images = 0;
+    t_epoch = now();
+    if (ckpt) {
+      uint8_t *mb, *sb;
+      size_t ml, sl;
+      if (!fm_net_save(net, &mb, &ml) || !fm_trainer_save_state(tr, &sb, &sl))
+        die("checkpoint", fm_last_error());
+      write_file_atomic(spath, sb, sl); /* state first: a model without state is never newer */
+      write_file_atomic(mpath, mb, ml);
+      fm_free(mb);
+      fm_free(sb);
+    }
+  }
+  if (r < 0) die("training stopped", fm_last_error());
+  double test_acc = accuracy(net, test, 0, test->count);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.4f", test_acc);
+  fm_net_set_meta(net, "test_accuracy", buf);
+  snprintf(buf, sizeof buf, "%d", epochs);
+  fm_net_set_meta(net, "epochs", buf);
+  fm_net_set_meta(net, "command", command);
+  printf("{\"done\":true,\"test_accuracy\":%.4f,\"seconds_this_session\":%.0f}\n", test_acc,
+         now() - t0);
+  if (out) {
+    uint8_t *mb;
+    size_t ml;
+    if (!fm_net_save(net, &mb, &ml)) die("save", fm_last_error());
+    write_file_atomic(out, mb, ml);
+    fm_free(mb);
+    fprintf(stderr, "saved %s\n", out);
+  }
+  fm_trainer_free(tr);
+  fm_net_free(net);
+  fm_dataset_free(train);
+  fm_dataset_free(test);
+  fm_config_free(cfg);
+  return 0;
+}
