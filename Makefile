@@ -29,12 +29,12 @@ CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wno-unused-parameter -
 NATIVE_OPT := -O3 -DNDEBUG -fno-math-errno
 SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all wasm native test test-c bench clean
+.PHONY: all wasm native test bench models clean
 all: wasm native
 
 wasm: build/fmnist.wasm
 native: build/native/libfmnist.a build/native/test_core build/native/test_core_asan \
-  build/native/fmnist-train build/native/fmnist-bench
+  build/native/fmnist-train build/native/fmnist-bench build/native/fmnist-eval
 
 $(THIRD):
 	@mkdir -p build/thirdparty
@@ -74,6 +74,11 @@ test:
 bench:
 	./build.sh
 	node bench/bench.mjs
+
+# Retrains every shipped model with its recorded command (resumable).
+models:
+	./build.sh
+	scripts/train-models.sh
 
 clean:
 	rm -rf build

@@ -179,10 +179,13 @@ async function train(fm, f) {
   net.setMeta('epochs', String(history.length));
   net.setMeta('training', JSON.stringify(opts));
   await writeFile(out, net.save());
-  say(f.json, `saved ${out}; test accuracy ${(100 * testAccuracy).toFixed(2)}%, ${Math.round(images / trainSeconds)} images/s, ${fmtTime(seconds)}`);
+  say(f.json, `saved ${out}; test accuracy ${(100 * testAccuracy).toFixed(2)}%, ${Math.round(images / trainSeconds)} images/s, ` +
+    `${fmtTime(seconds)}, peak wasm memory ${(fm.x.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MB`);
   return {
     arch: net.spec, epochs: history.length, seconds, train_images_per_sec: images / trainSeconds,
     test_accuracy: testAccuracy, history, out, params: net.paramCount, stopped,
+    // Wasm memory only grows: its size now is the run's peak (dataset bytes included).
+    wasm_memory_bytes: fm.x.memory.buffer.byteLength,
   };
 }
 

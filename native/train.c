@@ -80,6 +80,24 @@ static double accuracy(fm_net *net, const fm_dataset *ds, int start, int n) {
   return (double)right / n;
 }
 
+/* "AMD EPYC ... (2 cores), native build, 2 threads" from /proc/cpuinfo. */
+static void describe_machine(char *out, size_t cap, int threads) {
+  char model[256] = "unknown CPU", line[512];
+  int cores = 0;
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  while (f && fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "model name", 10)) {
+      char *colon = strchr(line, ':');
+      if (colon) snprintf(model, sizeof model, "%s", colon + 2);
+      model[strcspn(model, "\n")] = 0;
+      cores++;
+    }
+  }
+  if (f) fclose(f);
+  snprintf(out, cap, "%s (%d cores), native build, %d thread%s", model, cores, threads,
+           threads > 1 ? "s" : "");
+}
+
 int main(int argc, char **argv) {
   const char *arch = "cnn-small", *out = NULL, *ckpt = NULL;
   const char *data = getenv("FASHION_MNIST_DIR") ? getenv("FASHION_MNIST_DIR")
@@ -152,6 +170,11 @@ int main(int argc, char **argv) {
   fprintf(stderr, "training %s (%ld parameters), %d threads\n", fm_net_spec(net),
           fm_net_param_count(net), threads);
 
+  /* Training time adds up across resumed sessions, in the model's metadata. */
+  const char *prev = fm_net_get_meta(net, "train_seconds");
+  double train_seconds = resumed && prev ? atof(prev) : 0;
+  char machine[512];
+  describe_machine(machine, sizeof machine, threads);
   fm_step_info info;
   double t0 = now(), t_epoch = now(), images = 0;
   int r;
@@ -159,6 +182,11 @@ int main(int argc, char **argv) {
     images += info.images;
     if (info.batch + 1 < info.batches_per_epoch) continue;
     double dt = now() - t_epoch;
+    train_seconds += dt;
+    char num[32];
+    snprintf(num, sizeof num, "%.0f", train_seconds);
+    fm_net_set_meta(net, "train_seconds", num);
+    fm_net_set_meta(net, "machine", machine);
     double val = holdout ? accuracy(net, train, train->count - holdout, holdout) : -1;
     printf("{\"epoch\":%d,\"loss\":%.5f,\"lr\":%.6g,\"validation_accuracy\":%.4f,\"seconds\":%.1f,"
            "\"images_per_sec\":%.0f}\n",

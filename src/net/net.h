@@ -46,8 +46,8 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers, int *nlay
 fm_net *fm_net_build(const char *spec, int c, int h, int w);
 /* PyTorch default initialisation from a seed. */
 void fm_net_init_weights(fm_net *net, uint64_t seed);
-/* Makes room for batches of up to B samples. */
-int fm_net_reserve(fm_net *net, int B);
+/* Makes room for batches of up to B samples (and their gradients if train). */
+int fm_net_reserve(fm_net *net, int B, int train);
 /* Forward pass of B samples already in acts[0]; returns the logits. */
 float *fm_net_forward(fm_net *net, int B, int train);
 /* Backward pass from dlogits (in dacts[nlayers]); accumulates into grads. */

@@ -96,20 +96,27 @@ void fm_net_free(fm_net *net) {
   free(net);
 }
 
-int fm_net_reserve(fm_net *net, int B) {
+int fm_net_reserve(fm_net *net, int B, int train) {
   if (B > 4096) return fm_fail("batch of %d is too large (limit 4096)", B);
   if (B > net->max_batch) {
     free_acts(net);
     for (int i = 0; i <= net->nlayers; i++) {
       fm_shape s = i < net->nlayers ? net->layers[i].in : net->layers[net->nlayers - 1].out;
-      size_t n = (size_t)B * fm_shape_size(s) * sizeof(float);
-      net->acts[i] = fm_malloc_aligned(n);
-      net->dacts[i] = fm_malloc_aligned(n);
-      if (!net->acts[i] || !net->dacts[i]) goto oom;
+      net->acts[i] = fm_malloc_aligned((size_t)B * fm_shape_size(s) * sizeof(float));
+      if (!net->acts[i]) goto oom;
     }
     net->probs = fm_malloc_aligned((size_t)B * FM_NUM_CLASSES * sizeof(float));
     if (!net->probs) goto oom;
     net->max_batch = B;
+  }
+  /* Gradients of activations only for training: inference needs half the
+   * memory (a tab evaluating the test set never allocates them). */
+  if (train && !net->dacts[0]) {
+    for (int i = 0; i <= net->nlayers; i++) {
+      fm_shape s = i < net->nlayers ? net->layers[i].in : net->layers[net->nlayers - 1].out;
+      net->dacts[i] = fm_malloc_aligned((size_t)net->max_batch * fm_shape_size(s) * sizeof(float));
+      if (!net->dacts[i]) goto oom;
+    }
   }
   /* Layers also re-size when the thread count grew (per-thread scratch). */
   for (int i = 0; i < net->nlayers; i++)
@@ -132,11 +139,15 @@ void fm_net_backward(fm_net *net, int B) {
                       i > 0 ? net->dacts[i] : NULL, B);
 }
 
+/* Inference runs in chunks of 64 images: the kernels work image by image
+ * (conv) or on 64-row tiles (dense), so bigger chunks gain nothing and only
+ * cost activation memory. */
+enum { CHUNK = 64 };
+
 int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs) {
-  enum { CHUNK = 256 };
   int in = fm_net_input_size(net);
   if (n < 0) return fm_fail("negative image count");
-  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1)) return 0;
+  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1, 0)) return 0;
   for (int s = 0; s < n; s += CHUNK) {
     int b = FM_MIN(CHUNK, n - s);
     memcpy(net->acts[0], x + (size_t)s * in, (size_t)b * in * sizeof(float));
@@ -147,10 +158,9 @@ int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs) {
 }
 
 int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs) {
-  enum { CHUNK = 256 };
   int in = fm_net_input_size(net);
   if (n < 0) return fm_fail("negative image count");
-  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1)) return 0;
+  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1, 0)) return 0;
   for (int s = 0; s < n; s += CHUNK) {
     int b = FM_MIN(CHUNK, n - s);
     const uint8_t *src = pixels + (size_t)s * in;

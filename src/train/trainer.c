@@ -80,7 +80,7 @@ fm_trainer *fm_trainer_create(fm_net *net, const fm_dataset *train, const fm_tra
   tr->backup_params = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->backup_buffers = fm_calloc((size_t)net->nbuffers, sizeof(float));
   if (!tr->perm || !tr->labels || !tr->m || !tr->v || !tr->backup_params ||
-      !tr->backup_buffers || !fm_net_reserve(net, B)) {
+      !tr->backup_buffers || !fm_net_reserve(net, B, 1)) {
     fm_trainer_free(tr);
     return NULL;
   }
@@ -109,6 +109,9 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   if (tr->batch == 0) shuffle_epoch(tr);
   int start = tr->batch * cfg->batch;
   int B = FM_MIN(cfg->batch, tr->n - start);
+  /* Cheap when nothing changed; needed when inference in between grew the
+   * activations (which drops their gradients) or the thread count changed. */
+  if (!fm_net_reserve(net, cfg->batch, 1)) return -1;
   int in = fm_net_input_size(net), h = net->input.h, w = net->input.w;
   int augment = cfg->augment_shift || cfg->augment_flip || cfg->augment_erase > 0;
   for (int i = 0; i < B; i++) {

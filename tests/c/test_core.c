@@ -271,7 +271,7 @@ static void gradcheck_net(const char *spec, int h, int smooth) {
     report(0, spec, fm_last_error());
     return;
   }
-  fm_net_reserve(net, B);
+  fm_net_reserve(net, B, 1);
   int in = fm_net_input_size(net);
   float *x = malloc(sizeof(float) * B * in);
   for (int i = 0; i < B * in; i++) x[i] = fm_rng_uniform(&g_rng);
@@ -353,7 +353,7 @@ static void test_threads(void) {
   for (int t = 0; t < 2; t++) {
     fm_set_threads(t + 1);
     fm_net *net = fm_net_create(spec, 1, 12, 12, 3);
-    fm_net_reserve(net, B);
+    fm_net_reserve(net, B, 1);
     fm_rng r;
     fm_rng_seed(&r, 1, 1);
     for (int i = 0; i < B * 144; i++) net->acts[0][i] = fm_rng_uniform(&r);
