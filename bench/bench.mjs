@@ -21,7 +21,7 @@ for (const threads of [1, 2]) {
   if (r.status !== 0) throw new Error(`native bench failed: ${r.stderr}`);
   for (const line of r.stdout.trim().split('\n')) {
     const j = JSON.parse(line);
-    rows.push({ build: `native (${threads} thread${threads > 1 ? 's' : ''})`, name: j.arch, ...j, train_gflops: (j.train_images_per_sec * 6 * j.macs_per_image) / 1e9 });
+    rows.push({ ...j, build: `native (${threads} thread${threads > 1 ? 's' : ''})`, name: j.arch, train_gflops: (j.train_images_per_sec * 6 * j.macs_per_image) / 1e9 });
   }
 }
 const pad = (s, n) => String(s).padStart(n);

@@ -1,0 +1,44 @@
+// Shipped models (models/index.json): each file matches its card (sha256),
+// loads, and reproduces the card's test accuracy exactly, with the same
+// predictions from the wasm module and from the native build.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fm, split } from './helpers.mjs';
+
+const dir = new URL('../models/', import.meta.url);
+const index = JSON.parse(readFileSync(new URL('index.json', dir), 'utf8'));
+const nativeEval = new URL('../build/native/fmnist-eval', import.meta.url).pathname;
+
+test('models/index.json names a default model that exists', () => {
+  assert.ok(index.models.some((m) => m.file === index.default), `default ${index.default} not listed`);
+});
+
+for (const entry of index.models) {
+  test(`shipped model ${entry.name}: card, file and accuracy agree (wasm and native)`, async () => {
+    const card = JSON.parse(readFileSync(new URL(`${entry.name}.json`, dir), 'utf8'));
+    const bytes = readFileSync(new URL(card.file, dir));
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), card.sha256, 'sha256 in the card');
+    assert.equal(bytes.length, card.file_bytes);
+    const m = await fm();
+    const net = m.loadNet(bytes);
+    assert.equal(net.spec, card.arch);
+    assert.equal(net.paramCount, card.params);
+    const ev = m.evaluate(net, await split('test'));
+    const correct = ev.confusion.reduce((s, row, i) => s + row[i], 0);
+    assert.equal(correct, card.test_correct, 'wasm reproduces the card accuracy exactly');
+    assert.deepEqual(ev.confusion, card.confusion);
+    assert.equal(entry.test_accuracy, card.test_accuracy);
+
+    const r = spawnSync(nativeEval, [new URL(card.file, dir).pathname], { encoding: 'utf8', maxBuffer: 1 << 22 });
+    assert.equal(r.status, 0, r.stderr);
+    const native = JSON.parse(r.stdout);
+    assert.equal(native.correct, card.test_correct, 'native reproduces the card accuracy');
+    const wasmPreds = Array.from(ev.predictions).join('');
+    const diff = [...wasmPreds].filter((c, i) => c !== native.predictions[i]).length;
+    assert.equal(diff, 0, `${diff} predictions differ between the wasm and native builds`);
+    net.free();
+  });
+}
