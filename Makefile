@@ -29,7 +29,7 @@ CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wno-unused-parameter -
 NATIVE_OPT := -O3 -DNDEBUG -fno-math-errno
 SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all wasm native test bench models clean
+.PHONY: all wasm native test bench models serve clean
 all: wasm native
 
 wasm: build/fmnist.wasm
@@ -74,6 +74,11 @@ test:
 bench:
 	./build.sh
 	node bench/bench.mjs
+
+# The demo page on http://127.0.0.1:8080/ (PORT=... to change).
+serve:
+	./build.sh
+	node scripts/serve.mjs
 
 # Retrains every shipped model with its recorded command (resumable).
 models:

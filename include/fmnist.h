@@ -153,6 +153,9 @@ void fm_report(const int32_t *confusion, float *out);
  * Refuses images over FM_MAX_IMAGE_PIXELS. */
 #define FM_MAX_IMAGE_PIXELS (64 * 1024 * 1024)
 int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
+/* RGBA (e.g. a canvas's ImageData) to grayscale; transparent pixels become
+ * white background. gray must hold w*h bytes. */
+int fm_image_rgba_to_gray(const uint8_t *rgba, int w, int h, uint8_t *gray);
 /* A plain photo-to-28x28 conversion: area-resize the whole image to 28x28,
  * inverting it when its border is bright (Fashion-MNIST has dark
  * backgrounds). */

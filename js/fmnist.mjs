@@ -205,6 +205,16 @@ export class Fmnist {
       this.free(pb); this.free(out);
     }
   }
+  /** RGBA pixels (e.g. ImageData.data) -> grayscale, transparency as white. */
+  rgbaToGray(rgba, width, height) {
+    const pr = this.copyIn(rgba), out = this.alloc(width * height);
+    try {
+      if (!this.x.fm_image_rgba_to_gray(pr, width, height, out)) throw this.error();
+      return this.u8.slice(out, out + width * height);
+    } finally {
+      this.free(pr); this.free(out);
+    }
+  }
   /** Grayscale image -> the 28x28 bytes a network sees. */
   imageToInput(gray, width, height) {
     const pg = this.copyIn(gray), out = this.alloc(784);

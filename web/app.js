@@ -1,0 +1,408 @@
+// app.js: the page's main thread. It only handles the UI; every computation
+// happens in the worker behind the Bridge, so the page stays responsive while
+// training.
+import { Bridge } from './bridge.js';
+import { LineChart } from './chart.js';
+
+const $ = (id) => document.getElementById(id);
+const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const bridge = new Bridge();
+const state = { dataReady: false, model: null, busy: false, training: false, evaluated: false };
+const pct = (x) => `${(100 * x).toFixed(2)}%`;
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function fmtBytes(n) { return n > 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} KB`; }
+function fmtTime(s) {
+  if (!Number.isFinite(s)) return '…';
+  const m = Math.floor(s / 60);
+  return m ? `${m} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`;
+}
+
+/** 28x28 bytes -> a canvas (white-on-black, as in the dataset). */
+function imageCanvas(pixels, offset = 0, size = 56) {
+  const c = el('canvas', { width: 28, height: 28, class: 'digit', role: 'img' });
+  c.style.width = c.style.height = `${size}px`;
+  const ctx = c.getContext('2d');
+  const img = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = pixels[offset + i];
+    img.data.set([v, v, v, 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+  return c;
+}
+
+function updateButtons() {
+  const idle = !state.busy;
+  $('evaluate').disabled = !(idle && state.dataReady && state.model);
+  $('download').disabled = !(idle && state.model);
+  $('model-file').disabled = !idle;
+  $('train').disabled = !(idle && state.dataReady);
+  $('stop').disabled = !state.training;
+  $('shuffle').disabled = !(idle && state.dataReady && state.model);
+  $('photo-input').disabled = !(idle && state.model);
+  for (const id of ['arch', 'epochs', 'lr', 'batch', 'optimizer', 'seed', 'limit']) $(id).disabled = state.training;
+}
+
+async function task(fn) {
+  state.busy = true;
+  updateButtons();
+  try {
+    return await fn();
+  } finally {
+    state.busy = false;
+    updateButtons();
+  }
+}
+
+function showModel(info) {
+  state.model = info;
+  const recorded = info.testAccuracy ? `, recorded test accuracy ${pct(Number(info.testAccuracy))}` : '';
+  $('model-status').textContent = `${info.name}: ${info.spec} (${info.params.toLocaleString('en')} parameters${recorded}).`;
+}
+
+// ---- dataset ----
+async function loadDataset() {
+  $('data-status').textContent = 'Downloading the dataset…';
+  try {
+    const r = await bridge.call('loadDatasetUrls', { base: 'data/' }, { onProgress: dataProgress });
+    dataReady(r);
+  } catch (e) {
+    $('data-status').textContent = `The dataset could not be loaded from this server (${e.message}). ` +
+      'Pick the four IDX files from your disk instead.';
+    $('data-pick').hidden = false;
+    $('data-progress').value = 0;
+  }
+}
+
+function dataProgress(p) {
+  if (p.stage === 'download') {
+    $('data-progress').max = p.total || 1;
+    $('data-progress').value = p.loaded;
+    $('data-status').textContent = `Downloading the dataset: ${fmtBytes(p.loaded)}${p.total ? ` of ${fmtBytes(p.total)}` : ''}…`;
+  } else {
+    $('data-status').textContent = 'Checking and decoding 70,000 images…';
+  }
+}
+
+function dataReady(r) {
+  state.dataReady = true;
+  $('data-progress').max = 1;
+  $('data-progress').value = 1;
+  $('data-status').textContent = `Dataset ready: ${r.train.toLocaleString('en')} training and ${r.test.toLocaleString('en')} test images.`;
+  $('data-pick').hidden = true;
+  updateButtons();
+  if (state.model) refreshGallery();
+}
+
+$('data-files').addEventListener('change', async (ev) => {
+  const files = [...ev.target.files];
+  if (!files.length) return;
+  await task(async () => {
+    try {
+      dataReady(await bridge.call('loadDatasetFiles', { files }, { onProgress: dataProgress }));
+    } catch (e) {
+      $('data-status').textContent = `Those files could not be used: ${e.message}`;
+    }
+  });
+});
+
+// ---- model ----
+async function loadDefaultModel() {
+  try {
+    const index = await (await fetch('models/index.json')).json();
+    showModel(await bridge.call('loadModelUrl', { url: `models/${index.default}`, name: index.default }));
+  } catch (e) {
+    $('model-status').textContent = `No pretrained model could be loaded (${e.message}); train one below.`;
+  }
+  updateButtons();
+}
+
+$('model-file').addEventListener('change', async (ev) => {
+  const file = ev.target.files[0];
+  ev.target.value = '';
+  if (!file) return;
+  await task(async () => {
+    $('model-error').hidden = true;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      showModel(await bridge.call('loadModelBytes', { bytes, name: file.name }, { transfer: [bytes.buffer] }));
+      clearResults();
+      refreshGallery();
+    } catch (e) {
+      $('model-error').textContent = `${file.name} was not loaded: ${e.message}. The current model is unchanged.`;
+      $('model-error').hidden = false;
+    }
+  });
+});
+
+$('download').addEventListener('click', () => task(async () => {
+  const bytes = await bridge.call('saveModel');
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = el('a', { href: url, download: `${(state.model?.name ?? 'model').replace(/[^\w.-]+/g, '-').replace(/\.safetensors$/, '')}.safetensors` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}));
+
+// ---- evaluation ----
+function clearResults() {
+  state.evaluated = false;
+  $('accuracy').textContent = '–';
+  $('eval-speed').textContent = '';
+  $('confusion').replaceChildren(el('p', { class: 'muted' }, 'Evaluate to see it.'));
+  $('report').replaceChildren(el('p', { class: 'muted' }, 'Evaluate to see it.'));
+  $('cell-view').hidden = true;
+}
+
+$('evaluate').addEventListener('click', () => task(async () => {
+  $('eval-progress').hidden = false;
+  try {
+    const r = await bridge.call('evaluate', {}, {
+      onProgress: (p) => { $('eval-progress').max = p.total; $('eval-progress').value = p.done; },
+    });
+    showResults(r);
+    refreshGallery();
+  } catch (e) {
+    $('eval-speed').textContent = `Evaluation failed: ${e.message}`;
+  } finally {
+    $('eval-progress').hidden = true;
+  }
+}));
+
+function showResults(r) {
+  state.evaluated = true;
+  $('accuracy').textContent = pct(r.accuracy);
+  $('eval-speed').textContent = `on ${r.count.toLocaleString('en')} test images in ${r.seconds.toFixed(2)} s (${Math.round(r.imagesPerSec).toLocaleString('en')} images/s)`;
+  // Confusion heatmap: a table, each cell a button showing those images.
+  const max = Math.max(...r.confusion);
+  const table = el('table', { class: 'confusion' });
+  table.append(el('caption', { class: 'visually-hidden' }, 'Confusion matrix'));
+  const head = el('tr', {}, el('th', { scope: 'col' }, 'true \\ predicted'));
+  CLASS_NAMES.forEach((n, j) => head.append(el('th', { scope: 'col', title: n }, String(j))));
+  table.append(el('thead', {}, head));
+  const body = el('tbody');
+  for (let i = 0; i < 10; i++) {
+    const row = el('tr', {}, el('th', { scope: 'row' }, `${i} ${CLASS_NAMES[i]}`));
+    for (let j = 0; j < 10; j++) {
+      const v = r.confusion[i * 10 + j];
+      const b = el('button', { type: 'button', class: i === j ? 'cell diag' : 'cell', 'aria-label': `${v} ${CLASS_NAMES[i]} predicted as ${CLASS_NAMES[j]}`,
+        onclick: () => showCell(i, j, v) }, String(v));
+      const t = v / max;
+      b.style.backgroundColor = i === j ? `rgba(20, 110, 60, ${0.15 + 0.85 * t})` : `rgba(190, 40, 30, ${Math.min(1, 0.08 + 4 * t)})`;
+      b.style.color = (i === j ? t > 0.45 : 4 * t > 0.5) ? '#fff' : '#111';
+      row.append(el('td', {}, b));
+    }
+    body.append(row);
+  }
+  table.append(body);
+  $('confusion').replaceChildren(table);
+  // Report.
+  const rep = el('table', { class: 'report' });
+  rep.append(el('thead', {}, el('tr', {}, ...['class', 'precision', 'recall', 'F1', 'support'].map((h) => el('th', { scope: 'col' }, h)))));
+  const rb = el('tbody');
+  for (const c of [...r.per_class, { label: 'macro average', ...r.macro }]) {
+    rb.append(el('tr', {}, el('th', { scope: 'row' }, c.label), el('td', {}, c.precision.toFixed(4)),
+      el('td', {}, c.recall.toFixed(4)), el('td', {}, c.f1.toFixed(4)), el('td', {}, String(c.support))));
+  }
+  rep.append(rb);
+  $('report').replaceChildren(rep);
+}
+
+async function showCell(truth, predicted, count) {
+  $('cell-view').hidden = false;
+  $('cell-title').textContent = `${CLASS_NAMES[truth]} predicted as ${CLASS_NAMES[predicted]}: ${count} image${count === 1 ? '' : 's'}${count > 200 ? ' (first 200)' : ''}`;
+  const ids = await bridge.call('cellIndices', { truth, predicted });
+  const imgs = await bridge.call('testImages', { indices: ids });
+  $('cell-images').replaceChildren(...imgs.indices.map((idx, k) => {
+    const c = imageCanvas(imgs.pixels, k * 784, 42);
+    c.setAttribute('aria-label', `test image ${idx}`);
+    return c;
+  }));
+  $('cell-view').scrollIntoView({ block: 'nearest' });
+}
+
+// ---- gallery ----
+let galleryPool = null;
+async function refreshGallery({ reshuffle = false } = {}) {
+  if (!state.dataReady || !state.model) return;
+  let pool;
+  if ($('only-mistakes').checked) {
+    if (!state.evaluated) {
+      $('gallery').replaceChildren(el('p', { class: 'muted' }, 'Evaluate first to find the mistakes.'));
+      return;
+    }
+    pool = await bridge.call('mistakes');
+  } else {
+    pool = null;
+  }
+  if (reshuffle || !galleryPool || galleryPool.mistakes !== !!pool) {
+    const n = pool ? pool.length : 10000;
+    const picks = new Set();
+    while (picks.size < Math.min(24, n)) picks.add(Math.floor(Math.random() * n));
+    galleryPool = { mistakes: !!pool, indices: [...picks].map((i) => (pool ? pool[i] : i)) };
+  }
+  const r = await bridge.call('testImages', { indices: galleryPool.indices });
+  $('gallery').replaceChildren(...r.indices.map((idx, k) => {
+    const p = Array.from(r.probs.subarray(k * 10, k * 10 + 10));
+    const pred = p.indexOf(Math.max(...p)), ok = pred === r.labels[k];
+    const bar = el('div', { class: 'bar' }, el('span'));
+    bar.firstChild.style.width = `${(100 * p[pred]).toFixed(0)}%`;
+    return el('figure', { class: ok ? 'card right' : 'card wrong' },
+      imageCanvas(r.pixels, k * 784, 56),
+      el('figcaption', {},
+        el('span', { class: 'mark', 'aria-hidden': 'true' }, ok ? '✓' : '✗'),
+        ` ${CLASS_NAMES[pred]} `, el('span', { class: 'muted' }, `${(100 * p[pred]).toFixed(0)}%`),
+        ok ? '' : el('div', { class: 'truth' }, `true: ${CLASS_NAMES[r.labels[k]]}`),
+        el('span', { class: 'visually-hidden' }, ok ? ' (correct)' : ' (wrong)')),
+      bar);
+  }));
+}
+$('shuffle').addEventListener('click', () => refreshGallery({ reshuffle: true }));
+$('only-mistakes').addEventListener('change', () => refreshGallery({ reshuffle: true }));
+
+// ---- training ----
+const lossChart = new LineChart($('loss-chart'), { yMin: 0 });
+const accChart = new LineChart($('acc-chart'), { yMin: 0, yMax: 1, format: (v) => `${Math.round(100 * v)}%` });
+
+$('train-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!$('train-form').reportValidity()) return;
+  train();
+});
+
+async function train() {
+  const opts = {
+    arch: $('arch').value, epochs: Number($('epochs').value), lr: Number($('lr').value),
+    batch: Number($('batch').value), optimizer: $('optimizer').value, seed: Number($('seed').value),
+    limit: Number($('limit').value),
+  };
+  const loss = [], acc = [], testAcc = [];
+  let ema = null, emaAcc = null, total = 1;
+  state.training = true;
+  clearResults();
+  $('train-progress').hidden = false;
+  await task(async () => {
+    try {
+      const r = await bridge.call('train', opts, {
+        onProgress: (p) => {
+          if (p.stage === 'train') {
+            total = p.total;
+            ema = ema === null ? p.loss : 0.9 * ema + 0.1 * p.loss;
+            emaAcc = emaAcc === null ? p.accuracy : 0.9 * emaAcc + 0.1 * p.accuracy;
+            loss.push([p.done, ema]);
+            acc.push([p.done, emaAcc]);
+            $('train-progress').max = p.total;
+            $('train-progress').value = p.done;
+            $('train-status').textContent = `Epoch ${p.epoch + 1}/${opts.epochs}, batch ${p.batch + 1}/${p.batchesPerEpoch}: ` +
+              `loss ${ema.toFixed(4)}, ${Math.round(p.imagesPerSec).toLocaleString('en')} images/s, ETA ${fmtTime(p.eta)}`;
+          } else if (p.stage === 'epoch') {
+            testAcc.push([acc.length ? acc.at(-1)[0] : 0, p.testAccuracy]);
+            $('accuracy').textContent = pct(p.testAccuracy);
+            $('eval-speed').textContent = `after epoch ${p.epoch} (test set)`;
+          }
+          lossChart.draw([{ points: loss, color: '#1f5fbf' }], total);
+          accChart.draw([{ points: acc, color: '#1f5fbf' }, { points: testAcc, color: '#c0392b', dots: true }], total);
+        },
+      });
+      showModel(r.model);
+      $('train-status').textContent = `${r.stopped ? 'Stopped' : 'Done'} after ${r.history.length} full epoch(s) at ` +
+        `${Math.round(r.imagesPerSec).toLocaleString('en')} images/s` +
+        (r.history.length ? `; test accuracy ${pct(r.history.at(-1).testAccuracy)}.` : '; no full epoch, so no test accuracy yet (press Evaluate).');
+    } catch (e) {
+      $('train-status').textContent = `Training stopped: ${e.message}`;
+    } finally {
+      state.training = false;
+      $('train-progress').hidden = true;
+    }
+  });
+  refreshGallery({ reshuffle: true });
+}
+
+$('stop').addEventListener('click', () => {
+  $('stop').disabled = true;
+  $('train-status').textContent = 'Stopping after this batch…';
+  bridge.call('stop').catch(() => {});
+});
+
+// ---- photos ----
+async function classifyPhotos(files) {
+  if (!files.length || !state.model) return;
+  await task(async () => {
+    let results;
+    try {
+      results = await bridge.call('classifyPhotos', { files });
+    } catch (e) {
+      results = files.map((f) => ({ name: f.name, error: e.message }));
+    }
+    for (const [k, r] of results.entries()) {
+      const card = el('figure', { class: 'photo', 'data-testid': 'photo-result' });
+      if (r.error) {
+        card.append(el('figcaption', {}, el('strong', {}, r.name), el('p', { class: 'error' }, `Could not classify: ${r.error}`)));
+      } else {
+        const img = el('img', { alt: `your photo ${r.name}`, src: URL.createObjectURL(files[k]) });
+        const seen = imageCanvas(r.input, 0, 84);
+        seen.setAttribute('aria-label', 'the 28x28 image the model sees');
+        const list = el('ol', { class: 'top3' }, ...r.top.map((t) => {
+          const bar = el('div', { class: 'bar' }, el('span'));
+          bar.firstChild.style.width = `${(100 * t.p).toFixed(0)}%`;
+          return el('li', {}, `${t.label} ${(100 * t.p).toFixed(1)}%`, bar);
+        }));
+        card.append(el('div', { class: 'pair' }, img, seen),
+          el('figcaption', {}, el('strong', {}, r.name), el('p', {}, `Looks like: ${r.top[0].label}`), list));
+      }
+      $('photos').prepend(card);
+    }
+  });
+}
+$('photo-input').addEventListener('change', (ev) => {
+  const files = [...ev.target.files];
+  ev.target.value = '';
+  classifyPhotos(files);
+});
+const zone = $('drop-zone');
+zone.addEventListener('dragover', (ev) => { ev.preventDefault(); zone.classList.add('over'); });
+zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+zone.addEventListener('drop', (ev) => {
+  ev.preventDefault();
+  zone.classList.remove('over');
+  classifyPhotos([...ev.dataTransfer.files]);
+});
+
+// ---- worker failures: say so, then start again ----
+bridge.onCrash = async (message) => {
+  state.training = false;
+  state.dataReady = false;
+  state.model = null;
+  state.busy = false;
+  $('worker-error').textContent = `The computation worker stopped (${message}). It has been restarted; the dataset and the pretrained model are being reloaded.`;
+  $('worker-error').hidden = false;
+  updateButtons();
+  await start();
+};
+
+async function start() {
+  try {
+    await bridge.call('init');
+  } catch (e) {
+    $('data-status').textContent = `The WebAssembly module could not start: ${e.message}`;
+    return;
+  }
+  await Promise.all([loadDefaultModel(), loadDataset()]);
+  updateButtons();
+}
+
+updateButtons();
+start();

@@ -1,0 +1,295 @@
+// worker.js: everything that computes runs here, never on the page's main
+// thread: the wasm module, the dataset, the model, training, evaluation and
+// photo preprocessing. The page talks to it only through bridge.js.
+//
+// Protocol: {id, method, args} in; {id, result} or {id, error} out, plus
+// {id, progress} events while a call runs. Calls run one at a time, except
+// `stop`, which is answered at once and ends a running training loop at its
+// next batch boundary.
+import { loadFmnist, CLASS_NAMES } from './js/fmnist.mjs';
+
+const FILES = {
+  trainImages: 'train-images-idx3-ubyte', trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte', testLabels: 't10k-labels-idx1-ubyte',
+};
+
+let fm = null;
+let train = null, test = null, net = null, modelName = null;
+let lastEval = null; // predictions and probabilities of the last full evaluation
+let stopRequested = false;
+
+// Yields to the event loop (so `stop` messages get in) without the 4 ms
+// clamp of setTimeout.
+const channel = new MessageChannel();
+const waiting = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+const yieldNow = () => new Promise((r) => { waiting.push(r); channel.port2.postMessage(0); });
+
+function modelInfo() {
+  if (!net) return null;
+  return {
+    name: modelName, spec: net.spec, params: net.paramCount, macs: net.macs,
+    testAccuracy: net.getMeta('test_accuracy'), epochs: net.getMeta('epochs'),
+  };
+}
+
+/** Fetches a URL, reporting bytes, and gunzips with DecompressionStream when it is gzip. */
+async function fetchBytes(url, onBytes) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const total = Number(res.headers.get('Content-Length')) || 0;
+  let loaded = 0;
+  const counter = new TransformStream({
+    transform(chunk, ctl) { loaded += chunk.length; onBytes(loaded, total); ctl.enqueue(chunk); },
+  });
+  let stream = res.body.pipeThrough(counter);
+  if (url.endsWith('.gz')) stream = stream.pipeThrough(new DecompressionStream('gzip'));
+  try {
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    throw new Error(`${url}: download or gzip decoding failed (${e.message})`);
+  }
+}
+
+const methods = {
+  async init() {
+    fm ??= await loadFmnist();
+    return { classNames: CLASS_NAMES };
+  },
+
+  /** The four IDX files from the server (base URL, e.g. "data/"). */
+  async loadDatasetUrls({ base }, progress) {
+    const keys = Object.keys(FILES);
+    const got = {}, loaded = {}, totals = {};
+    const report = () => progress({
+      stage: 'download', loaded: Object.values(loaded).reduce((a, b) => a + b, 0),
+      total: Object.values(totals).reduce((a, b) => a + b, 0),
+    });
+    await Promise.all(keys.map(async (k) => {
+      got[k] = await fetchBytes(`${base}${FILES[k]}.gz`, (l, t) => { loaded[k] = l; totals[k] = t; report(); });
+    }));
+    return parseAll(got, (k) => `${FILES[k]}.gz`, progress);
+  },
+
+  /** The four IDX files picked from disk (raw or .gz; named as the official files). */
+  async loadDatasetFiles({ files }, progress) {
+    const got = {}, names = {};
+    for (const f of files) {
+      const key = Object.keys(FILES).find((k) => f.name.startsWith(FILES[k]));
+      if (!key) throw new Error(`${f.name}: not one of the four Fashion-MNIST files (${Object.values(FILES).join(', ')})`);
+      got[key] = new Uint8Array(await f.arrayBuffer());
+      names[key] = f.name;
+    }
+    const missing = Object.keys(FILES).filter((k) => !got[k]);
+    if (missing.length) throw new Error(`missing ${missing.map((k) => FILES[k]).join(', ')}`);
+    return parseAll(got, (k) => names[k], progress);
+  },
+
+  async loadModelUrl({ url, name }) {
+    return setModel(await fetchBytes(url, () => {}), name ?? url.split('/').pop());
+  },
+  async loadModelBytes({ bytes, name }) { return setModel(bytes, name); },
+  async modelInfo() { return modelInfo(); },
+
+  async saveModel() {
+    if (!net) throw new Error('no model to save');
+    return net.save();
+  },
+
+  async evaluate(_args, progress) {
+    needModel(); needData();
+    const t0 = performance.now();
+    const chunk = 500, n = test.count;
+    const confusion = new Int32Array(100);
+    const predictions = new Uint8Array(n), probs = new Float32Array(n * 10);
+    for (let s = 0; s < n; s += chunk) {
+      const c = Math.min(chunk, n - s);
+      const p = net.predict(test.images(s, c), c);
+      probs.set(p, s * 10);
+      for (let i = 0; i < c; i++) {
+        let arg = 0;
+        for (let j = 1; j < 10; j++) if (p[i * 10 + j] > p[i * 10 + arg]) arg = j;
+        predictions[s + i] = arg;
+      }
+      progress({ stage: 'evaluate', done: s + c, total: n });
+      await yieldNow();
+    }
+    const labels = test.labels();
+    for (let i = 0; i < n; i++) confusion[labels[i] * 10 + predictions[i]]++;
+    const seconds = (performance.now() - t0) / 1000;
+    lastEval = { predictions, probs };
+    const report = fm.report(confusion);
+    return { ...report, confusion: Array.from(confusion), seconds, imagesPerSec: n / seconds, count: n };
+  },
+
+  /** Test images with their labels and (if evaluated) predictions. */
+  async testImages({ indices }) {
+    needData();
+    const ids = indices.slice(0, 500).filter((i) => i >= 0 && i < test.count);
+    const pixels = new Uint8Array(ids.length * 784), labels = test.labels();
+    ids.forEach((idx, k) => pixels.set(test.image(idx), k * 784));
+    let probs = null;
+    if (net) probs = net.predict(pixels, ids.length);
+    return { indices: ids, pixels, labels: ids.map((i) => labels[i]), probs };
+  },
+
+  /** Indices of test images by (true, predicted) class, from the last evaluation. */
+  async cellIndices({ truth, predicted }) {
+    if (!lastEval) throw new Error('evaluate first');
+    const labels = test.labels(), out = [];
+    for (let i = 0; i < labels.length && out.length < 200; i++) {
+      if (labels[i] === truth && lastEval.predictions[i] === predicted) out.push(i);
+    }
+    return out;
+  },
+
+  async mistakes() {
+    if (!lastEval) throw new Error('evaluate first');
+    const labels = test.labels(), out = [];
+    for (let i = 0; i < labels.length; i++) if (labels[i] !== lastEval.predictions[i]) out.push(i);
+    return out;
+  },
+
+  async train(opts, progress) {
+    needData();
+    stopRequested = false;
+    const { arch, seed = 0, ...options } = opts;
+    const fresh = fm.createNet(arch, { seed });
+    const trainer = fm.createTrainer(fresh, train, { seed, ...options });
+    const history = [];
+    let images = 0, seconds = 0, lastPost = 0, info = null, stopped = false;
+    let epochLoss = 0, epochRight = 0, epochImages = 0;
+    // The new network replaces the current one as soon as training starts,
+    // so Stop always leaves the model trained so far in place.
+    net?.free();
+    net = fresh;
+    modelName = `${arch} (trained here)`;
+    lastEval = null;
+    try {
+      for (;;) {
+        if (stopRequested) { stopped = true; break; }
+        const t = performance.now();
+        info = trainer.step();
+        if (!info) break;
+        seconds += (performance.now() - t) / 1000;
+        images += info.images;
+        epochLoss += info.loss * info.images;
+        epochRight += info.accuracy * info.images;
+        epochImages += info.images;
+        const endOfEpoch = info.batch + 1 === info.batchesPerEpoch;
+        const now = performance.now();
+        if (now - lastPost > 100 || endOfEpoch) {
+          lastPost = now;
+          const done = info.epoch * info.batchesPerEpoch + info.batch + 1;
+          const total = options.epochs * info.batchesPerEpoch;
+          progress({
+            stage: 'train', epoch: info.epoch, batch: info.batch, batchesPerEpoch: info.batchesPerEpoch,
+            loss: info.loss, accuracy: info.accuracy, imagesPerSec: images / seconds,
+            eta: ((total - done) * (images / done)) / (images / seconds), done, total,
+          });
+        }
+        if (endOfEpoch) {
+          const ev = fm.evaluate(net, test);
+          const rec = { epoch: info.epoch + 1, loss: epochLoss / epochImages, trainAccuracy: epochRight / epochImages, testAccuracy: ev.accuracy };
+          history.push(rec);
+          progress({ stage: 'epoch', ...rec });
+          epochLoss = epochRight = epochImages = 0;
+        }
+        await yieldNow();
+      }
+    } finally {
+      trainer.free();
+    }
+    net.setMeta('epochs', String(history.length));
+    if (history.length) net.setMeta('test_accuracy', history.at(-1).testAccuracy.toFixed(4));
+    return { stopped, history, imagesPerSec: images / seconds, model: modelInfo() };
+  },
+
+  stop() {
+    stopRequested = true;
+    return true;
+  },
+
+  /** Photos (Blobs) -> what the model sees and its top 3, each photo on its own. */
+  async classifyPhotos({ files }) {
+    needModel();
+    const out = [];
+    for (const file of files) {
+      try {
+        let bmp;
+        try {
+          bmp = await createImageBitmap(file);
+        } catch {
+          throw new Error('not an image this browser can decode');
+        }
+        // Very large photos are scaled down by the browser first (the
+        // pipeline works at 28x28; 1024 px keeps memory bounded).
+        const { width, height } = bmp;
+        const scale = Math.min(1, 1024 / Math.max(width, height));
+        const w = Math.max(1, Math.round(width * scale)), h = Math.max(1, Math.round(height * scale));
+        const canvas = new OffscreenCanvas(w, h);
+        const ctx = canvas.getContext('2d');
+        ctx.drawImage(bmp, 0, 0, w, h);
+        bmp.close();
+        const rgba = ctx.getImageData(0, 0, w, h).data;
+        const gray = fm.rgbaToGray(rgba, w, h);
+        const input = fm.imageToInput(gray, w, h);
+        const probs = Array.from(net.predict(input, 1));
+        const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
+        out.push({ name: file.name, input, top, width, height });
+      } catch (e) {
+        out.push({ name: file.name, error: e.message });
+      }
+    }
+    return out;
+  },
+};
+
+function needModel() { if (!net) throw new Error('no model loaded'); }
+function needData() { if (!test || !train) throw new Error('the dataset is not loaded yet'); }
+
+function setModel(bytes, name) {
+  const next = fm.loadNet(bytes); // throws on a bad file: the current model stays
+  net?.free();
+  net = next;
+  modelName = name;
+  lastEval = null;
+  return modelInfo();
+}
+
+async function parseAll(got, nameOf, progress) {
+  progress({ stage: 'parse' });
+  const nextTrain = fm.parseDataset(got.trainImages, got.trainLabels, { imagesName: nameOf('trainImages'), labelsName: nameOf('trainLabels') });
+  let nextTest;
+  try {
+    nextTest = fm.parseDataset(got.testImages, got.testLabels, { imagesName: nameOf('testImages'), labelsName: nameOf('testLabels') });
+  } catch (e) {
+    nextTrain.free();
+    throw e;
+  }
+  train?.free();
+  test?.free();
+  train = nextTrain;
+  test = nextTest;
+  lastEval = null;
+  return { train: train.count, test: test.count };
+}
+
+let queue = Promise.resolve();
+self.onmessage = (ev) => {
+  const { id, method, args } = ev.data;
+  const run = async () => {
+    try {
+      if (!methods[method]) throw new Error(`unknown method ${method}`);
+      if (method !== 'init' && !fm) await methods.init();
+      const result = await methods[method](args ?? {}, (p) => self.postMessage({ id, progress: p }));
+      const transfer = result instanceof Uint8Array ? [result.buffer] : [];
+      self.postMessage({ id, result }, transfer);
+    } catch (e) {
+      self.postMessage({ id, error: e.message || String(e) });
+    }
+  };
+  // `stop` must not wait behind the training call it stops.
+  if (method === 'stop') run();
+  else queue = queue.then(run);
+};
