@@ -17,6 +17,7 @@ needs=(
   "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz dataset-fashion-mnist"
   "/usr/bin/gcc gcc"
   "/usr/bin/clang clang"
+  "/usr/bin/chromium chromium"
   "/usr/bin/make make"
 )
 missing=()

@@ -1,0 +1,196 @@
+// End-to-end tests of the demo page in Debian's Chromium (headless), driven
+// by playwright-core against the project's own server (scripts/serve.mjs, as
+// `make serve` runs it). One page goes through what a person would do:
+// load, evaluate, browse, train, stop, upload photos, load a bad model.
+// Screenshots of the main states go to build/screenshots/ for a person.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { startServer } from '../scripts/serve.mjs';
+import { split, encodePng } from './helpers.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (build.sh installs Debian's chromium)`;
+const shots = new URL('../build/screenshots/', import.meta.url).pathname;
+const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
+const card = JSON.parse(readFileSync(new URL(`../models/${index.default.replace(/\.safetensors$/, '.json')}`, import.meta.url), 'utf8'));
+
+let server, browser, page, origin;
+const consoleErrors = [], foreignRequests = [], requests = [];
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(shots, { recursive: true });
+  server = await startServer(0);
+  origin = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  // Every request the page or its worker makes, to assert nothing leaves the origin.
+  browser.contexts()[0].on('request', (r) => {
+    requests.push(r.url());
+    if (!r.url().startsWith(`${origin}/`) && !/^(blob|data):/.test(r.url())) foreignRequests.push(r.url());
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const text = (sel) => page.textContent(sel);
+const waitText = (sel, re, timeout = 60000) => page.waitForFunction(([s, src]) => new RegExp(src).test(document.querySelector(s)?.textContent ?? ''), [sel, re.source], { timeout });
+
+test('the page loads with a strict CSP, no console errors, the dataset and the pretrained model', { skip }, async () => {
+  const res = await page.goto(`${origin}/`);
+  const csp = res.headers()['content-security-policy'];
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.doesNotMatch(csp, /unsafe-inline|https?:/);
+  await waitText('#data-status', /^Dataset ready: 60,000 training and 10,000 test images/);
+  await waitText('#model-status', new RegExp(`^${index.default.replace('.', '\\.')}: `));
+  assert.equal(await page.isEnabled('#evaluate'), true);
+  assert.deepEqual(consoleErrors, []);
+  // The server answers with the right MIME type for the module.
+  const wasm = await page.evaluate(async () => (await fetch('build/fmnist.wasm')).headers.get('content-type'));
+  assert.equal(wasm, 'application/wasm');
+});
+
+test('Evaluate shows the model card accuracy, the confusion heatmap and the report', { skip }, async () => {
+  await page.click('#evaluate');
+  const expected = `${(100 * card.test_accuracy).toFixed(2)}%`;
+  await waitText('[data-testid=accuracy]', new RegExp(`^${expected.replace('.', '\\.')}$`));
+  assert.match(await text('#eval-speed'), /on 10,000 test images in [\d.]+ s \([\d,]+ images\/s\)/);
+  assert.equal(await page.locator('[data-testid=confusion] button.cell').count(), 100);
+  const diag = await page.locator('[data-testid=confusion] button.cell.diag').allTextContents();
+  assert.equal(diag.map(Number).reduce((a, b) => a + b), card.test_correct);
+  const report = await text('[data-testid=report]');
+  for (const name of ['T-shirt/top', 'Ankle boot', 'macro average']) assert.ok(report.includes(name), name);
+  // A confusion cell shows its images.
+  await page.locator('[data-testid=confusion] button.cell').nth(6).click(); // T-shirt predicted as Shirt
+  await waitText('#cell-title', /^T-shirt\/top predicted as Shirt: \d+ image/);
+  const shown = await page.locator('#cell-images canvas').count();
+  assert.equal(shown, Math.min(200, card.confusion[0][6]));
+  await page.screenshot({ path: `${shots}evaluated.png`, fullPage: true });
+});
+
+test('the gallery shows predictions, filters to mistakes and shuffles', { skip }, async () => {
+  assert.equal(await page.locator('#gallery figure').count(), 24);
+  await page.check('#only-mistakes');
+  await page.waitForFunction(() => document.querySelectorAll('#gallery figure.wrong').length === 24);
+  assert.equal(await page.locator('#gallery figure.right').count(), 0);
+  const before = await page.locator('#gallery').innerHTML();
+  await page.click('#shuffle');
+  await page.waitForFunction((b) => document.querySelector('#gallery').innerHTML !== b, before);
+  await page.uncheck('#only-mistakes');
+});
+
+test('a short training run makes progress, draws charts and reports test accuracy per epoch', { skip }, async () => {
+  await page.selectOption('#arch', 'mlp');
+  await page.fill('#epochs', '2');
+  await page.fill('#limit', '3000');
+  await page.click('#train');
+  await waitText('#train-status', /^Done after 2 full epoch\(s\) at [\d,]+ images\/s; test accuracy \d+\.\d\d%\.$/);
+  assert.match(await text('[data-testid=accuracy]'), /^\d+\.\d\d%$/);
+  const acc = parseFloat(await text('[data-testid=accuracy]'));
+  assert.ok(acc > 70, `accuracy after 2 epochs on 3,000 images: ${acc}%`);
+  assert.match(await text('#model-status'), /^mlp \(trained here\): /);
+  const inked = await page.evaluate(() => ['loss-chart', 'acc-chart'].map((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let blue = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 150 && d[i] < 80) blue++;
+    return blue;
+  }));
+  assert.ok(inked.every((n) => n > 100), `chart pixels drawn: ${inked}`);
+});
+
+test('Stop ends a long training run within a fraction of a second and keeps the model; no long main-thread tasks', { skip }, async () => {
+  await page.selectOption('#arch', 'cnn-small');
+  await page.fill('#epochs', '5');
+  await page.fill('#limit', '60000');
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+  });
+  await page.click('#train');
+  await waitText('#train-status', /^Epoch 1\/5, batch \d+\/938: loss [\d.]+, [\d,]+ images\/s, ETA/);
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: `${shots}training.png`, fullPage: true });
+  const t0 = Date.now();
+  await page.click('#stop');
+  await waitText('#train-status', /^Stopped after 0 full epoch\(s\)/, 5000);
+  const ms = Date.now() - t0;
+  assert.ok(ms < 1000, `Stop took ${ms} ms`);
+  assert.match(await text('#model-status'), /^cnn-small \(trained here\): /);
+  const longTasks = await page.evaluate(() => window.__longTasks);
+  assert.ok(longTasks.every((d) => d <= 100), `main-thread long tasks: ${longTasks}`);
+  // The stopped model is usable: evaluate it.
+  await page.click('#evaluate');
+  await waitText('#eval-speed', /^on 10,000 test images/);
+});
+
+test('uploaded photos each get a result: the photo, the 28x28 input and the top 3', { skip }, async () => {
+  const ds = await split('test');
+  const big = new Uint8Array(300 * 240 * 3).fill(235); // a light "floor" with the garment inverted on it
+  const src = ds.image(1);
+  for (let y = 0; y < 240; y++) for (let x = 30; x < 270; x++) {
+    const v = 235 - Math.round((src[Math.floor((y * 28) / 240) * 28 + Math.floor(((x - 30) * 28) / 240)] * 200) / 255);
+    big.set([v, v - 10, v - 20].map((c) => Math.max(0, c)), (y * 300 + x) * 3);
+  }
+  const files = [
+    { name: 'garment.png', mimeType: 'image/png', buffer: encodePng(big, 300, 240, 3) },
+    { name: 'small.png', mimeType: 'image/png', buffer: encodePng(ds.image(2), 28, 28) },
+    { name: 'notes.txt', mimeType: 'image/png', buffer: Buffer.from('this is not an image') },
+  ];
+  await page.setInputFiles('#photo-input', files);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-result]').length === 3);
+  const results = await page.locator('[data-testid=photo-result]').allTextContents();
+  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  const byFile = Object.fromEntries(files.map((f) => [f.name, results.find((r) => r.includes(f.name))]));
+  for (const f of ['garment.png', 'small.png']) {
+    assert.ok(names.some((n) => byFile[f].includes(`Looks like: ${n}`)), byFile[f]);
+  }
+  assert.match(byFile['notes.txt'], /Could not classify: not an image this browser can decode/);
+  assert.equal(await page.locator('[data-testid=photo-result] img').count(), 2);
+  await page.screenshot({ path: `${shots}photos.png`, fullPage: true });
+});
+
+test('a corrupted model file shows an error and leaves the current model working', { skip }, async () => {
+  const before = await text('#model-status');
+  const good = readFileSync(new URL(`../models/${index.default}`, import.meta.url));
+  const bad = Buffer.from(good.subarray(0, good.length - 100)); // truncated
+  await page.setInputFiles('#model-file', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: bad });
+  await waitText('#model-error', /^broken\.safetensors was not loaded: .*(truncated|outside).*The current model is unchanged\.$/);
+  assert.equal(await text('#model-status'), before);
+  await page.click('#evaluate');
+  await waitText('#eval-speed', /^on 10,000 test images/);
+  // A good file loads.
+  await page.setInputFiles('#model-file', { name: 'good.safetensors', mimeType: 'application/octet-stream', buffer: good });
+  await waitText('#model-status', /^good\.safetensors: /);
+});
+
+test('no request went to any origin but the page\'s own, and the console stayed clean', { skip }, async () => {
+  assert.ok(requests.length > 8, `saw ${requests.length} requests`);
+  assert.deepEqual(foreignRequests, []);
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('the page works at phone width', { skip }, async () => {
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+  await phone.goto(`${origin}/`);
+  await phone.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 60000 });
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+  for (const name of ['Evaluate', 'Train', 'Stop']) assert.equal(await phone.getByRole('button', { name, exact: true }).count(), 1);
+  assert.equal(await phone.getByLabel(/photo/i).count() >= 1, true);
+  assert.equal(await phone.getByLabel(/model/i).count() >= 1, true);
+  await phone.screenshot({ path: `${shots}phone.png`, fullPage: true });
+  await phone.close();
+});
