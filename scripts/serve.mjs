@@ -20,11 +20,11 @@ const DATA = process.env.FASHION_MNIST_DIR || '/usr/share/datasets/fashion-mnist
 const PORT = Number(process.env.PORT ?? 8080);
 const HOST = process.env.HOST || '127.0.0.1';
 
-const ROUTES = [
+const routes = (dataDir) => [
   ['/js/', join(ROOT, 'js')],
   ['/build/', join(ROOT, 'build')],
   ['/models/', join(ROOT, 'models')],
-  ['/data/', DATA],
+  ['/data/', dataDir],
   ['/', join(ROOT, 'web')],
 ];
 // Only these files under /build/ are public.
@@ -45,8 +45,8 @@ export const CSP = [
   "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
 ].join('; ');
 
-function resolve(pathname) {
-  for (const [prefix, dir] of ROUTES) {
+function resolve(pathname, table) {
+  for (const [prefix, dir] of table) {
     if (!pathname.startsWith(prefix)) continue;
     let rel = decodeURIComponent(pathname.slice(prefix.length));
     if (prefix === '/build/' && !BUILD_FILES.has(rel)) return null;
@@ -58,7 +58,9 @@ function resolve(pathname) {
   return null;
 }
 
-export function startServer(port = PORT, host = HOST) {
+/** Starts the server; dataDir null serves no dataset (the page then asks for files). */
+export function startServer(port = PORT, host = HOST, { dataDir = DATA } = {}) {
+  const table = routes(dataDir ?? join(ROOT, 'no-dataset-here'));
   const server = createServer((req, res) => {
     const headers = {
       'Content-Security-Policy': CSP,
@@ -79,7 +81,7 @@ export function startServer(port = PORT, host = HOST) {
       res.writeHead(400, headers);
       return res.end('bad request');
     }
-    const file = resolve(pathname);
+    const file = resolve(pathname, table);
     let st;
     try {
       st = file && statSync(file);

@@ -182,6 +182,32 @@ test('no request went to any origin but the page\'s own, and the console stayed 
   assert.deepEqual(consoleErrors, []);
 });
 
+test('without a served dataset, the page asks for the four files and loads them from disk', { skip }, async () => {
+  const bare = await startServer(0, '127.0.0.1', { dataDir: null });
+  const p = await browser.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await p.goto(`http://127.0.0.1:${bare.address().port}/`);
+    await p.waitForFunction(() => /could not be loaded from this server.*HTTP 404.*Pick the four IDX files/.test(document.getElementById('data-status').textContent), null, { timeout: 30000 });
+    assert.equal(await p.isVisible('#data-files'), true);
+    const dir = '/usr/share/datasets/fashion-mnist';
+    // One raw (uncompressed) file among them: both forms are accepted.
+    const { gunzipSync } = await import('node:zlib');
+    const file = (name) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(`${dir}/${name}`) });
+    await p.setInputFiles('#data-files', [
+      file('train-images-idx3-ubyte.gz'), file('train-labels-idx1-ubyte.gz'), file('t10k-images-idx3-ubyte.gz'),
+      { name: 't10k-labels-idx1-ubyte', mimeType: 'application/octet-stream', buffer: gunzipSync(readFileSync(`${dir}/t10k-labels-idx1-ubyte.gz`)) },
+    ]);
+    await p.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready: 60,000'), null, { timeout: 60000 });
+    assert.equal(await p.isHidden('#data-files'), true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await p.close();
+    bare.close();
+  }
+});
+
 test('the page works at phone width', { skip }, async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
   await phone.goto(`${origin}/`);
@@ -193,4 +219,15 @@ test('the page works at phone width', { skip }, async () => {
   assert.equal(await phone.getByLabel(/model/i).count() >= 1, true);
   await phone.screenshot({ path: `${shots}phone.png`, fullPage: true });
   await phone.close();
+});
+
+test('when the worker crashes, the page says so and recovers (new worker, dataset and model reloaded)', { skip }, async () => {
+  const [worker] = page.workers();
+  assert.ok(worker, 'the page runs a worker');
+  await worker.evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }); });
+  await waitText('#worker-error', /^The computation worker stopped \(the worker crashed: .*simulated crash.*\)\. It has been restarted/, 10000);
+  await waitText('#data-status', /^Dataset ready: 60,000/);
+  await waitText('#model-status', new RegExp(`^${index.default.replace('.', '\\.')}: `));
+  await page.click('#evaluate');
+  await waitText('[data-testid=accuracy]', new RegExp(`^${(100 * card.test_accuracy).toFixed(2).replace('.', '\\.')}%$`));
 });
