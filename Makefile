@@ -3,6 +3,7 @@
 # `make test` is the project's test command; build.sh installs what it needs.
 
 SRC := $(shell find src -name '*.c' | sort)
+FUZZ_TARGETS := idx safetensors spec image
 HDR := $(shell find src include -name '*.h')
 TEST_C := $(wildcard tests/c/*.c)
 
@@ -29,11 +30,12 @@ CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wno-unused-parameter -
 NATIVE_OPT := -O3 -DNDEBUG -fno-math-errno
 SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all wasm native test bench models serve clean
+.PHONY: all wasm native test bench models serve fuzz clean
 all: wasm native
 
 wasm: build/fmnist.wasm
 native: build/native/libfmnist.a build/native/test_core build/native/test_core_asan \
+  $(FUZZ_TARGETS:%=build/fuzz/replay_%) \
   build/native/fmnist-train build/native/fmnist-bench build/native/fmnist-eval
 
 $(THIRD):
@@ -79,6 +81,29 @@ bench:
 serve:
 	./build.sh
 	node scripts/serve.mjs
+
+# Coverage-guided fuzzing (libFuzzer, clang, ASan + UBSan) of every parser
+# and decoder, FUZZ_SECONDS each. Findings land in build/fuzz/artifacts/;
+# keep each one in fuzz/regressions/TARGET/ (make test replays them).
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -DFM_MAX_IMAGE_PIXELS=4194304 -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRC) $(HDR)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) $< $(SRC) -lm -lpthread -o $@
+# The same targets with a plain main() under gcc's ASan + UBSan, for replay.
+build/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(SRC) $(HDR)
+	@mkdir -p build/fuzz
+	$(CC) $(CFLAGS) $(SAN) $< fuzz/replay.c $(SRC) -lm -lpthread -o $@
+fuzz: wasm $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	node scripts/make-fuzz-seeds.mjs build/fuzz/corpus
+	@mkdir -p build/fuzz/artifacts
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t fuzz/regressions/$$t; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2560 -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/artifacts/$$t- build/fuzz/corpus/$$t fuzz/regressions/$$t 2>&1 | \
+	    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)' | sed "s/^/$$t: /"; \
+	done
+	@ls build/fuzz/artifacts | sed 's/^/finding: /' || true
 
 # Retrains every shipped model with its recorded command (resumable).
 models:

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadFmnist, CLASS_NAMES, FmnistError } from '../js/fmnist.mjs';
+import { loadFmnist, CLASS_NAMES, FmnistError, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from '../js/fmnist.mjs';
 import { dataDir, loadSplit, readInput } from '../js/node-data.mjs';
 import { benchArch } from '../js/bench.mjs';
 
@@ -95,7 +95,7 @@ function defaultModel() {
 
 async function loadModel(fm, path) {
   const file = path ?? defaultModel();
-  const bytes = await readInput(file, 'model');
+  const bytes = await readInput(file, 'model', MAX_MODEL_BYTES);
   try {
     return { net: fm.loadNet(bytes), file };
   } catch (e) {
@@ -215,7 +215,7 @@ async function predict(fm, f, files) {
   const { net } = await loadModel(fm, f.model);
   const results = [];
   for (const file of files) {
-    const bytes = await readInput(file, 'image');
+    const bytes = await readInput(file, 'image', MAX_IMAGE_BYTES);
     let input;
     try {
       const img = fm.decodeImage(bytes);

@@ -151,7 +151,11 @@ void fm_report(const int32_t *confusion, float *out);
 
 /* Decodes a PNG or JPEG to 8-bit grayscale (*out malloc'd, free with fm_free).
  * Refuses images over FM_MAX_IMAGE_PIXELS. */
+#ifndef FM_MAX_IMAGE_PIXELS /* the fuzz build lowers it: same paths, cheaper runs */
 #define FM_MAX_IMAGE_PIXELS (64 * 1024 * 1024)
+#endif
+/* Reads only the header: dimensions, and refuses images over the limit. */
+int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h);
 int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
 /* RGBA (e.g. a canvas's ImageData) to grayscale; transparent pixels become
  * white background. gray must hold w*h bytes. */

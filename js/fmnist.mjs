@@ -9,6 +9,12 @@ export const CLASS_NAMES = [
   'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ];
 
+/** Largest model file accepted (64 M parameters of float32 plus header):
+ * bigger files are refused before they are copied into wasm memory. */
+export const MAX_MODEL_BYTES = 260 * 1024 * 1024;
+/** Largest image file accepted for decoding. */
+export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+
 export const OPTIMIZERS = { sgd: 0, adam: 1, adamw: 2 };
 export const SCHEDULES = { constant: 0, cosine: 1 };
 
@@ -114,6 +120,9 @@ export class Fmnist {
   }
   /** Loads a safetensors model file. */
   loadNet(bytes) {
+    if (bytes.length > MAX_MODEL_BYTES) {
+      throw new FmnistError(`model file is ${(bytes.length / 2 ** 20).toFixed(0)} MB, over the ${MAX_MODEL_BYTES / 2 ** 20} MB limit`);
+    }
     const pb = this.copyIn(bytes);
     try {
       const p = this.x.fm_net_load(pb, bytes.length);
@@ -194,6 +203,7 @@ export class Fmnist {
   // ---- images ----
   /** Decodes PNG/JPEG bytes to grayscale. */
   decodeImage(bytes) {
+    if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
     const pb = this.copyIn(bytes), out = this.alloc(12);
     try {
       if (!this.x.fm_image_decode_gray(pb, bytes.length, out, out + 4, out + 8)) throw this.error();
@@ -201,6 +211,17 @@ export class Fmnist {
       const gray = this.u8.slice(pix, pix + width * height);
       this.free(pix);
       return { gray, width, height };
+    } finally {
+      this.free(pb); this.free(out);
+    }
+  }
+  /** Width and height from an image file's header; throws for unknown formats or huge images. */
+  imageInfo(bytes) {
+    const pb = this.copyIn(bytes.subarray(0, Math.min(bytes.length, 1 << 20))), out = this.alloc(8);
+    try {
+      if (!this.x.fm_image_info(pb, Math.min(bytes.length, 1 << 20), out, out + 4)) throw this.error();
+      const [width, height] = this.i32.slice(out >> 2, (out >> 2) + 2);
+      return { width, height };
     } finally {
       this.free(pb); this.free(out);
     }

@@ -1,7 +1,7 @@
 // node-data.mjs: finding and reading the dataset and model files from disk
 // in Node. Parsing and validation happen in the wasm module (fm_dataset_parse).
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FmnistError } from './fmnist.mjs';
 
@@ -35,11 +35,16 @@ export async function loadSplit(fm, dir, split) {
   return fm.parseDataset(images, labels, { imagesName: ip, labelsName: lp });
 }
 
-/** Reads a file with a clear error. */
-export async function readInput(path, what = 'file') {
+/** Reads a file with a clear error, refusing (before reading) files over maxBytes. */
+export async function readInput(path, what = 'file', maxBytes = Infinity) {
   try {
+    const { size } = await stat(path);
+    if (size > maxBytes) {
+      throw new FmnistError(`${what} ${path} is ${(size / 2 ** 20).toFixed(0)} MB, over the ${Math.round(maxBytes / 2 ** 20)} MB limit`);
+    }
     return await readFile(path);
   } catch (e) {
+    if (e instanceof FmnistError) throw e;
     throw new FmnistError(`cannot read ${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   }
 }

@@ -50,6 +50,11 @@ int fm_gunzip(const uint8_t *in, size_t n, size_t max_out, uint8_t **out, size_t
   if (isize > max_out)
     return fm_fail("gzip: uncompressed size %u bytes is over the limit of %zu", isize, max_out);
   if (n - pos > 0x7FFFFFFF) return fm_fail("gzip: file too large");
+  /* Deflate cannot expand more than 1032:1, so a larger stated size is a
+   * lie: refuse it before allocating the output. */
+  if (isize > (uint64_t)(n - pos) * 1032 + 1024)
+    return fm_fail("gzip: stated size %u bytes is impossible for %zu compressed bytes (corrupt file)",
+                   isize, n - pos);
   uint8_t *buf = fm_malloc(isize ? isize : 1);
   if (!buf) return 0;
   /* The trailer stays in the input: stb's bit reader looks a few bytes past

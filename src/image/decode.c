@@ -9,7 +9,9 @@
 #define STBI_NO_STDIO
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
-#define STBI_MAX_DIMENSIONS 16384
+/* stb refuses sides over this with a vague "unknown image type"; our own
+ * pixel-count check (fm_image_info) gives the clear message. */
+#define STBI_MAX_DIMENSIONS (1 << 24)
 #define STBI_ASSERT(x) ((void)0)
 #define STB_IMAGE_IMPLEMENTATION
 #if defined(__GNUC__)
@@ -22,15 +24,23 @@
 #pragma GCC diagnostic pop
 #endif
 
-int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h) {
-  int iw, ih, comp;
+int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h) {
+  int comp;
   if (!bytes || len == 0) return fm_fail("image is empty");
   if (len > 0x7FFFFFFF) return fm_fail("image file is too large");
-  if (!stbi_info_from_memory(bytes, (int)len, &iw, &ih, &comp))
-    return fm_fail("cannot decode image: %s (PNG and JPEG are supported)", stbi_failure_reason());
-  if ((long long)iw * ih > FM_MAX_IMAGE_PIXELS)
-    return fm_fail("image is %dx%d pixels, over the limit of %d megapixels", iw, ih,
+  if (!stbi_info_from_memory(bytes, (int)len, w, h, &comp))
+    return fm_fail("cannot read the image header: %s (PNG and JPEG are supported)",
+                   stbi_failure_reason());
+  if ((long long)*w * *h > FM_MAX_IMAGE_PIXELS)
+    return fm_fail("image is %dx%d pixels, over the limit of %d megapixels", *w, *h,
                    FM_MAX_IMAGE_PIXELS >> 20);
+  return 1;
+}
+
+int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h) {
+  int iw, ih, comp;
+  /* Dimensions first: a huge image is refused before any pixel memory. */
+  if (!fm_image_info(bytes, len, &iw, &ih)) return 0;
   uint8_t *px = stbi_load_from_memory(bytes, (int)len, &iw, &ih, &comp, 1);
   if (!px) return fm_fail("cannot decode image: %s", stbi_failure_reason());
   /* Hand back memory from our allocator so callers free with fm_free. */

@@ -27,8 +27,8 @@ void fm_gemm_release(void) {
   g_pack_a = g_pack_b = NULL;
 }
 
-void fm_ukernel_4x8(int kc, const float *pa, const float *pb, float *c, ptrdiff_t ldc, int mr,
-                    int nr, int accumulate) {
+void fm_ukernel_4x8(int kc, const float *pa, const float *pb, ptrdiff_t ldb, float *c,
+                    ptrdiff_t ldc, int mr, int nr, int accumulate) {
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00;
   v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int k = 0; k < kc; k++) {
@@ -46,7 +46,7 @@ void fm_ukernel_4x8(int kc, const float *pa, const float *pb, float *c, ptrdiff_
     c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
     c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
     pa += FM_GEMM_MR;
-    pb += FM_GEMM_NR;
+    pb += ldb;
   }
   if (mr == FM_GEMM_MR && nr == FM_GEMM_NR) {
     float *r0 = c, *r1 = c + ldc, *r2 = c + 2 * ldc, *r3 = c + 3 * ldc;
@@ -150,22 +150,34 @@ void fm_gemm(int M, int N, int K, const float *A, ptrdiff_t rsa, ptrdiff_t csa, 
     fm_gemm_ref(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, accumulate);
     return;
   }
+  /* When B's rows are contiguous (csb == 1: conv's im2col, dense dx, the
+   * conv data gradient) full 8-column panels are read in place, row stride
+   * rsb, instead of being copied into a packed panel first: one pass over B
+   * less. Only a ragged last panel is packed (zero-padded). */
+  int direct_b = csb == 1;
   for (int jc = 0; jc < N; jc += NC) {
     int nc = FM_MIN(NC, N - jc);
     for (int pc = 0; pc < K; pc += KC) {
       int kc = FM_MIN(KC, K - pc);
       int acc = accumulate || pc > 0;
-      pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, pb);
+      const float *bblock = B + pc * rsb + jc * csb;
+      if (!direct_b) pack_b(kc, nc, bblock, rsb, csb, pb);
+      else if (nc % FM_GEMM_NR)
+        pack_b(kc, nc % FM_GEMM_NR, bblock + (nc - nc % FM_GEMM_NR), rsb, csb, pb);
       for (int ic = 0; ic < M; ic += MC) {
         int mc = FM_MIN(MC, M - ic);
         pack_a(mc, kc, A + ic * rsa + pc * csa, rsa, csa, pa);
         for (int jr = 0; jr < nc; jr += FM_GEMM_NR) {
           int nr = FM_MIN(FM_GEMM_NR, nc - jr);
-          const float *pbp = pb + (size_t)jr * kc;
+          const float *pbp;
+          ptrdiff_t ldb;
+          if (!direct_b) pbp = pb + (size_t)jr * kc, ldb = FM_GEMM_NR;
+          else if (nr == FM_GEMM_NR) pbp = bblock + jr, ldb = rsb;
+          else pbp = pb, ldb = FM_GEMM_NR;
           for (int ir = 0; ir < mc; ir += FM_GEMM_MR) {
             int mr = FM_MIN(FM_GEMM_MR, mc - ir);
-            fm_ukernel_4x8(kc, pa + (size_t)ir * kc, pbp, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
-                           acc);
+            fm_ukernel_4x8(kc, pa + (size_t)ir * kc, pbp, ldb, C + (ic + ir) * ldc + jc + jr, ldc, mr,
+                           nr, acc);
           }
         }
       }

@@ -22,10 +22,12 @@ void fm_gemm(int M, int N, int K, const float *A, ptrdiff_t rsa, ptrdiff_t csa, 
 void fm_gemm_ref(int M, int N, int K, const float *A, ptrdiff_t rsa, ptrdiff_t csa, const float *B,
                  ptrdiff_t rsb, ptrdiff_t csb, float *C, ptrdiff_t ldc, int accumulate);
 
-/* The 4x8 micro-kernel on packed panels: c[0..mr)[0..nr) (=|+=) pa * pb.
- * pa: kc x MR (column of A per k), pb: kc x NR. Exposed for tests/bench. */
-void fm_ukernel_4x8(int kc, const float *pa, const float *pb, float *c, ptrdiff_t ldc, int mr,
-                    int nr, int accumulate);
+/* The 4x8 micro-kernel: c[0..mr)[0..nr) (=|+=) pa * pb.
+ * pa: packed kc x MR (a column of A per k); pb: kc rows of NR floats, row
+ * stride ldb (NR when packed, the matrix's row stride when read in place).
+ * Exposed for tests and benchmarks. */
+void fm_ukernel_4x8(int kc, const float *pa, const float *pb, ptrdiff_t ldb, float *c,
+                    ptrdiff_t ldc, int mr, int nr, int accumulate);
 
 /* Frees this thread's packing buffers. */
 void fm_gemm_release(void);

@@ -144,6 +144,15 @@ void fm_net_backward(fm_net *net, int B) {
  * cost activation memory. */
 enum { CHUNK = 64 };
 
+/* Finite weights can still overflow to inf/NaN in the forward pass (a
+ * hostile or broken model file): refuse to answer rather than answer wrong. */
+static int logits_ok(const float *z, int n) {
+  for (int i = 0; i < n; i++)
+    if (!isfinite(z[i]))
+      return fm_fail("the model produced a non-finite output (its weights overflow float32)");
+  return 1;
+}
+
 int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs) {
   int in = fm_net_input_size(net);
   if (n < 0) return fm_fail("negative image count");
@@ -152,6 +161,7 @@ int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs) {
     int b = FM_MIN(CHUNK, n - s);
     memcpy(net->acts[0], x + (size_t)s * in, (size_t)b * in * sizeof(float));
     float *logits = fm_net_forward(net, b, 0);
+    if (!logits_ok(logits, b * FM_NUM_CLASSES)) return 0;
     fm_softmax(logits, b, FM_NUM_CLASSES, probs + (size_t)s * FM_NUM_CLASSES);
   }
   return 1;
@@ -167,6 +177,7 @@ int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs) {
     float *x = net->acts[0];
     for (size_t i = 0; i < (size_t)b * in; i++) x[i] = src[i] * (1.0f / 255.0f);
     float *logits = fm_net_forward(net, b, 0);
+    if (!logits_ok(logits, b * FM_NUM_CLASSES)) return 0;
     fm_softmax(logits, b, FM_NUM_CLASSES, probs + (size_t)s * FM_NUM_CLASSES);
   }
   return 1;

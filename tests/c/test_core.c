@@ -86,7 +86,7 @@ static void test_gemm(void) {
       for (int i = 0; i < kc * 4; i++) pa[i] = frand();
       for (int i = 0; i < kc * 8; i++) pb[i] = frand();
       for (int i = 0; i < 32; i++) c[i] = r[i] = frand();
-      fm_ukernel_4x8(kc, pa, pb, c, 8, mr, nr, 1);
+      fm_ukernel_4x8(kc, pa, pb, 8, c, 8, mr, nr, 1);
       for (int i = 0; i < 4; i++)
         for (int j = 0; j < 8; j++) {
           if (i < mr && j < nr) {

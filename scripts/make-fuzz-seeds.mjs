@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// make-fuzz-seeds.mjs: seed corpora for `make fuzz`, made by the project's
+// own code (no dataset files are copied): small IDX pairs (raw and gzip),
+// small model files saved by the module, spec strings, PNG images.
+//   node scripts/make-fuzz-seeds.mjs OUT_DIR
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadFmnist } from '../js/fmnist.mjs';
+import { encodePng, idx } from '../tests/helpers.mjs';
+
+const out = process.argv[2] ?? 'build/fuzz/corpus';
+const put = (target, name, bytes) => {
+  mkdirSync(join(out, target), { recursive: true });
+  writeFileSync(join(out, target, name), bytes);
+};
+
+// IDX: one byte of split position, then images + labels.
+const images = idx(3, [3, 4, 5], Uint8Array.from({ length: 60 }, (_, i) => i * 4));
+const labels = idx(1, [3], [0, 9, 4]);
+for (const [name, a, b] of [['raw', images, labels], ['gz', gzipSync(images), gzipSync(labels)], ['mixed', gzipSync(images), labels]]) {
+  const split = Math.round(((a.length + 1 - 1) * 255) / (a.length + b.length));
+  put('idx', name, Buffer.concat([Buffer.from([split]), a, b]));
+}
+
+const fm = await loadFmnist();
+for (const [i, spec] of ['flatten,dense:10', 'conv3x3:2,bn,relu,maxpool2,flatten,dense:10', 'conv1x1:3,relu,gap,flatten,dropout:0.5,dense:10'].entries()) {
+  const net = fm.createNet(spec, { seed: i });
+  net.setMeta('note', 'seed "corpus"');
+  put('safetensors', `model${i}`, net.save());
+  net.free();
+}
+for (const [i, spec] of ['mlp', 'cnn-small', 'cnn-bn', 'conv5x5:4,bn,relu,maxpool2,gap,flatten,dense:10',
+  'flatten,dense:16,bn,dropout:0.25,dense:10', 'conv3x3:8,relu,flatten,dense:10'].entries()) put('spec', `spec${i}`, spec);
+const gray = Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 13) % 256);
+put('image', 'gray.png', encodePng(gray, 40, 30));
+put('image', 'rgb.png', encodePng(Uint8Array.from({ length: 17 * 9 * 3 }, (_, i) => (i * 31) % 256), 17, 9, 3));
+put('image', 'tiny.png', encodePng(Uint8Array.of(200), 1, 1));
+console.log(`fuzz seeds written to ${out}`);
