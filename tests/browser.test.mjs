@@ -176,6 +176,23 @@ test('a corrupted model file shows an error and leaves the current model working
   await waitText('#model-status', /^good\.safetensors: /);
 });
 
+test('a learning rate that blows up stops training with a message and keeps the last good weights', { skip }, async () => {
+  await page.selectOption('#arch', 'mlp');
+  await page.selectOption('#optimizer', 'sgd');
+  await page.fill('#lr', '1000000');
+  await page.fill('#epochs', '1');
+  await page.fill('#limit', '6400');
+  await page.click('#train');
+  await waitText('#train-status', /^Training stopped: training diverged at epoch 1, batch \d+ .*the weights from before this step are kept; try a smaller learning rate$/);
+  await waitText('#model-status', /^mlp \(trained here\): /);
+  // The last good weights may still be too large to give finite outputs:
+  // the page then says so instead of showing numbers.
+  await page.click('#evaluate');
+  await waitText('#eval-speed', /^(on 10,000 test images|Evaluation failed: .*non-finite output)/);
+  await page.selectOption('#optimizer', 'adam');
+  await page.fill('#lr', '0.001');
+});
+
 test('no request went to any origin but the page\'s own, and the console stayed clean', { skip }, async () => {
   assert.ok(requests.length > 8, `saw ${requests.length} requests`);
   assert.deepEqual(foreignRequests, []);
@@ -205,6 +222,49 @@ test('without a served dataset, the page asks for the four files and loads them 
   } finally {
     await p.close();
     bare.close();
+  }
+});
+
+test('a dataset download failing halfway says so, and Retry recovers', { skip }, async () => {
+  const p = await browser.newPage();
+  // The server sends only half of the training images, then the download ends.
+  const half = readFileSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+  await p.route('**/data/train-images-idx3-ubyte.gz', (route) => route.fulfill({ status: 200, contentType: 'application/gzip', body: half.subarray(0, half.length >> 1) }));
+  try {
+    await p.goto(`${origin}/`);
+    await p.waitForFunction(() => /could not be loaded from this server \(.*train-images-idx3-ubyte\.gz: download or gzip decoding failed/.test(document.getElementById('data-status').textContent), null, { timeout: 60000 });
+    assert.equal(await p.isVisible('#data-retry'), true);
+    await p.unroute('**/data/train-images-idx3-ubyte.gz');
+    await p.click('#data-retry');
+    await p.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready: 60,000'), null, { timeout: 60000 });
+  } finally {
+    await p.close();
+  }
+});
+
+test('a reload during training offers the model trained so far back (IndexedDB)', { skip }, async () => {
+  const p = await browser.newPage();
+  try {
+    await p.goto(`${origin}/`);
+    await p.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 60000 });
+    await p.evaluate(() => new Promise((r) => { const q = indexedDB.deleteDatabase('fmnist-demo'); q.onsuccess = q.onerror = r; }));
+    await p.selectOption('#arch', 'mlp');
+    await p.fill('#epochs', '3');
+    await p.fill('#limit', '20000');
+    await p.click('#train');
+    // The first epoch's end writes a checkpoint; reload in the middle of the second.
+    await p.waitForFunction(() => /^Epoch 2\/3/.test(document.getElementById('train-status').textContent), null, { timeout: 60000 });
+    await p.reload();
+    await p.waitForFunction(() => !document.getElementById('restore').hidden, null, { timeout: 60000 });
+    assert.match(await p.textContent('#restore-text'), /^A mlp model trained in this browser \((after epoch 1 of 3|saved during epoch 2 of 3), .*\) was kept\.$/);
+    await p.waitForFunction(() => !document.getElementById('restore-load').disabled && document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 60000 });
+    await p.click('#restore-load');
+    await p.waitForFunction(() => /^mlp \(trained here\): /.test(document.getElementById('model-status').textContent));
+    await p.click('#evaluate');
+    await p.waitForFunction(() => /^\d+\.\d\d%$/.test(document.querySelector('[data-testid=accuracy]').textContent), null, { timeout: 60000 });
+    assert.ok(parseFloat(await p.textContent('[data-testid=accuracy]')) > 75);
+  } finally {
+    await p.close();
   }
 });
 

@@ -3,6 +3,7 @@
 // training.
 import { Bridge } from './bridge.js';
 import { LineChart } from './chart.js';
+import { saveCheckpoint, loadCheckpoint, clearCheckpoint } from './checkpoints.js';
 
 const $ = (id) => document.getElementById(id);
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -106,6 +107,8 @@ function dataReady(r) {
   if (state.model) refreshGallery();
 }
 
+$('data-retry').addEventListener('click', () => task(loadDataset));
+
 $('data-files').addEventListener('change', async (ev) => {
   const files = [...ev.target.files];
   if (!files.length) return;
@@ -136,8 +139,7 @@ $('model-file').addEventListener('change', async (ev) => {
   await task(async () => {
     $('model-error').hidden = true;
     try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      showModel(await bridge.call('loadModelBytes', { bytes, name: file.name }, { transfer: [bytes.buffer] }));
+      showModel(await bridge.call('loadModelFile', { file }));
       clearResults();
       refreshGallery();
     } catch (e) {
@@ -236,7 +238,15 @@ async function showCell(truth, predicted, count) {
 
 // ---- gallery ----
 let galleryPool = null;
-async function refreshGallery({ reshuffle = false } = {}) {
+async function refreshGallery(opts) {
+  try {
+    await fillGallery(opts);
+  } catch (e) {
+    $('gallery').replaceChildren(el('p', { class: 'error' }, `No predictions: ${e.message}`));
+  }
+}
+
+async function fillGallery({ reshuffle = false } = {}) {
   if (!state.dataReady || !state.model) return;
   let pool;
   if ($('only-mistakes').checked) {
@@ -308,6 +318,12 @@ async function train() {
             $('train-progress').value = p.done;
             $('train-status').textContent = `Epoch ${p.epoch + 1}/${opts.epochs}, batch ${p.batch + 1}/${p.batchesPerEpoch}: ` +
               `loss ${ema.toFixed(4)}, ${Math.round(p.imagesPerSec).toLocaleString('en')} images/s, ETA ${fmtTime(p.eta)}`;
+          } else if (p.stage === 'checkpoint') {
+            const { stage, ...rec } = p;
+            const desc = rec.batch === rec.batchesPerEpoch ? `after epoch ${rec.epoch + 1} of ${rec.epochs}` : `saved during epoch ${rec.epoch + 1} of ${rec.epochs}`;
+            saveCheckpoint({ ...rec, desc, name: `${rec.arch} (trained here)`, savedAt: Date.now() })
+              .catch((e) => console.warn('checkpoint not saved:', e));
+            return;
           } else if (p.stage === 'epoch') {
             testAcc.push([acc.length ? acc.at(-1)[0] : 0, p.testAccuracy]);
             $('accuracy').textContent = pct(p.testAccuracy);
@@ -318,11 +334,17 @@ async function train() {
         },
       });
       showModel(r.model);
+      // Keep the finished (or stopped) model too: it survives a reload.
+      const n = r.history.length, desc = `${r.stopped ? 'stopped' : 'finished'} after ${n} epoch${n === 1 ? '' : 's'}`;
+      bridge.call('saveModel').then((bytes) => saveCheckpoint({ bytes, desc, name: r.model.name, arch: opts.arch, savedAt: Date.now() }))
+        .catch((e) => console.warn('checkpoint not saved:', e));
       $('train-status').textContent = `${r.stopped ? 'Stopped' : 'Done'} after ${r.history.length} full epoch(s) at ` +
         `${Math.round(r.imagesPerSec).toLocaleString('en')} images/s` +
         (r.history.length ? `; test accuracy ${pct(r.history.at(-1).testAccuracy)}.` : '; no full epoch, so no test accuracy yet (press Evaluate).');
     } catch (e) {
       $('train-status').textContent = `Training stopped: ${e.message}`;
+      // The network trained so far (its last good weights) is the current model.
+      bridge.call('modelInfo').then((info) => info && showModel(info)).catch(() => {});
     } finally {
       state.training = false;
       $('train-progress').hidden = true;
@@ -381,6 +403,34 @@ zone.addEventListener('drop', (ev) => {
   classifyPhotos([...ev.dataTransfer.files]);
 });
 
+// ---- the model trained before a crash or reload, offered back ----
+async function offerCheckpoint(reason) {
+  let rec;
+  try {
+    rec = await loadCheckpoint();
+  } catch {
+    return; // no IndexedDB (private mode): nothing to offer
+  }
+  if (!rec) return;
+  const when = new Date(rec.savedAt).toLocaleTimeString();
+  $('restore-text').textContent = `${reason}A ${rec.arch} model trained in this browser (${rec.desc}, ${when}) was kept.`;
+  $('restore').hidden = false;
+  $('restore-load').onclick = () => task(async () => {
+    try {
+      showModel(await bridge.call('loadModelBytes', { bytes: rec.bytes, name: rec.name }));
+      clearResults();
+      refreshGallery({ reshuffle: true });
+      $('restore').hidden = true;
+    } catch (e) {
+      $('restore-text').textContent = `The kept model could not be loaded: ${e.message}`;
+    }
+  });
+  $('restore-discard').onclick = async () => {
+    await clearCheckpoint().catch(() => {});
+    $('restore').hidden = true;
+  };
+}
+
 // ---- worker failures: say so, then start again ----
 bridge.onCrash = async (message) => {
   state.training = false;
@@ -391,6 +441,7 @@ bridge.onCrash = async (message) => {
   $('worker-error').hidden = false;
   updateButtons();
   await start();
+  await offerCheckpoint('');
 };
 
 async function start() {
@@ -405,4 +456,4 @@ async function start() {
 }
 
 updateButtons();
-start();
+start().then(() => offerCheckpoint(''));

@@ -6,7 +6,7 @@
 // {id, progress} events while a call runs. Calls run one at a time, except
 // `stop`, which is answered at once and ends a running training loop at its
 // next batch boundary.
-import { loadFmnist, CLASS_NAMES } from './js/fmnist.mjs';
+import { loadFmnist, CLASS_NAMES, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from './js/fmnist.mjs';
 
 const FILES = {
   trainImages: 'train-images-idx3-ubyte', trainLabels: 'train-labels-idx1-ubyte',
@@ -89,6 +89,10 @@ const methods = {
     return setModel(await fetchBytes(url, () => {}), name ?? url.split('/').pop());
   },
   async loadModelBytes({ bytes, name }) { return setModel(bytes, name); },
+  async loadModelFile({ file }) {
+    if (file.size > MAX_MODEL_BYTES) throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_MODEL_BYTES / 2 ** 20} MB limit for a model`);
+    return setModel(new Uint8Array(await file.arrayBuffer()), file.name);
+  },
   async modelInfo() { return modelInfo(); },
 
   async saveModel() {
@@ -157,7 +161,7 @@ const methods = {
     const fresh = fm.createNet(arch, { seed });
     const trainer = fm.createTrainer(fresh, train, { seed, ...options });
     const history = [];
-    let images = 0, seconds = 0, lastPost = 0, info = null, stopped = false;
+    let images = 0, seconds = 0, lastPost = 0, info = null, stopped = false, lastCheckpoint = performance.now();
     let epochLoss = 0, epochRight = 0, epochImages = 0;
     // The new network replaces the current one as soon as training starts,
     // so Stop always leaves the model trained so far in place.
@@ -195,6 +199,14 @@ const methods = {
           progress({ stage: 'epoch', ...rec });
           epochLoss = epochRight = epochImages = 0;
         }
+        // The model so far goes to the page every 20 s and at each epoch's
+        // end; the page keeps the latest in IndexedDB, so a crash or a
+        // reload does not lose the training done.
+        if (endOfEpoch || now - lastCheckpoint > 20000) {
+          lastCheckpoint = now;
+          net.setMeta('epochs', String(history.length));
+          progress({ stage: 'checkpoint', bytes: net.save(), arch, epoch: info.epoch, batch: info.batch + 1, batchesPerEpoch: info.batchesPerEpoch, epochs: options.epochs });
+        }
         await yieldNow();
       }
     } finally {
@@ -216,11 +228,21 @@ const methods = {
     const out = [];
     for (const file of files) {
       try {
+        if (file.size > MAX_IMAGE_BYTES) throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
+        // Check PNG and JPEG dimensions from the header before the browser
+        // decodes anything: a 20,000 x 20,000 image is refused here.
+        const head = new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer());
+        const isPngOrJpeg = (head[0] === 0x89 && head[1] === 0x50) || (head[0] === 0xff && head[1] === 0xd8);
+        if (isPngOrJpeg) fm.imageInfo(head);
         let bmp;
         try {
           bmp = await createImageBitmap(file);
         } catch {
           throw new Error('not an image this browser can decode');
+        }
+        if (bmp.width * bmp.height > 64 * 2 ** 20) {
+          bmp.close();
+          throw new Error(`the image is ${bmp.width}x${bmp.height} pixels, over the limit of 64 megapixels`);
         }
         // Very large photos are scaled down by the browser first (the
         // pipeline works at 28x28; 1024 px keeps memory bounded).

@@ -146,9 +146,10 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   if (!isfinite(loss) || !all_finite(net->params, net->nparams)) {
     memcpy(net->params, tr->backup_params, (size_t)net->nparams * sizeof(float));
     memcpy(net->buffers, tr->backup_buffers, (size_t)net->nbuffers * sizeof(float));
-    fm_fail("training diverged at epoch %d, batch %d (loss %g, learning rate %g): the weights from "
+    fm_fail("training diverged at epoch %d, batch %d (%s at learning rate %g): the weights from "
             "before this step are kept; try a smaller learning rate",
-            tr->epoch + 1, tr->batch + 1, loss, lr);
+            tr->epoch + 1, tr->batch + 1,
+            isfinite(loss) ? "the weights overflowed" : "the loss became non-finite", lr);
     return -1;
   }
   tr->step++;
