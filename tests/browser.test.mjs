@@ -248,21 +248,31 @@ test('a reload during training offers the model trained so far back (IndexedDB)'
     await p.goto(`${origin}/`);
     await p.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 60000 });
     await p.evaluate(() => new Promise((r) => { const q = indexedDB.deleteDatabase('fmnist-demo'); q.onsuccess = q.onerror = r; }));
-    await p.selectOption('#arch', 'mlp');
+    await p.selectOption('#arch', 'cnn-small');
     await p.fill('#epochs', '3');
-    await p.fill('#limit', '20000');
+    await p.fill('#limit', '3200');
     await p.click('#train');
-    // The first epoch's end writes a checkpoint; reload in the middle of the second.
+    // The first epoch's end writes a checkpoint; reload in the middle of the second,
+    // once it is stored.
     await p.waitForFunction(() => /^Epoch 2\/3/.test(document.getElementById('train-status').textContent), null, { timeout: 60000 });
+    await p.waitForFunction(() => new Promise((resolve) => {
+      const q = indexedDB.open('fmnist-demo');
+      q.onsuccess = () => {
+        const get = q.result.transaction('checkpoints').objectStore('checkpoints').get('latest');
+        get.onsuccess = () => { resolve(!!get.result); q.result.close(); };
+        get.onerror = () => resolve(false);
+      };
+      q.onerror = () => resolve(false);
+    }), null, { timeout: 30000 });
     await p.reload();
     await p.waitForFunction(() => !document.getElementById('restore').hidden, null, { timeout: 60000 });
-    assert.match(await p.textContent('#restore-text'), /^A mlp model trained in this browser \((after epoch 1 of 3|saved during epoch 2 of 3), .*\) was kept\.$/);
+    assert.match(await p.textContent('#restore-text'), /^A cnn-small model trained in this browser \((after epoch 1 of 3|saved during epoch 2 of 3), .*\) was kept\.$/);
     await p.waitForFunction(() => !document.getElementById('restore-load').disabled && document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 60000 });
     await p.click('#restore-load');
-    await p.waitForFunction(() => /^mlp \(trained here\): /.test(document.getElementById('model-status').textContent));
+    await p.waitForFunction(() => /^cnn-small \(trained here\): /.test(document.getElementById('model-status').textContent));
     await p.click('#evaluate');
     await p.waitForFunction(() => /^\d+\.\d\d%$/.test(document.querySelector('[data-testid=accuracy]').textContent), null, { timeout: 60000 });
-    assert.ok(parseFloat(await p.textContent('[data-testid=accuracy]')) > 75);
+    assert.ok(parseFloat(await p.textContent('[data-testid=accuracy]')) > 50);
   } finally {
     await p.close();
   }
