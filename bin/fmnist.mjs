@@ -218,8 +218,8 @@ async function predict(fm, f, files) {
     const bytes = await readInput(file, 'image', MAX_IMAGE_BYTES);
     let input;
     try {
-      const img = fm.decodeImage(bytes);
-      input = fm.imageToInput(img.gray, img.width, img.height);
+      const img = fm.decodeImageRgba(bytes);
+      ({ input } = fm.photoToInput(img.rgba, img.width, img.height));
     } catch (e) {
       throw new FmnistError(`${file}: ${e.message}`);
     }

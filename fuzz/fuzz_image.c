@@ -1,5 +1,5 @@
-/* fuzz_image.c: PNG/JPEG decoding (stb_image behind our limits) and the
- * conversion to the network's 28x28 input. */
+/* fuzz_image.c: PNG/JPEG decoding (stb_image behind our limits, EXIF
+ * orientation) and the photo pipeline to the network's 28x28 input. */
 #include <stdlib.h>
 
 #include "fmnist.h"
@@ -11,6 +11,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (w < 1 || h < 1 || (long long)w * h > FM_MAX_IMAGE_PIXELS) abort();
     if (!fm_image_to_input(gray, w, h, out)) abort();
     fm_free(gray);
+    uint8_t *rgba;
+    int32_t box[4];
+    if (!fm_image_decode_rgba(data, size, &rgba, &w, &h)) abort(); /* decodable as gray: as RGBA too */
+    if (!fm_photo_to_input(rgba, w, h, out, box)) abort();
+    if (box[0] < 0 || box[1] < 0 || box[2] > w || box[3] > h || box[0] >= box[2] || box[1] >= box[3]) abort();
+    fm_free(rgba);
   } else if (!fm_last_error()[0]) {
     abort();
   }

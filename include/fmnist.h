@@ -157,6 +157,13 @@ void fm_report(const int32_t *confusion, float *out);
 /* Reads only the header: dimensions, and refuses images over the limit. */
 int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h);
 int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
+/* Decodes a PNG or JPEG to RGBA, applying a JPEG's EXIF orientation as
+ * browsers do (*out malloc'd, free with fm_free). */
+int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
+/* The photo pipeline (src/image/photo.c): any RGBA photo -> the 28x28
+ * dataset-like input. box (may be NULL) receives the object's crop
+ * x0, y0, x1, y1 in the photo's pixels. Used by the page and the CLI. */
+int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box);
 /* RGBA (e.g. a canvas's ImageData) to grayscale; transparent pixels become
  * white background. gray must hold w*h bytes. */
 int fm_image_rgba_to_gray(const uint8_t *rgba, int w, int h, uint8_t *gray);

@@ -215,6 +215,30 @@ export class Fmnist {
       this.free(pb); this.free(out);
     }
   }
+  /** Decodes PNG/JPEG bytes to RGBA (EXIF orientation applied). */
+  decodeImageRgba(bytes) {
+    if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
+    const pb = this.copyIn(bytes), out = this.alloc(12);
+    try {
+      if (!this.x.fm_image_decode_rgba(pb, bytes.length, out, out + 4, out + 8)) throw this.error();
+      const [pix, width, height] = this.i32.slice(out >> 2, (out >> 2) + 3);
+      const rgba = this.u8.slice(pix, pix + width * height * 4);
+      this.free(pix);
+      return { rgba, width, height };
+    } finally {
+      this.free(pb); this.free(out);
+    }
+  }
+  /** The photo pipeline: RGBA photo -> {input: 28x28 bytes, box: [x0, y0, x1, y1]}. */
+  photoToInput(rgba, width, height) {
+    const pr = this.copyIn(rgba), out = this.alloc(784 + 16);
+    try {
+      if (!this.x.fm_photo_to_input(pr, width, height, out + 16, out)) throw this.error();
+      return { input: this.u8.slice(out + 16, out + 16 + 784), box: Array.from(this.i32.slice(out >> 2, (out >> 2) + 4)) };
+    } finally {
+      this.free(pr); this.free(out);
+    }
+  }
   /** Width and height from an image file's header; throws for unknown formats or huge images. */
   imageInfo(bytes) {
     const pb = this.copyIn(bytes.subarray(0, Math.min(bytes.length, 1 << 20))), out = this.alloc(8);

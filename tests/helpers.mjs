@@ -28,7 +28,7 @@ function crc32(buf) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A grayscale (1 channel) or RGB (3 channels) PNG of the given pixels. */
+/** A grayscale (1 channel), RGB (3) or RGBA (4 channels) PNG of the given pixels. */
 export function encodePng(pixels, width, height, channels = 1) {
   const chunk = (type, data) => {
     const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
@@ -38,7 +38,7 @@ export function encodePng(pixels, width, height, channels = 1) {
   };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; ihdr[9] = channels === 3 ? 2 : 0;
+  ihdr[8] = 8; ihdr[9] = { 1: 0, 3: 2, 4: 6 }[channels];
   const raw = Buffer.alloc((width * channels + 1) * height);
   for (let y = 0; y < height; y++) {
     raw[y * (width * channels + 1)] = 0;

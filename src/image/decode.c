@@ -57,6 +57,80 @@ int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w
   return 1;
 }
 
+/* EXIF orientation (1..8) of a JPEG, 1 when absent or unreadable. Phones
+ * store photos sideways and set this tag; browsers apply it when decoding,
+ * so Node must too for the same answer. */
+static int jpeg_orientation(const uint8_t *b, size_t n) {
+  if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return 1;
+  size_t p = 2;
+  while (p + 4 <= n && b[p] == 0xFF) {
+    int marker = b[p + 1];
+    size_t len = (size_t)b[p + 2] << 8 | b[p + 3];
+    if (marker == 0xDA || len < 2) break; /* image data starts: no EXIF */
+    if (marker == 0xE1 && p + 4 + len <= n + 2 && len >= 16 && !memcmp(b + p + 4, "Exif\0\0", 6)) {
+      const uint8_t *t = b + p + 10;
+      size_t tn = len - 8;
+      int le = t[0] == 'I';
+      #define U16(q) (le ? (q)[0] | (q)[1] << 8 : (q)[0] << 8 | (q)[1])
+      #define U32(q) (le ? (uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 | (uint32_t)(q)[2] << 16 | (uint32_t)(q)[3] << 24 \
+                         : (uint32_t)(q)[0] << 24 | (uint32_t)(q)[1] << 16 | (uint32_t)(q)[2] << 8 | (uint32_t)(q)[3])
+      if (tn < 8) return 1;
+      uint32_t ifd = U32(t + 4);
+      if (ifd + 2 > tn) return 1;
+      int count = U16(t + ifd);
+      for (int i = 0; i < count; i++) {
+        size_t e = ifd + 2 + 12 * (size_t)i;
+        if (e + 12 > tn) break;
+        if (U16(t + e) == 0x0112) {
+          int v = U16(t + e + 8);
+          return v >= 1 && v <= 8 ? v : 1;
+        }
+      }
+      #undef U16
+      #undef U32
+      return 1;
+    }
+    p += 2 + len;
+  }
+  return 1;
+}
+
+int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h) {
+  int iw, ih, comp;
+  if (!fm_image_info(bytes, len, &iw, &ih)) return 0;
+  uint8_t *px = stbi_load_from_memory(bytes, (int)len, &iw, &ih, &comp, 4);
+  if (!px) return fm_fail("cannot decode image: %s", stbi_failure_reason());
+  int o = jpeg_orientation(bytes, len);
+  int swap = o >= 5; /* orientations 5..8 rotate by 90 degrees */
+  int ow = swap ? ih : iw, oh = swap ? iw : ih;
+  uint32_t *dst = fm_malloc((size_t)ow * oh * 4);
+  if (!dst) {
+    stbi_image_free(px);
+    return 0;
+  }
+  const uint32_t *src = (const uint32_t *)px;
+  for (int y = 0; y < oh; y++)
+    for (int x = 0; x < ow; x++) {
+      int sx, sy; /* the source pixel shown at (x, y) */
+      switch (o) {
+      case 2: sx = iw - 1 - x, sy = y; break;
+      case 3: sx = iw - 1 - x, sy = ih - 1 - y; break;
+      case 4: sx = x, sy = ih - 1 - y; break;
+      case 5: sx = y, sy = x; break;
+      case 6: sx = y, sy = ih - 1 - x; break;
+      case 7: sx = iw - 1 - y, sy = ih - 1 - x; break;
+      case 8: sx = iw - 1 - y, sy = x; break;
+      default: sx = x, sy = y; break;
+      }
+      dst[(size_t)y * ow + x] = src[(size_t)sy * iw + sx];
+    }
+  stbi_image_free(px);
+  *out = (uint8_t *)dst;
+  *w = ow;
+  *h = oh;
+  return 1;
+}
+
 /* Fit the longest side into 28 pixels by area averaging, centre it on the
  * background colour, and invert when the border is bright (photos have light
  * backgrounds; Fashion-MNIST has black ones). */

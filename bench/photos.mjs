@@ -1,0 +1,59 @@
+// bench/photos.mjs: how well uploaded photos classify, on the real photos in
+// ../shared/photos/clothing-validation (evaluation only: never trained on,
+// never copied here). Uses the README's mapping from folders to allowed
+// Fashion-MNIST classes; hat / shorts / skirt have none and only count for
+// the "unsure" rate. Same module and pipeline as `fmnist predict`.
+//   node bench/photos.mjs [--model FILE] [--json]
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadFmnist, CLASS_NAMES } from '../js/fmnist.mjs';
+
+const { values } = parseArgs({ options: { model: { type: 'string' }, json: { type: 'boolean' }, dir: { type: 'string' } } });
+const DIR = values.dir ?? new URL('../../shared/photos/clothing-validation', import.meta.url).pathname;
+const ALLOWED = {
+  't-shirt': [0], pants: [1], longsleeve: [0, 2, 6], dress: [3], outwear: [4], shirt: [6], shoes: [5, 7, 9],
+  hat: null, shorts: null, skirt: null,
+};
+if (!existsSync(DIR)) {
+  console.log(`photo benchmark skipped: ${DIR} does not exist`);
+  process.exit(0);
+}
+const root = new URL('..', import.meta.url).pathname;
+const index = JSON.parse(readFileSync(join(root, 'models/index.json'), 'utf8'));
+const modelFile = values.model ?? join(root, 'models', index.default);
+const fm = await loadFmnist();
+const net = fm.loadNet(readFileSync(modelFile));
+const perFolder = {};
+let right = 0, mapped = 0;
+const t0 = performance.now();
+let photos = 0;
+for (const folder of Object.keys(ALLOWED)) {
+  const files = readdirSync(join(DIR, folder)).filter((f) => /\.(jpe?g|png)$/i.test(f));
+  const stats = { photos: files.length, right: 0, predicted: new Array(10).fill(0) };
+  for (const f of files) {
+    const bytes = readFileSync(join(DIR, folder, f));
+    const img = fm.decodeImageRgba(bytes);
+    const { input } = fm.photoToInput(img.rgba, img.width, img.height);
+    const p = Array.from(net.predict(input, 1));
+    const top = p.indexOf(Math.max(...p));
+    stats.predicted[top]++;
+    photos++;
+    if (ALLOWED[folder]) {
+      mapped++;
+      if (ALLOWED[folder].includes(top)) stats.right++, right++;
+    }
+  }
+  perFolder[folder] = stats;
+}
+const seconds = (performance.now() - t0) / 1000;
+const result = { model: modelFile, mapped, right, accuracy: right / mapped, ms_per_photo: (1000 * seconds) / photos, per_folder: perFolder };
+if (values.json) console.log(JSON.stringify(result));
+else {
+  console.log(`model ${modelFile}`);
+  for (const [folder, s] of Object.entries(perFolder)) {
+    const most = s.predicted.map((n, i) => [n, i]).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([n, i]) => `${CLASS_NAMES[i]} ${n}`).join(', ');
+    console.log(`${folder.padEnd(11)} ${ALLOWED[folder] ? `${s.right}/${s.photos}`.padStart(7) : 'n/a'.padStart(7)}   most predicted: ${most}`);
+  }
+  console.log(`overall: ${right}/${mapped} = ${(100 * right / mapped).toFixed(1)}% of mapped photos right, ${result.ms_per_photo.toFixed(1)} ms per photo`);
+}

@@ -1,0 +1,83 @@
+// The photo pipeline (src/image/photo.c) on photos the test makes itself:
+// Fashion-MNIST test images rendered as product photos (dark garment on a
+// light, unevenly lit, textured, coloured background, at a random place and
+// size, up to 400 px). The pipeline must bring them back to inputs the model
+// classifies as it classifies the original images.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fm, split, encodePng } from './helpers.mjs';
+
+const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
+
+function renderPhoto(img, seed) {
+  let s = seed * 7919 + 1;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const W = 240 + Math.floor(rnd() * 160), H = 240 + Math.floor(rnd() * 160);
+  const scale = 5 + rnd() * 3, side = Math.floor(28 * scale);
+  const ox = Math.floor(rnd() * (W - side)), oy = Math.floor(rnd() * (H - side));
+  const tint = [200 + rnd() * 55, 190 + rnd() * 60, 170 + rnd() * 80];
+  const rgba = new Uint8Array(W * H * 4);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const light = 0.85 + 0.15 * (x / W) + 0.05 * Math.sin(y / 9) * Math.sin(x / 11); // uneven light, soft texture
+    let c = tint.map((t) => t * light + (rnd() - 0.5) * 8);
+    const gx = Math.floor((x - ox) / scale), gy = Math.floor((y - oy) / scale);
+    if (gx >= 0 && gy >= 0 && gx < 28 && gy < 28) {
+      const v = img[gy * 28 + gx] / 255; // garment: darker where the dataset image is brighter
+      c = c.map((t) => t * (1 - 0.85 * v));
+    }
+    rgba.set([...c.map((t) => Math.max(0, Math.min(255, Math.round(t)))), 255], (y * W + x) * 4);
+  }
+  return { rgba, W, H };
+}
+
+test('rendered product photos classify as their source images (>= 80% agreement over 60 photos)', async () => {
+  const m = await fm();
+  const net = m.loadNet(readFileSync(process.env.PHOTO_MODEL ?? new URL(`../models/${index.default}`, import.meta.url)));
+  const ds = await split('test');
+  let agree = 0;
+  const N = 60;
+  for (let i = 0; i < N; i++) {
+    const src = ds.image(i);
+    const { rgba, W, H } = renderPhoto(src, i);
+    const { input, box } = m.photoToInput(rgba, W, H);
+    assert.equal(input.length, 784);
+    assert.ok(box[2] > box[0] && box[3] > box[1]);
+    const a = Array.from(net.predict(src, 1)), b = Array.from(net.predict(input, 1));
+    agree += a.indexOf(Math.max(...a)) === b.indexOf(Math.max(...b));
+  }
+  assert.ok(agree >= 0.8 * N, `${agree}/${N} photos classified as their source image`);
+  net.free();
+});
+
+test('a PNG with a transparent background is treated as white background; a 28x28 input passes through', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  const src = ds.image(3);
+  const rgba = new Uint8Array(112 * 112 * 4); // transparent everywhere but the garment
+  for (let y = 0; y < 112; y++) for (let x = 0; x < 112; x++) {
+    const v = src[(y >> 2) * 28 + (x >> 2)];
+    if (v > 0) rgba.set([255 - v, 255 - v, 255 - v, 255], (y * 112 + x) * 4);
+  }
+  const png = encodePng(rgba, 112, 112, 4);
+  const img = m.decodeImageRgba(png);
+  assert.deepEqual([img.width, img.height], [112, 112]);
+  const { input } = m.photoToInput(img.rgba, img.width, img.height);
+  const net = m.createNet('mlp');
+  assert.ok(input.reduce((a, b) => a + b) > 20000, 'the garment is visible');
+  // 28x28 images are taken as they are (already in the dataset's form).
+  const rgba28 = new Uint8Array(784 * 4);
+  src.forEach((v, i) => rgba28.set([v, v, v, 255], i * 4));
+  assert.deepEqual(m.photoToInput(rgba28, 28, 28).input, src);
+  net.free();
+});
+
+test('photos with no object, tiny photos and one-pixel photos still give an input', async () => {
+  const m = await fm();
+  for (const [w, h] of [[1, 1], [3, 200], [640, 480]]) {
+    const rgba = new Uint8Array(w * h * 4).fill(180);
+    const { input } = m.photoToInput(rgba, w, h);
+    assert.equal(input.length, 784);
+  }
+  assert.throws(() => m.photoToInput(new Uint8Array(0), 0, 0), /image has no pixels/);
+});
