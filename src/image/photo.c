@@ -206,7 +206,7 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
     area++;
   }
   /* No credible object (empty, or everything): use the whole picture. */
-  if (area < (long)(n / 100) || area > (long)(n * 97 / 100)) {
+  if (area == 0 || area * 100 < (long)n || area * 100 > (long)n * 97) {
     x0 = 0, y0 = 0, x1 = W - 1, y1 = H - 1;
     for (size_t i = 0; i < n; i++) bg[i] = dist(rgb + 3 * i, bgc) <= tol;
   }
