@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFmnist, CLASS_NAMES } from '../js/fmnist.mjs';
+import { loadFmnist, judge, CLASS_NAMES } from '../js/fmnist.mjs';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, json: { type: 'boolean' }, dir: { type: 'string' } } });
 const DIR = values.dir ?? new URL('../../shared/photos/clothing-validation', import.meta.url).pathname;
@@ -30,7 +30,7 @@ const t0 = performance.now();
 let photos = 0;
 for (const folder of Object.keys(ALLOWED)) {
   const files = readdirSync(join(DIR, folder)).filter((f) => /\.(jpe?g|png)$/i.test(f));
-  const stats = { photos: files.length, right: 0, predicted: new Array(10).fill(0) };
+  const stats = { photos: files.length, right: 0, unsure: 0, predicted: new Array(10).fill(0) };
   for (const f of files) {
     const bytes = readFileSync(join(DIR, folder, f));
     const img = fm.decodeImageRgba(bytes);
@@ -38,6 +38,7 @@ for (const folder of Object.keys(ALLOWED)) {
     const p = Array.from(net.predict(input, 1));
     const top = p.indexOf(Math.max(...p));
     stats.predicted[top]++;
+    stats.unsure += judge(p).unsure;
     photos++;
     if (ALLOWED[folder]) {
       mapped++;
@@ -53,7 +54,7 @@ else {
   console.log(`model ${modelFile}`);
   for (const [folder, s] of Object.entries(perFolder)) {
     const most = s.predicted.map((n, i) => [n, i]).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([n, i]) => `${CLASS_NAMES[i]} ${n}`).join(', ');
-    console.log(`${folder.padEnd(11)} ${ALLOWED[folder] ? `${s.right}/${s.photos}`.padStart(7) : 'n/a'.padStart(7)}   most predicted: ${most}`);
+    console.log(`${folder.padEnd(11)} ${ALLOWED[folder] ? `${s.right}/${s.photos}`.padStart(7) : 'n/a'.padStart(7)}   unsure ${String(s.unsure).padStart(2)}   most predicted: ${most}`);
   }
   console.log(`overall: ${right}/${mapped} = ${(100 * right / mapped).toFixed(1)}% of mapped photos right, ${result.ms_per_photo.toFixed(1)} ms per photo`);
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadFmnist, CLASS_NAMES, FmnistError, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from '../js/fmnist.mjs';
+import { loadFmnist, judge, CLASS_NAMES, FmnistError, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from '../js/fmnist.mjs';
 import { dataDir, loadSplit, readInput } from '../js/node-data.mjs';
 import { benchArch } from '../js/bench.mjs';
 
@@ -224,11 +224,11 @@ async function predict(fm, f, files) {
       throw new FmnistError(`${file}: ${e.message}`);
     }
     const probs = Array.from(net.predict(input, 1));
-    const index = probs.indexOf(Math.max(...probs));
-    results.push({ file, label: CLASS_NAMES[index], index, probabilities: probs });
+    const { index, unsure } = judge(probs);
+    results.push({ file, label: CLASS_NAMES[index], index, unsure, probabilities: probs });
     if (!f.json) {
       const top = probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 3);
-      process.stdout.write(`${basename(file)}: ${CLASS_NAMES[index]} (` +
+      process.stdout.write(`${basename(file)}: ${unsure ? 'not sure, maybe ' : ''}${CLASS_NAMES[index]} (` +
         top.map(([p, i]) => `${CLASS_NAMES[i]} ${(100 * p).toFixed(1)}%`).join(', ') + ')\n');
     }
   }

@@ -18,6 +18,18 @@ export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 export const OPTIMIZERS = { sgd: 0, adam: 1, adamw: 2 };
 export const SCHEDULES = { constant: 0, cosine: 1 };
 
+/** Below this top-1 probability a photo's answer is reported as unsure: the
+ * model is guessing, or the photo shows none of the ten classes (hats, shorts
+ * and skirts in the shared photos mostly fall below it). */
+export const UNSURE_BELOW = 0.5;
+
+/** The top-1 class of a probability vector, and whether it is unsure. */
+export function judge(probs) {
+  const p = Array.from(probs);
+  const index = p.indexOf(Math.max(...p));
+  return { index, label: CLASS_NAMES[index], confidence: p[index], unsure: p[index] < UNSURE_BELOW };
+}
+
 export class FmnistError extends Error {
   constructor(message) {
     super(message);

@@ -155,7 +155,7 @@ test('uploaded photos each get a result: the photo, the 28x28 input and the top 
   const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
   const byFile = Object.fromEntries(files.map((f) => [f.name, results.find((r) => r.includes(f.name))]));
   for (const f of ['garment.png', 'small.png']) {
-    assert.ok(names.some((n) => byFile[f].includes(`Looks like: ${n}`)), byFile[f]);
+    assert.ok(names.some((n) => byFile[f].includes(`Looks like: ${n}`) || byFile[f].includes(`Not sure: maybe ${n}`)), byFile[f]);
   }
   assert.match(byFile['notes.txt'], /Could not classify: not an image this browser can decode/);
   assert.equal(await page.locator('[data-testid=photo-result] img').count(), 2);

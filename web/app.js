@@ -375,6 +375,13 @@ async function classifyPhotos(files) {
         card.append(el('figcaption', {}, el('strong', {}, r.name), el('p', { class: 'error' }, `Could not classify: ${r.error}`)));
       } else {
         const img = el('img', { alt: `your photo ${r.name}`, src: URL.createObjectURL(files[k]) });
+        // The crop the pipeline kept, outlined on the photo.
+        const frame = el('div', { class: 'crop-frame' }, img, el('span', { class: 'crop-box', 'aria-hidden': 'true' }));
+        img.addEventListener('load', () => {
+          const b = frame.lastChild.style, [x0, y0, x1, y1] = r.crop;
+          b.left = `${x0 * img.clientWidth}px`; b.top = `${y0 * img.clientHeight}px`;
+          b.width = `${(x1 - x0) * img.clientWidth}px`; b.height = `${(y1 - y0) * img.clientHeight}px`;
+        });
         const seen = imageCanvas(r.input, 0, 84);
         seen.setAttribute('aria-label', 'the 28x28 image the model sees');
         const list = el('ol', { class: 'top3' }, ...r.top.map((t) => {
@@ -382,8 +389,11 @@ async function classifyPhotos(files) {
           bar.firstChild.style.width = `${(100 * t.p).toFixed(0)}%`;
           return el('li', {}, `${t.label} ${(100 * t.p).toFixed(1)}%`, bar);
         }));
-        card.append(el('div', { class: 'pair' }, img, seen),
-          el('figcaption', {}, el('strong', {}, r.name), el('p', {}, `Looks like: ${r.top[0].label}`), list));
+        const verdict = r.unsure
+          ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
+          : `Looks like: ${r.top[0].label}`;
+        card.append(el('div', { class: 'pair' }, frame, seen),
+          el('figcaption', {}, el('strong', {}, r.name), el('p', {}, verdict), list));
       }
       $('photos').prepend(card);
     }

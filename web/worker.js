@@ -6,7 +6,7 @@
 // {id, progress} events while a call runs. Calls run one at a time, except
 // `stop`, which is answered at once and ends a running training loop at its
 // next batch boundary.
-import { loadFmnist, CLASS_NAMES, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from './js/fmnist.mjs';
+import { loadFmnist, judge, CLASS_NAMES, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from './js/fmnist.mjs';
 
 const FILES = {
   trainImages: 'train-images-idx3-ubyte', trainLabels: 'train-labels-idx1-ubyte',
@@ -259,7 +259,7 @@ const methods = {
         const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
         // The crop the pipeline kept, as fractions of the photo (for display).
         const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
-        out.push({ name: file.name, input, top, width, height, crop });
+        out.push({ name: file.name, input, top, width, height, crop, unsure: judge(probs).unsure });
       } catch (e) {
         out.push({ name: file.name, error: e.message });
       }
