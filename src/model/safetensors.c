@@ -205,17 +205,18 @@ static int tok_eq(const json *j, int i, const char *s) {
          !strncmp(j->js + t->start, s, (size_t)(t->end - t->start));
 }
 
-/* Index just past the value starting at token i. */
+/* Index just past the value starting at token i: every token inside it
+ * starts before it ends. (Counting children by `size` is not safe: jsmn
+ * accepts an object or array as a key and then miscounts, which a fuzzer
+ * turned into a read past the token array.) */
 static int skip(const json *j, int i) {
-  int pending = 1;
-  while (pending > 0 && i < j->ntok) {
-    const jsmntok_t *t = &j->tok[i++];
-    pending--;
-    if (t->type == JSMN_OBJECT) pending += 2 * t->size;
-    else if (t->type == JSMN_ARRAY) pending += t->size;
-  }
-  return i;
+  int end = j->tok[i].end, k = i + 1;
+  while (k < j->ntok && j->tok[k].start < end) k++;
+  return k;
 }
+
+/* Is token k a child of container token c (given k follows c)? */
+static int inside(const json *j, int k, int c) { return k < j->ntok && j->tok[k].start < j->tok[c].end; }
 
 static int tok_u64(const json *j, int i, uint64_t *out) {
   const jsmntok_t *t = &j->tok[i];
@@ -331,20 +332,19 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
   int nmeta = 0, meta_keys[FM_MAX_META], meta_vals[FM_MAX_META];
   int nent = 0;
   int i = 1;
-  for (int k = 0; k < tok[0].size; k++) {
-    if (i >= ntok || tok[i].type != JSMN_STRING) {
+  while (i < ntok) {
+    if (tok[i].type != JSMN_STRING || i + 1 >= ntok) {
       fm_fail("model header: expected a tensor name");
       return load_fail(NULL, tok, ents);
     }
-    int key = i++;
+    int key = i++, val = i;
     if (tok_eq(&j, key, "__metadata__")) {
-      if (tok[i].type != JSMN_OBJECT) {
+      if (tok[val].type != JSMN_OBJECT) {
         fm_fail("model header: __metadata__ must be an object of strings");
         return load_fail(NULL, tok, ents);
       }
-      int m = i + 1;
-      for (int q = 0; q < tok[i].size; q++, m += 2) {
-        if (tok[m].type != JSMN_STRING || tok[m + 1].type != JSMN_STRING) {
+      for (int m = val + 1; inside(&j, m, val); m = skip(&j, m + 1)) {
+        if (tok[m].type != JSMN_STRING || !inside(&j, m + 1, val) || tok[m + 1].type != JSMN_STRING) {
           fm_fail("model header: __metadata__ values must be strings");
           return load_fail(NULL, tok, ents);
         }
@@ -362,40 +362,43 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
           meta_vals[nmeta++] = m + 1;
         }
       }
-      i = skip(&j, i);
+      i = skip(&j, val);
       continue;
     }
     entry *e = &ents[nent++];
     e->name_tok = key;
-    if (tok[i].type != JSMN_OBJECT) {
+    if (tok[val].type != JSMN_OBJECT) {
       fm_fail("model header: tensor %.*s is not an object", tok[key].end - tok[key].start,
               js + tok[key].start);
       return load_fail(NULL, tok, ents);
     }
-    int have = 0, obj = i;
-    i++;
-    for (int q = 0; q < tok[obj].size; q++) {
-      int f = i++;
+    int have = 0;
+    for (int f = val + 1; inside(&j, f, val); f = skip(&j, f + 1)) {
+      int v = f + 1;
+      if (!inside(&j, v, val)) break;
       if (tok_eq(&j, f, "dtype")) {
-        if (tok_eq(&j, i, "F32")) e->is_i64 = 0;
-        else if (tok_eq(&j, i, "I64")) e->is_i64 = 1;
+        if (tok_eq(&j, v, "F32")) e->is_i64 = 0;
+        else if (tok_eq(&j, v, "I64")) e->is_i64 = 1;
         else {
           fm_fail("tensor %.*s has dtype %.*s; only F32 is supported", tok[key].end - tok[key].start,
-                  js + tok[key].start, tok[i].end - tok[i].start, js + tok[i].start);
+                  js + tok[key].start, tok[v].end - tok[v].start, js + tok[v].start);
           return load_fail(NULL, tok, ents);
         }
         have |= 1;
-      } else if (tok_eq(&j, f, "shape") && tok[i].type == JSMN_ARRAY && tok[i].size <= 8) {
-        e->ndim = tok[i].size;
-        for (int d = 0; d < e->ndim; d++)
-          if (!tok_u64(&j, i + 1 + d, &e->shape[d])) e->ndim = -1;
-        if (e->ndim < 0) break;
-        have |= 2;
-      } else if (tok_eq(&j, f, "data_offsets") && tok[i].type == JSMN_ARRAY && tok[i].size == 2) {
-        if (tok_u64(&j, i + 1, &e->begin) && tok_u64(&j, i + 2, &e->end)) have |= 4;
+      } else if (tok_eq(&j, f, "shape") && tok[v].type == JSMN_ARRAY) {
+        int ok = 1;
+        e->ndim = 0;
+        for (int d = v + 1; inside(&j, d, v); d = skip(&j, d))
+          if (e->ndim >= 8 || !tok_u64(&j, d, &e->shape[e->ndim++])) ok = 0;
+        if (ok) have |= 2;
+      } else if (tok_eq(&j, f, "data_offsets") && tok[v].type == JSMN_ARRAY) {
+        int d = v + 1;
+        if (inside(&j, d, v) && inside(&j, d + 1, v) && !inside(&j, d + 2, v) &&
+            tok_u64(&j, d, &e->begin) && tok_u64(&j, d + 1, &e->end))
+          have |= 4;
       }
-      i = skip(&j, i);
     }
+    i = skip(&j, val);
     if (have != 7) {
       fm_fail("model header: tensor %.*s needs dtype, shape and data_offsets",
               tok[key].end - tok[key].start, js + tok[key].start);
