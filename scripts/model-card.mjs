@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { loadFmnist, CLASS_NAMES } from '../js/fmnist.mjs';
 import { dataDir, loadSplit } from '../js/node-data.mjs';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { default: { type: 'boolean' }, note: { type: 'string' } } });
+// --seconds / --machine stand in when the file predates the trainer recording them.
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { default: { type: 'boolean' }, note: { type: 'string' }, seconds: { type: 'string' }, machine: { type: 'string' } } });
 const file = positionals[0];
 const bytes = readFileSync(file);
 const fm = await loadFmnist();
@@ -37,9 +38,9 @@ const card = {
   per_class: ev.per_class.map((c) => ({ ...c, precision: +c.precision.toFixed(4), recall: +c.recall.toFixed(4), f1: +c.f1.toFixed(4) })),
   macro: Object.fromEntries(Object.entries(ev.macro).map(([k, v]) => [k, +v.toFixed(4)])),
   training_command: net.getMeta('command'),
-  training_seconds: Number(net.getMeta('train_seconds')) || null,
+  training_seconds: Number(net.getMeta('train_seconds')) || Number(values.seconds) || null,
   epochs: Number(net.getMeta('epochs')) || null,
-  machine: net.getMeta('machine'),
+  machine: net.getMeta('machine') ?? values.machine ?? null,
   note: values.note ?? null,
 };
 const dir = dirname(file);
