@@ -291,13 +291,33 @@ test('the page works at phone width', { skip }, async () => {
   await phone.close();
 });
 
-test('when the worker crashes, the page says so and recovers (new worker, dataset and model reloaded)', { skip }, async () => {
+test('when the worker crashes mid-training, the page says so, recovers, and offers the model trained so far', { skip }, async () => {
+  await page.evaluate(() => new Promise((r) => { const q = indexedDB.deleteDatabase('fmnist-demo'); q.onsuccess = q.onerror = r; }));
+  await page.selectOption('#arch', 'cnn-small');
+  await page.selectOption('#optimizer', 'adam');
+  await page.fill('#lr', '0.001');
+  await page.fill('#epochs', '3');
+  await page.fill('#limit', '1280');
+  await page.click('#train');
+  await waitText('#train-status', /^Epoch 2\/3/);
   const [worker] = page.workers();
   assert.ok(worker, 'the page runs a worker');
   await worker.evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }); });
   await waitText('#worker-error', /^The computation worker stopped \(the worker crashed: .*simulated crash.*\)\. It has been restarted/, 10000);
+  assert.match(await text('#train-status'), /^Training stopped: the worker crashed/);
   await waitText('#data-status', /^Dataset ready: 60,000/);
   await waitText('#model-status', new RegExp(`^${index.default.replace('.', '\\.')}: `));
+  await waitText('#restore-text', /^A cnn-small model trained in this browser \(after epoch 1 of 3, .*\) was kept\.$/);
+  await page.click('#restore-load');
+  await waitText('#model-status', /^cnn-small \(trained here\): /);
   await page.click('#evaluate');
-  await waitText('[data-testid=accuracy]', new RegExp(`^${(100 * card.test_accuracy).toFixed(2).replace('.', '\\.')}%$`));
+  await waitText('#eval-speed', /^on 10,000 test images/);
+});
+
+test('a model file name or metadata with HTML in it is shown as text, never as markup', { skip }, async () => {
+  const good = readFileSync(new URL(`../models/${index.default}`, import.meta.url));
+  const name = '<img src=x id=injected>.safetensors';
+  await page.setInputFiles('#model-file', { name, mimeType: 'application/octet-stream', buffer: good });
+  await waitText('#model-status', /^<img src=x id=injected>\.safetensors: /);
+  assert.equal(await page.locator('#injected').count(), 0);
 });
