@@ -100,7 +100,7 @@ serve:
 # and decoder, FUZZ_SECONDS each. Findings land in build/fuzz/artifacts/;
 # keep each one in fuzz/regressions/TARGET/ (make test replays them).
 FUZZ_SECONDS ?= 600
-FUZZ_FLAGS := -DFM_MAX_IMAGE_PIXELS=4194304 -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_FLAGS := -DFM_MAX_IMAGE_PIXELS=1048576 -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRC) $(HDR)
 	@mkdir -p build/fuzz
 	clang $(FUZZ_FLAGS) $< $(SRC) -lm -lpthread -o $@
