@@ -75,8 +75,8 @@ test('Evaluate shows the model card accuracy, the confusion heatmap and the repo
   // A confusion cell shows its images.
   await page.locator('[data-testid=confusion] button.cell').nth(6).click(); // T-shirt predicted as Shirt
   await waitText('#cell-title', /^T-shirt\/top predicted as Shirt: \d+ image/);
-  const shown = await page.locator('#cell-images canvas').count();
-  assert.equal(shown, Math.min(200, card.confusion[0][6]));
+  const cellCount = Math.min(200, card.confusion[0][6]);
+  await page.waitForFunction((n) => document.querySelectorAll("#cell-images canvas").length === n, cellCount, { timeout: 30000 });
   await page.screenshot({ path: `${shots}evaluated.png`, fullPage: true });
 });
 

@@ -24,9 +24,27 @@
 #pragma GCC diagnostic pop
 #endif
 
+/* stb_image 2.27 copies a zero-length IDAT chunk through a NULL buffer
+ * (undefined behaviour that UBSan flags; found by fuzzing). Such chunks are
+ * legal but never written by real encoders: refuse them up front. */
+static int png_has_empty_idat_first(const uint8_t *b, size_t n) {
+  static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (n < 8 || memcmp(b, sig, 8)) return 0;
+  size_t p = 8;
+  while (p + 8 <= n) {
+    uint32_t len = (uint32_t)b[p] << 24 | (uint32_t)b[p + 1] << 16 | (uint32_t)b[p + 2] << 8 | b[p + 3];
+    if (!memcmp(b + p + 4, "IDAT", 4)) return len == 0;
+    if (len > n) return 0;
+    p += 12 + (size_t)len;
+  }
+  return 0;
+}
+
 int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h) {
   int comp;
   if (!bytes || len == 0) return fm_fail("image is empty");
+  if (png_has_empty_idat_first(bytes, len))
+    return fm_fail("cannot decode image: PNG starts its pixel data with an empty IDAT chunk");
   if (len > 0x7FFFFFFF) return fm_fail("image file is too large");
   if (!stbi_info_from_memory(bytes, (int)len, w, h, &comp))
     return fm_fail("cannot read the image header: %s (PNG and JPEG are supported)",
