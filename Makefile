@@ -67,7 +67,7 @@ build/native/libfmnist.a: $(SRC) $(HDR)
 	for f in $(SRC); do $(FASTCC) $(CFLAGS) $(NATIVE_OPT) -c $$f -o build/native/obj/$$(echo $$f | tr / _).o || exit 1; done
 	ar rcs $@ build/native/obj/*.o
 
-build/native/fmnist-%: native/%.c build/native/libfmnist.a include/fmnist.h
+build/native/fmnist-%: native/%.c native/read_file.h build/native/libfmnist.a include/fmnist.h
 	$(FASTCC) $(CFLAGS) $(NATIVE_OPT) $< build/native/libfmnist.a -lm -lpthread -o $@
 
 # C tests of kernels and layers: natively, under ASan + UBSan, and as wasm

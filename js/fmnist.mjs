@@ -104,6 +104,13 @@ export class Fmnist {
     while (u8[e]) e++;
     return new TextDecoder().decode(u8.subarray(p, e));
   }
+  /** Bytes of a malloc'd buffer whose pointer and length C wrote at out, out+4; frees it. */
+  takeBuffer(out) {
+    const [p, len] = this.i32.slice(out >> 2, (out >> 2) + 2);
+    const bytes = this.u8.slice(p, p + len);
+    this.free(p);
+    return bytes;
+  }
   withStr(s, fn) {
     const p = this.cstr(s);
     try { return fn(p); } finally { this.free(p); }
@@ -356,10 +363,7 @@ export class Net {
     const fm = this.fm, out = fm.alloc(8);
     try {
       if (!fm.x.fm_net_save(this.ptr, out, out + 4)) throw fm.error('save');
-      const [p, len] = fm.i32.slice(out >> 2, (out >> 2) + 2);
-      const bytes = fm.u8.slice(p, p + len);
-      fm.free(p);
-      return bytes;
+      return fm.takeBuffer(out);
     } finally {
       fm.free(out);
     }
@@ -396,10 +400,7 @@ export class Trainer {
     const fm = this.fm, out = fm.alloc(8);
     try {
       if (!fm.x.fm_trainer_save_state(this.ptr, out, out + 4)) throw fm.error('checkpoint');
-      const [p, len] = fm.i32.slice(out >> 2, (out >> 2) + 2);
-      const bytes = fm.u8.slice(p, p + len);
-      fm.free(p);
-      return bytes;
+      return fm.takeBuffer(out);
     } finally {
       fm.free(out);
     }

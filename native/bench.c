@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "fmnist.h"
+#include "read_file.h"
 
 static double now(void) {
   struct timespec t;
@@ -15,18 +16,6 @@ static double now(void) {
   return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc((size_t)n);
-  if (fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
 
 int main(int argc, char **argv) {
   const char *dir = getenv("FASHION_MNIST_DIR") ? getenv("FASHION_MNIST_DIR")

@@ -6,19 +6,8 @@
 #include <stdlib.h>
 
 #include "fmnist.h"
+#include "read_file.h"
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-  if (fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) return fprintf(stderr, "usage: fmnist-eval MODEL [DATA_DIR]\n"), 2;

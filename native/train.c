@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "fmnist.h"
+#include "read_file.h"
 
 static double now(void) {
   struct timespec t;
@@ -31,18 +32,6 @@ __attribute__((noreturn)) static void die(const char *what, const char *why) {
   exit(1);
 }
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-  if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) die(path, "read error");
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
 
 static void write_file_atomic(const char *path, const uint8_t *b, size_t n) {
   char tmp[1024];
