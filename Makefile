@@ -16,13 +16,14 @@ THIRD := build/thirdparty/.stamp
 EMCC ?= emcc
 # Hot code (kernels, layers, the forward/backward pass, training) is built
 # for speed, everything else (parsers, decoders, model files) for size, and
-# linked without LTO so each keeps its level: 149 KB instead of 197 KB at -O3
+# linked without LTO so each keeps its level, with emmalloc (allocations are
+# never on a hot path): 147 KB instead of 197 KB at -O3
 # throughout, with the same images/s.
 HOT_SRC := $(filter src/kernels/% src/layers/% src/net/network.c src/train/%,$(SRC))
 COLD_SRC := $(filter-out $(HOT_SRC),$(SRC))
 WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -msimd128 -Iinclude -Ibuild/thirdparty -DNDEBUG
 WASM_OBJ := $(patsubst src/%.c,build/wasm-obj/%.o,$(SRC))
-EMFLAGS := -Os -msimd128 -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
+EMFLAGS := -Os -msimd128 -sMALLOC=emmalloc -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
   -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=1MB -sERROR_ON_UNDEFINED_SYMBOLS=1 \
   -sEXPORTED_FUNCTIONS=$(EXPORTS)
 # Emscripten 3.1.6's JS optimiser needs acorn from Debian's node modules.

@@ -5,15 +5,11 @@
 #include "fmnist.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  uint8_t *gray = NULL, out[784];
+  uint8_t *rgba, out[784];
+  int32_t box[4];
   int w, h;
-  if (fm_image_decode_gray(data, size, &gray, &w, &h)) {
+  if (fm_image_decode_rgba(data, size, &rgba, &w, &h)) {
     if (w < 1 || h < 1 || (long long)w * h > FM_MAX_IMAGE_PIXELS) abort();
-    if (!fm_image_to_input(gray, w, h, out)) abort();
-    fm_free(gray);
-    uint8_t *rgba;
-    int32_t box[4];
-    if (!fm_image_decode_rgba(data, size, &rgba, &w, &h)) abort(); /* decodable as gray: as RGBA too */
     if (!fm_photo_to_input(rgba, w, h, out, box)) abort();
     if (box[0] < 0 || box[1] < 0 || box[2] > w || box[3] > h || box[0] >= box[2] || box[1] >= box[3]) abort();
     fm_free(rgba);

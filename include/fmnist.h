@@ -149,14 +149,12 @@ void fm_report(const int32_t *confusion, float *out);
 
 /* ---- Images ------------------------------------------------------------ */
 
-/* Decodes a PNG or JPEG to 8-bit grayscale (*out malloc'd, free with fm_free).
- * Refuses images over FM_MAX_IMAGE_PIXELS. */
+/* Images: files over FM_MAX_IMAGE_PIXELS pixels are refused. */
 #ifndef FM_MAX_IMAGE_PIXELS /* the fuzz build lowers it: same paths, cheaper runs */
 #define FM_MAX_IMAGE_PIXELS (64 * 1024 * 1024)
 #endif
 /* Reads only the header: dimensions, and refuses images over the limit. */
 int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h);
-int fm_image_decode_gray(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
 /* Decodes a PNG or JPEG to RGBA, applying a JPEG's EXIF orientation as
  * browsers do (*out malloc'd, free with fm_free). */
 int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
@@ -164,13 +162,6 @@ int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w
  * dataset-like input. box (may be NULL) receives the object's crop
  * x0, y0, x1, y1 in the photo's pixels. Used by the page and the CLI. */
 int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box);
-/* RGBA (e.g. a canvas's ImageData) to grayscale; transparent pixels become
- * white background. gray must hold w*h bytes. */
-int fm_image_rgba_to_gray(const uint8_t *rgba, int w, int h, uint8_t *gray);
-/* A plain photo-to-28x28 conversion: area-resize the whole image to 28x28,
- * inverting it when its border is bright (Fashion-MNIST has dark
- * backgrounds). */
-int fm_image_to_input(const uint8_t *gray, int w, int h, uint8_t *out28);
 
 /* ---- Threads (native build; the wasm module is single-threaded) --------- */
 /* Sets the number of worker threads (1 = serial); call before creating

@@ -220,20 +220,7 @@ export class Fmnist {
   }
 
   // ---- images ----
-  /** Decodes PNG/JPEG bytes to grayscale. */
-  decodeImage(bytes) {
-    if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
-    const pb = this.copyIn(bytes), out = this.alloc(12);
-    try {
-      if (!this.x.fm_image_decode_gray(pb, bytes.length, out, out + 4, out + 8)) throw this.error();
-      const [pix, width, height] = this.i32.slice(out >> 2, (out >> 2) + 3);
-      const gray = this.u8.slice(pix, pix + width * height);
-      this.free(pix);
-      return { gray, width, height };
-    } finally {
-      this.free(pb); this.free(out);
-    }
-  }
+
   /** Decodes PNG/JPEG bytes to RGBA (EXIF orientation applied). */
   decodeImageRgba(bytes) {
     if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
@@ -269,26 +256,8 @@ export class Fmnist {
       this.free(pb); this.free(out);
     }
   }
-  /** RGBA pixels (e.g. ImageData.data) -> grayscale, transparency as white. */
-  rgbaToGray(rgba, width, height) {
-    const pr = this.copyIn(rgba), out = this.alloc(width * height);
-    try {
-      if (!this.x.fm_image_rgba_to_gray(pr, width, height, out)) throw this.error();
-      return this.u8.slice(out, out + width * height);
-    } finally {
-      this.free(pr); this.free(out);
-    }
-  }
-  /** Grayscale image -> the 28x28 bytes a network sees. */
-  imageToInput(gray, width, height) {
-    const pg = this.copyIn(gray), out = this.alloc(784);
-    try {
-      if (!this.x.fm_image_to_input(pg, width, height, out)) throw this.error();
-      return this.u8.slice(out, out + 784);
-    } finally {
-      this.free(pg); this.free(out);
-    }
-  }
+
+
 }
 
 export class Dataset {
