@@ -99,6 +99,8 @@ void fm_config_free(fm_train_config *cfg);
  * nesterov, weight_decay, beta1, beta2, eps, schedule (0 constant,
  * 1 cosine), warmup_epochs, min_lr, seed, label_smoothing,
  * augment_shift (pixels), augment_flip (0/1), augment_erase (probability),
+ * augment_photo (probability of the photo-like distortions of
+ * src/train/augment_photo.c), holdout (validation images at the end),
  * limit (use only the first N training images; 0 = all). */
 int fm_config_set(fm_train_config *cfg, const char *key, double value);
 double fm_config_get(const fm_train_config *cfg, const char *key);

@@ -10,7 +10,10 @@
  * Any option of fm_config_set can be given as --name value (dashes for
  * underscores). With --checkpoint PREFIX the run saves PREFIX.safetensors
  * (weights) and PREFIX.state (trainer state) after every epoch and resumes
- * from them when they exist. Validation uses the held-out tail of the
+ * from them when they exist. With --init FILE training starts from that
+ * model's weights (its architecture; --arch is ignored) instead of a random
+ * initialisation: a second schedule on top of a finished run (fine-tuning).
+ * Validation uses the held-out tail of the
  * training set; the test set is evaluated once, at the end. */
 #include <errno.h>
 #include <stdio.h>
@@ -88,7 +91,7 @@ static void describe_machine(char *out, size_t cap, int threads) {
 }
 
 int main(int argc, char **argv) {
-  const char *arch = "cnn-small", *out = NULL, *ckpt = NULL;
+  const char *arch = "cnn-small", *out = NULL, *ckpt = NULL, *init = NULL;
   const char *data = getenv("FASHION_MNIST_DIR") ? getenv("FASHION_MNIST_DIR")
                                                  : "/usr/share/datasets/fashion-mnist";
   int threads = 1;
@@ -108,6 +111,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "out")) out = v;
     else if (!strcmp(a, "data")) data = v;
     else if (!strcmp(a, "checkpoint")) ckpt = v;
+    else if (!strcmp(a, "init")) init = v;
     else if (!strcmp(a, "threads")) threads = atoi(v);
     else {
       char key[64];
@@ -146,6 +150,11 @@ int main(int argc, char **argv) {
     }
   }
   int resumed = net != NULL;
+  if (!net && init) {
+    if (!(bytes = read_file(init, &len))) die(init, "cannot read");
+    if (!(net = fm_net_load(bytes, len))) die(init, fm_last_error());
+    free(bytes);
+  }
   if (!net) net = fm_net_create(arch, 1, 28, 28, (uint64_t)fm_config_get(cfg, "seed"));
   if (!net) die("architecture", fm_last_error());
   fm_trainer *tr = fm_trainer_create(net, train, cfg);
@@ -161,7 +170,14 @@ int main(int argc, char **argv) {
 
   /* Training time adds up across resumed sessions, in the model's metadata. */
   const char *prev = fm_net_get_meta(net, "train_seconds");
-  double train_seconds = resumed && prev ? atof(prev) : 0;
+  /* A fine-tuned model's time includes its starting model's; the card shows
+   * both commands. */
+  double train_seconds = (resumed || init) && prev ? atof(prev) : 0;
+  if (init && !resumed && fm_net_get_meta(net, "command")) {
+    char base[4096];
+    snprintf(base, sizeof base, "%s", fm_net_get_meta(net, "command"));
+    fm_net_set_meta(net, "base_command", base);
+  }
   char machine[512];
   describe_machine(machine, sizeof machine, threads);
   fm_step_info info;

@@ -2,6 +2,7 @@
 #ifndef FM_TRAIN_H
 #define FM_TRAIN_H
 
+#include "../common.h"
 #include "../net/net.h"
 
 enum { FM_OPT_SGD = 0, FM_OPT_ADAM = 1, FM_OPT_ADAMW = 2 };
@@ -12,7 +13,7 @@ struct fm_train_config {
   double lr, min_lr, momentum, weight_decay, beta1, beta2, eps, warmup_epochs, label_smoothing;
   double seed;
   int augment_shift, augment_flip;
-  double augment_erase;
+  double augment_erase, augment_photo;
 };
 
 /* Learning rate at a step (0-based) of total steps. */
@@ -25,5 +26,8 @@ void fm_optim_step(const fm_train_config *cfg, float *params, const float *grads
 
 /* Augments one 28x28 float image in place (shift, flip, random erasing). */
 void fm_augment(const fm_train_config *cfg, float *img, int h, int w, fm_rng *rng);
+
+/* Makes one image look like the photo pipeline's output (augment_photo.c). */
+void fm_augment_photo(float *img, int h, int w, fm_rng *rng);
 
 #endif

@@ -113,13 +113,19 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
    * activations (which drops their gradients) or the thread count changed. */
   if (!fm_net_reserve(net, cfg->batch, 1)) return -1;
   int in = fm_net_input_size(net), h = net->input.h, w = net->input.w;
-  int augment = cfg->augment_shift || cfg->augment_flip || cfg->augment_erase > 0;
+  int augment = cfg->augment_shift || cfg->augment_flip || cfg->augment_erase > 0 ||
+                cfg->augment_photo > 0;
   for (int i = 0; i < B; i++) {
     int idx = tr->perm[start + i];
     const uint8_t *src = tr->ds->images + (size_t)idx * in;
     float *x = net->acts[0] + (size_t)i * in;
     for (int j = 0; j < in; j++) x[j] = src[j] * (1.0f / 255.0f);
-    if (augment && net->input.c == 1) fm_augment(cfg, x, h, w, &tr->augment_rng);
+    if (augment && net->input.c == 1) {
+      fm_augment(cfg, x, h, w, &tr->augment_rng);
+      /* Drawn only when enabled, so older recipes keep their exact stream. */
+      if (cfg->augment_photo > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_photo)
+        fm_augment_photo(x, h, w, &tr->augment_rng);
+    }
     tr->labels[i] = tr->ds->labels[idx];
   }
 

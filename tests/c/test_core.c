@@ -338,6 +338,37 @@ static void test_optim(void) {
   fm_config_free(cfg);
 }
 
+/* Augmentation: a garment-like blob (a filled rectangle with texture) through
+ * the photo distortions stays in [0, 1], is reproducible from the seed, moves
+ * pixels, and keeps most of the object's mass (it is not erased or pushed out
+ * of the frame). */
+static void test_augment_photo(void) {
+  float base[784] = {0};
+  for (int y = 6; y < 22; y++)
+    for (int x = 8; x < 20; x++) base[y * 28 + x] = 0.3f + 0.5f * ((x + y) % 3) / 2.0f;
+  float mass0 = 0;
+  for (int i = 0; i < 784; i++) mass0 += base[i];
+  int in_range = 1, changed = 0, kept = 0, same = 1;
+  for (int t = 0; t < 200; t++) {
+    float a[784], b[784];
+    memcpy(a, base, sizeof a), memcpy(b, base, sizeof b);
+    fm_rng r1, r2;
+    fm_rng_seed(&r1, (uint64_t)t, FM_STREAM_AUGMENT), fm_rng_seed(&r2, (uint64_t)t, FM_STREAM_AUGMENT);
+    fm_augment_photo(a, 28, 28, &r1), fm_augment_photo(b, 28, 28, &r2);
+    float mass = 0, diff = 0;
+    for (int i = 0; i < 784; i++) {
+      in_range &= a[i] >= 0 && a[i] <= 1;
+      same &= a[i] == b[i];
+      mass += a[i], diff += fabsf(a[i] - base[i]);
+    }
+    changed += diff > 1.0f;
+    kept += mass > 0.5f * mass0;
+  }
+  char why[128];
+  snprintf(why, sizeof why, "range %d, same %d, changed %d/200, kept %d/200", in_range, same, changed, kept);
+  report(in_range && same && changed >= 190 && kept >= 190, "photo augmentation", why);
+}
+
 /* The threaded layers (native build) against the serial ones: same outputs
  * and gradients up to float rounding. */
 static void test_threads(void) {
@@ -391,6 +422,7 @@ int main(void) {
   gradcheck_net("conv3x3:4,relu,maxpool2,conv3x3:6,bn,gap,flatten,dense:10", 8, 0);
   gradcheck_net("conv5x5:3,relu,maxpool2,flatten,dropout:0.3,dense:12,bn,relu,dense:10", 8, 0);
   test_optim();
+  test_augment_photo();
   test_threads();
   fm_gemm_release();
   printf("%d passed, %d failed\n", g_pass, g_fail);
