@@ -119,6 +119,30 @@ static void pack_b(int kc, int nc, const float *B, ptrdiff_t rsb, ptrdiff_t csb,
         wasm_v128_store(pb + 4, wasm_v128_load(bk + 4));
         pb += FM_GEMM_NR;
       }
+    } else if (nr == FM_GEMM_NR && rsb == 1) {
+      /* B is a transposed matrix (the conv weight gradient's col^T): each
+       * column is contiguous, so load 4 k-values from each of the 8 columns
+       * and transpose 4x4 blocks in registers. */
+      int k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        for (int half = 0; half < 2; half++) {
+          const float *bc = b + k + (ptrdiff_t)(4 * half) * csb;
+          v128_t r0 = wasm_v128_load(bc), r1 = wasm_v128_load(bc + csb);
+          v128_t r2 = wasm_v128_load(bc + 2 * csb), r3 = wasm_v128_load(bc + 3 * csb);
+          v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+          v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          float *o = pb + 4 * half;
+          wasm_v128_store(o, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+          wasm_v128_store(o + FM_GEMM_NR, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+          wasm_v128_store(o + 2 * FM_GEMM_NR, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+          wasm_v128_store(o + 3 * FM_GEMM_NR, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+        }
+        pb += 4 * FM_GEMM_NR;
+      }
+      for (; k < kc; k++) {
+        for (int c = 0; c < FM_GEMM_NR; c++) pb[c] = b[k + c * csb];
+        pb += FM_GEMM_NR;
+      }
     } else if (nr == FM_GEMM_NR) {
       for (int k = 0; k < kc; k++) {
         const float *bk = b + k * rsb;

@@ -14,53 +14,105 @@
 #include "../common.h"
 #include "../kernels/gemm.h"
 #include "../kernels/parallel.h"
+#include "../kernels/simd.h"
 #include "layer.h"
+
+/* dst[0..n) = src[0..n), 4 floats at a time. Not memcpy: the rows here are
+ * short, and in wasm a libc call costs more than the copy. */
+static void copy_f32(float *dst, const float *src, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v128_t a = wasm_v128_load(src + i), b = wasm_v128_load(src + i + 4);
+    wasm_v128_store(dst + i, a);
+    wasm_v128_store(dst + i + 4, b);
+  }
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+static void zero_f32(float *dst, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_f32x4_splat(0));
+  for (; i < n; i++) dst[i] = 0;
+}
+
+/* A filter tap (ky, kx) reads the input plane shifted by (dy, dx) = (ky -
+ * pad, kx - pad). Rows are contiguous in both planes, so the rows of output
+ * y in [y0, y1) that read inside the input are one contiguous run of the
+ * shifted plane; only the |dx| columns at the left or right edge of each row
+ * wrapped around from the neighbouring row and must be zero. */
+typedef struct {
+  int y0, y1, dx;
+  ptrdiff_t shift; /* source index - destination index */
+} tap;
+
+static tap tap_of(int h, int w, int k, int ky, int kx) {
+  int pad = k / 2, dy = ky - pad, dx = kx - pad;
+  tap t = {dy < 0 ? -dy : 0, dy > 0 ? h - dy : h, dx, (ptrdiff_t)dy * w + dx};
+  if (t.y1 < t.y0) t.y1 = t.y0;
+  return t;
+}
+
+/* The columns of row y that wrapped: x < -dx (dx < 0) or x >= w - dx. */
+static void zero_wrapped(float *row, int w, int dx) {
+  /* 3x3 taps wrap one column: a plain store (as a loop, the compiler makes
+   * it a memset call per row). */
+  if (dx == -1 || dx == 1) row[dx < 0 ? 0 : w - 1] = 0;
+  else if (dx < 0)
+    for (int x = 0; x < FM_MIN(-dx, w); x++) row[x] = 0;
+  else
+    for (int x = FM_MAX(w - dx, 0); x < w; x++) row[x] = 0;
+}
 
 /* col[(ci*k + ky)*k + kx][y*w + x] = x[ci][y + ky - pad][x + kx - pad] or 0. */
 static void im2col(const float *x, int cin, int h, int w, int k, float *col) {
-  int pad = k / 2, hw = h * w;
-  for (int ci = 0; ci < cin; ci++) {
-    const float *plane = x + ci * hw;
-    for (int ky = 0; ky < k; ky++)
-      for (int kx = 0; kx < k; kx++) {
-        float *dst = col + ((ci * k + ky) * k + kx) * hw;
-        int dx = kx - pad;
-        int x0 = dx < 0 ? -dx : 0;          /* first valid output column */
-        int x1 = dx > 0 ? w - dx : w;       /* one past the last */
-        for (int yy = 0; yy < h; yy++) {
-          int sy = yy + ky - pad;
-          float *row = dst + yy * w;
-          if (sy < 0 || sy >= h) {
-            memset(row, 0, (size_t)w * sizeof(float));
-            continue;
-          }
-          const float *src = plane + sy * w + dx;
-          for (int xx = 0; xx < x0; xx++) row[xx] = 0;
-          memcpy(row + x0, src + x0, (size_t)(x1 - x0) * sizeof(float));
-          for (int xx = x1; xx < w; xx++) row[xx] = 0;
-        }
+  int hw = h * w;
+  for (int ky = 0; ky < k; ky++)
+    for (int kx = 0; kx < k; kx++) {
+      tap t = tap_of(h, w, k, ky, kx);
+      int lo = t.y0 * w, hi = t.y1 * w; /* destination run [lo, hi) */
+      /* Clip the run so the source stays inside the plane (first and last
+       * row with dx != 0); the clipped element is a wrapped one anyway. */
+      int a = FM_MAX(lo, (int)-t.shift), b = FM_MIN(hi, (int)(hw - t.shift));
+      for (int ci = 0; ci < cin; ci++) {
+        const float *plane = x + (size_t)ci * hw;
+        float *dst = col + (size_t)((ci * k + ky) * k + kx) * hw;
+        zero_f32(dst, lo);
+        if (a > lo) zero_f32(dst + lo, a - lo);
+        if (b > a) copy_f32(dst + a, plane + a + t.shift, b - a);
+        if (hi > b) zero_f32(dst + b, hi - b);
+        zero_f32(dst + hi, hw - hi);
+        if (t.dx)
+          for (int y = t.y0; y < t.y1; y++) zero_wrapped(dst + y * w, w, t.dx);
       }
-  }
+    }
 }
 
-/* The adjoint of im2col: dx[ci][sy][sx] += dcol[tap][y*w + x]. */
-static void col2im(const float *dcol, int cin, int h, int w, int k, float *dx) {
-  int pad = k / 2, hw = h * w;
-  memset(dx, 0, (size_t)cin * hw * sizeof(float));
+/* The adjoint of im2col: dx[ci][sy][sx] += dcol[tap][y*w + x]. The wrapped
+ * entries of dcol are zeroed first (dcol is scratch), so each tap adds as
+ * one contiguous run. */
+static void col2im(float *dcol, int cin, int h, int w, int k, float *dx) {
+  int hw = h * w, pad = k / 2;
   for (int ci = 0; ci < cin; ci++) {
-    float *plane = dx + ci * hw;
+    /* The centre tap covers the whole plane: it initialises dx (a copy, so
+     * no zeroing pass); the other taps add to it. Channel by channel, so the
+     * plane stays in cache. */
+    copy_f32(dx + (size_t)ci * hw, dcol + (size_t)((ci * k + pad) * k + pad) * hw, hw);
     for (int ky = 0; ky < k; ky++)
       for (int kx = 0; kx < k; kx++) {
-        const float *src = dcol + ((ci * k + ky) * k + kx) * hw;
-        int ddx = kx - pad;
-        int x0 = ddx < 0 ? -ddx : 0, x1 = ddx > 0 ? w - ddx : w;
-        for (int yy = 0; yy < h; yy++) {
-          int sy = yy + ky - pad;
-          if (sy < 0 || sy >= h) continue;
-          float *dst = plane + sy * w + ddx;
-          const float *row = src + yy * w;
-          for (int xx = x0; xx < x1; xx++) dst[xx] += row[xx];
-        }
+        if (ky == pad && kx == pad) continue;
+        tap t = tap_of(h, w, k, ky, kx);
+        int a = FM_MAX(t.y0 * w, (int)-t.shift), b = FM_MIN(t.y1 * w, (int)(hw - t.shift));
+        float *src = dcol + (size_t)((ci * k + ky) * k + kx) * hw;
+        if (t.dx)
+          for (int y = t.y0; y < t.y1; y++) zero_wrapped(src + y * w, w, t.dx);
+        if (b <= a) continue;
+        float *dst = dx + (size_t)ci * hw + (a + t.shift); /* dst[j] pairs with src[a + j] */
+        int n = b - a, j = 0;
+        src += a;
+        for (; j + 4 <= n; j += 4)
+          wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
+        for (; j < n; j++) dst[j] += src[j];
       }
   }
 }
@@ -81,9 +133,11 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
     const float *xn = j->x + (size_t)n * cin * hw;
     float *yn = j->y + (size_t)n * cout * hw;
     for (int co = 0; co < cout; co++) {
-      float bias = L->b[co];
+      v128_t bias = wasm_f32x4_splat(L->b[co]);
       float *row = yn + co * hw;
-      for (int i = 0; i < hw; i++) row[i] = bias;
+      int i = 0;
+      for (; i + 4 <= hw; i += 4) wasm_v128_store(row + i, bias);
+      for (; i < hw; i++) row[i] = L->b[co];
     }
     if (k == 1) {
       fm_gemm(cout, hw, K, L->w, K, 1, xn, hw, 1, yn, hw, 1);
@@ -125,8 +179,12 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
     fm_gemm(cout, K, hw, dyn, hw, 1, col, 1, hw, dw, K, 1);
     for (int co = 0; co < cout; co++) {
       const float *row = dyn + co * hw;
-      float s = 0;
-      for (int i = 0; i < hw; i++) s += row[i];
+      v128_t acc = wasm_f32x4_splat(0);
+      int i = 0;
+      for (; i + 4 <= hw; i += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(row + i));
+      float s = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) +
+                wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+      for (; i < hw; i++) s += row[i];
       db[co] += s;
     }
     if (!j->dx) continue;

@@ -4,6 +4,7 @@
  * never write the same memory and no reduction is needed. */
 #include "../kernels/gemm.h"
 #include "../kernels/parallel.h"
+#include "../kernels/simd.h"
 #include "layer.h"
 
 typedef struct {
@@ -13,10 +14,35 @@ typedef struct {
   int B;
 } dense_job;
 
+/* y[o] = b[o] + x . w[o] for one sample: one pass over the weights, which
+ * are contiguous per output. For one image (latency) the GEMM would first
+ * repack all of w, costing more than the products themselves. */
+static void forward_one(const fm_layer *L, const float *x, float *y) {
+  int in = fm_shape_size(L->in), out = L->out.c;
+  for (int o = 0; o < out; o++) {
+    const float *w = L->w + (size_t)o * in;
+    v128_t a0 = wasm_f32x4_splat(0), a1 = a0;
+    int i = 0;
+    for (; i + 8 <= in; i += 8) {
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(x + i), wasm_v128_load(w + i)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(x + i + 4), wasm_v128_load(w + i + 4)));
+    }
+    a0 = wasm_f32x4_add(a0, a1);
+    float s = wasm_f32x4_extract_lane(a0, 0) + wasm_f32x4_extract_lane(a0, 1) +
+              wasm_f32x4_extract_lane(a0, 2) + wasm_f32x4_extract_lane(a0, 3);
+    for (; i < in; i++) s += x[i] * w[i];
+    y[o] = L->b[o] + s;
+  }
+}
+
 static void forward_rows(void *ctx, int begin, int end, int tid) {
   dense_job *j = ctx;
   int in = fm_shape_size(j->L->in), out = j->L->out.c;
   float *y = j->y + (size_t)begin * out;
+  if (j->B <= 2) { /* decided on the whole batch, so threads do not change the result */
+    for (int i = begin; i < end; i++) forward_one(j->L, j->x + (size_t)i * in, j->y + (size_t)i * out);
+    return;
+  }
   /* y = b (broadcast), then y += x * w^T: the bias rides in the GEMM's
    * accumulate, no second pass over y. */
   for (int i = 0; i < end - begin; i++)

@@ -10,17 +10,13 @@ int fm_layer_reserve(fm_layer *L, int max_batch) {
   if (L->max_batch >= max_batch && L->threads >= fm_threads()) return 1;
   max_batch = FM_MAX(max_batch, L->max_batch);
   fm_layer_release(L);
-  size_t in = (size_t)fm_shape_size(L->in), out = (size_t)fm_shape_size(L->out);
+  size_t in = (size_t)fm_shape_size(L->in);
   switch (L->kind) {
   case FM_BATCHNORM:
     L->xhat = fm_malloc_aligned(in * max_batch * sizeof(float));
     L->mean = fm_malloc_aligned(L->in.c * sizeof(float));
     L->istd = fm_malloc_aligned(L->in.c * sizeof(float));
     if (!L->xhat || !L->mean || !L->istd) return 0;
-    break;
-  case FM_MAXPOOL:
-    L->argmax = fm_malloc_aligned(out * max_batch * sizeof(int32_t));
-    if (!L->argmax) return 0;
     break;
   case FM_DROPOUT:
     L->mask = fm_malloc_aligned(in * max_batch * sizeof(float));
@@ -47,13 +43,11 @@ void fm_layer_release(fm_layer *L) {
   fm_free_aligned(L->xhat);
   fm_free_aligned(L->mean);
   fm_free_aligned(L->istd);
-  fm_free_aligned(L->argmax);
   fm_free_aligned(L->mask);
   fm_free_aligned(L->col);
   fm_free_aligned(L->dcol);
   fm_free_aligned(L->dparts);
   L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = L->dparts = NULL;
-  L->argmax = NULL;
   L->max_batch = 0;
   L->threads = 0;
 }
@@ -89,7 +83,7 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
   switch (L->kind) {
   case FM_DENSE: fm_dense_backward(L, x, dy, dx, B); break;
   case FM_CONV: fm_conv_backward(L, x, dy, dx, B); break;
-  case FM_MAXPOOL: if (dx) fm_maxpool_backward(L, dy, dx, B); break;
+  case FM_MAXPOOL: if (dx) fm_maxpool_backward(L, x, y, dy, dx, B); break;
   case FM_RELU: if (dx) fm_relu_backward(y, dy, dx, n); break;
   case FM_BATCHNORM: fm_batchnorm_backward(L, dy, dx, B); break;
   case FM_DROPOUT: if (dx) fm_dropout_backward(L, dy, dx, B); break;

@@ -53,7 +53,6 @@ typedef struct fm_layer {
   int max_batch;
   float *xhat;        /* batchnorm: normalised input [B, size] */
   float *mean, *istd; /* batchnorm: batch statistics [c] */
-  int32_t *argmax;    /* maxpool: input index of each output */
   float *mask;        /* dropout: 0 or 1/(1-p) per element */
   float *col;         /* conv: im2col of one sample [cin*k*k, h*w], per thread */
   float *dcol;        /* conv: gradient of col, per thread */
@@ -77,7 +76,8 @@ void fm_dense_backward(fm_layer *L, const float *x, const float *dy, float *dx, 
 void fm_conv_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
-void fm_maxpool_backward(fm_layer *L, const float *dy, float *dx, int B);
+void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
+                         int B);
 void fm_relu_forward(const float *x, float *y, int n);
 void fm_relu_backward(const float *y, const float *dy, float *dx, int n);
 void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train);

@@ -275,6 +275,21 @@ typedef struct {
   int used;
 } entry;
 
+/* "CxHxW", each 1..99999 (by hand: sscanf would add 15 KB of libc). */
+static int parse_shape(const char *s, int *c, int *h, int *w) {
+  int dims[3] = {0, 0, 0};
+  for (int d = 0; d < 3; d++) {
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+      if (++digits > 5) return 0;
+      else dims[d] = dims[d] * 10 + (*s - '0');
+    if (!digits || *s != (d < 2 ? 'x' : '\0')) return 0;
+    s++;
+  }
+  *c = dims[0], *h = dims[1], *w = dims[2];
+  return 1;
+}
+
 static fm_net *load_fail(fm_net *net, void *a, void *b) {
   fm_net_free(net);
   free(a);
@@ -421,8 +436,7 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
     return load_fail(NULL, tok, ents);
   }
   int c, h, w;
-  char extra;
-  if (sscanf(input, "%dx%dx%d%c", &c, &h, &w, &extra) != 3) {
+  if (!parse_shape(input, &c, &h, &w)) {
     fm_fail("model metadata: bad input shape '%s'", input);
     return load_fail(NULL, tok, ents);
   }

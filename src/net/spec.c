@@ -49,11 +49,25 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
   return 1;
 }
 
+/* A probability written as a plain decimal, "0.25" or ".25" (at most 15
+ * digits). Parsed here rather than with strtod, which would pull 15 KB of
+ * libc float scanning into the wasm module; digits / 10^n is one correctly
+ * rounded division, the same double strtod gives. */
 static int parse_prob(const char *s, float *out) {
-  char *end;
-  if (!*s || strlen(s) > 16) return 0;
-  double v = strtod(s, &end);
-  if (*end || !(v >= 0 && v < 1)) return 0;
+  double mant = 0, scale = 1;
+  int digits = 0, dot = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p == '.' && !dot) {
+      dot = 1;
+    } else if (*p >= '0' && *p <= '9' && digits < 15) {
+      mant = mant * 10 + (*p - '0'), digits++;
+      if (dot) scale *= 10;
+    } else {
+      return 0;
+    }
+  }
+  double v = mant / scale;
+  if (!digits || !(v < 1)) return 0;
   *out = (float)v;
   return 1;
 }

@@ -210,6 +210,79 @@ static void gradcheck_layer(const char *name, fm_layer_kind kind, fm_shape in, i
   free_layer(&t);
 }
 
+/* Forward passes against direct loops: the convolution (im2col + GEMM, with
+ * the contiguous-run copies of conv2d.c) and max-pooling, on sizes where
+ * every tap wraps at some edge. */
+static void test_forward_reference(void) {
+  static const int shapes[][4] = {{2, 6, 6, 3}, {3, 5, 7, 3}, {2, 6, 6, 5}, {1, 28, 28, 3},
+                                  {4, 7, 7, 3}, {2, 3, 9, 5}, {3, 4, 4, 1}, {2, 1, 1, 3}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    fm_shape in = {shapes[s][0], shapes[s][1], shapes[s][2], 0};
+    int k = shapes[s][3], B = 2, pad = k / 2, c = in.c, h = in.h, w = in.w;
+    test_layer t = make_layer(FM_CONV, in, k, 0, B);
+    int nin = B * c * h * w, nout = B * 3 * h * w;
+    float *x = malloc(sizeof(float) * nin), *y = malloc(sizeof(float) * nout);
+    for (int i = 0; i < nin; i++) x[i] = frand();
+    fm_layer_forward(&t.L, x, y, B, 0, NULL);
+    double worst = 0;
+    for (int n = 0; n < B; n++)
+      for (int co = 0; co < 3; co++)
+        for (int yy = 0; yy < h; yy++)
+          for (int xx = 0; xx < w; xx++) {
+            double r = t.L.b[co];
+            for (int ci = 0; ci < c; ci++)
+              for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                  int sy = yy + ky - pad, sx = xx + kx - pad;
+                  if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
+                  r += (double)t.L.w[((co * c + ci) * k + ky) * k + kx] *
+                       x[((n * c + ci) * h + sy) * w + sx];
+                }
+            worst = fmax(worst, fabs(r - y[((n * 3 + co) * h + yy) * w + xx]));
+          }
+    char name[96], why[64];
+    snprintf(name, sizeof name, "conv%dx%d forward = direct loops, %dx%dx%d", k, k, c, h, w);
+    snprintf(why, sizeof why, "max error %.3g", worst);
+    report(worst < 1e-4, name, why);
+    free(x), free(y);
+    free_layer(&t);
+  }
+  fm_shape in = {3, 6, 10, 0};
+  test_layer t = make_layer(FM_MAXPOOL, in, 0, 0, 2);
+  float x[360], y[90];
+  for (int i = 0; i < 360; i++) x[i] = frand();
+  fm_layer_forward(&t.L, x, y, 2, 0, NULL);
+  int bad = 0;
+  for (int p = 0; p < 6; p++)
+    for (int oy = 0; oy < 3; oy++)
+      for (int ox = 0; ox < 5; ox++) {
+        const float *q = x + p * 60 + 2 * oy * 10 + 2 * ox;
+        float m = fmaxf(fmaxf(q[0], q[1]), fmaxf(q[10], q[11]));
+        bad += y[p * 15 + oy * 5 + ox] != m;
+      }
+  report(!bad, "maxpool2 forward = direct loops", "mismatch");
+  free_layer(&t);
+  /* Dense: one and two samples take the GEMV path, more the GEMM. */
+  for (int B = 1; B <= 5; B += 2) {
+    fm_shape flat = {37, 1, 1, 1};
+    test_layer d = make_layer(FM_DENSE, flat, 11, 0, B);
+    float xd[5 * 37], yd[5 * 11];
+    for (int i = 0; i < B * 37; i++) xd[i] = frand();
+    fm_layer_forward(&d.L, xd, yd, B, 0, NULL);
+    double worst = 0;
+    for (int n = 0; n < B; n++)
+      for (int o = 0; o < 11; o++) {
+        double r = d.L.b[o];
+        for (int i = 0; i < 37; i++) r += (double)xd[n * 37 + i] * d.L.w[o * 37 + i];
+        worst = fmax(worst, fabs(r - yd[n * 11 + o]));
+      }
+    char name[64];
+    snprintf(name, sizeof name, "dense forward = direct loops, batch %d", B);
+    report(worst < 1e-5, name, "mismatch");
+    free_layer(&d);
+  }
+}
+
 static void test_layers(void) {
   fm_shape img = {2, 6, 6, 0}, odd = {3, 5, 7, 0}, flat = {12, 1, 1, 1};
   gradcheck_layer("dense", FM_DENSE, flat, 5, 0, 0);
@@ -219,6 +292,7 @@ static void test_layers(void) {
   gradcheck_layer("conv 5x5", FM_CONV, img, 5, 0, 0);
   gradcheck_layer("maxpool2", FM_MAXPOOL, img, 0, 0, 1);
   gradcheck_layer("maxpool2 odd size", FM_MAXPOOL, odd, 0, 0, 1);
+  gradcheck_layer("maxpool2 wide (SIMD path)", FM_MAXPOOL, (fm_shape){2, 4, 12, 0}, 0, 0, 1);
   gradcheck_layer("relu", FM_RELU, img, 0, 0, 1);
   gradcheck_layer("batchnorm2d", FM_BATCHNORM, img, 0, 0, 0);
   gradcheck_layer("batchnorm1d", FM_BATCHNORM, flat, 0, 0, 0);
@@ -414,6 +488,7 @@ int main(void) {
   fm_rng_seed(&g_rng, 12345, 99);
   test_gemm();
   test_layers();
+  test_forward_reference();
   test_loss();
   gradcheck_net("flatten,dense:16,bn,dropout:0.3,dense:10", 6, 1);
   gradcheck_net("conv3x3:4,bn,conv3x3:6,bn,gap,flatten,dense:10", 8, 1);
