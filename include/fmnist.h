@@ -99,6 +99,7 @@ void fm_config_free(fm_train_config *cfg);
  * nesterov, weight_decay, beta1, beta2, eps, schedule (0 constant,
  * 1 cosine), warmup_epochs, min_lr, seed, label_smoothing,
  * augment_shift (pixels), augment_flip (0/1), augment_erase (probability),
+ * shard, shards (data-parallel, below),
  * augment_photo (probability of the photo-like distortions of
  * src/train/augment_photo.c), holdout (validation images at the end),
  * limit (use only the first N training images; 0 = all). */
@@ -125,6 +126,24 @@ typedef struct fm_step_info {
  * a step ran, 0 when training is finished, -1 on error (e.g. the loss became
  * non-finite: the weights are restored to those before the step). */
 int fm_trainer_step(fm_trainer *tr, fm_step_info *info);
+
+/* Data-parallel training (e.g. one trainer per Web Worker): give each
+ * trainer the same config and data plus options shard (0..shards-1) and
+ * shards. fm_trainer_step then computes only its share of each batch and
+ * returns 2 instead of updating the weights. Every trainer then adds every
+ * shard's exchange vector (its own included), in shard order, and calls
+ * fm_trainer_finish, which applies the update: all trainers stay identical,
+ * and equal a single trainer's run up to float rounding for networks
+ * without batch norm or dropout (those normalise over each shard's samples
+ * and draw per-shard masks, as PyTorch's DistributedDataParallel does
+ * without SyncBatchNorm; running statistics are averaged over shards).
+ * The vector holds fm_trainer_exchange_size floats: gradients, then
+ * batch-norm statistics. */
+long fm_trainer_exchange_size(const fm_trainer *tr);
+int fm_trainer_exchange_get(const fm_trainer *tr, float *out);
+int fm_trainer_exchange_add(fm_trainer *tr, const float *vector);
+/* 1 when the step is applied, -1 on error (as fm_trainer_step). */
+int fm_trainer_finish(fm_trainer *tr, fm_step_info *info);
 
 /* Checkpoints: the trainer's state (position in the run, random streams,
  * optimiser moments); the weights are saved with fm_net_save beside it.

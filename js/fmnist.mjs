@@ -351,17 +351,47 @@ export class Trainer {
     this.dataset = dataset;
     this.info = fm.alloc(32);
   }
-  /** Runs one mini-batch. Returns its stats, or null when training is done. */
+  /** Runs one mini-batch. Returns its stats, or null when training is done.
+   * A data-parallel trainer (options shard, shards) returns them with
+   * pending: true: exchange vectors, then finish(). */
   step() {
     const fm = this.fm;
     const r = fm.x.fm_trainer_step(this.ptr, this.info);
     if (r < 0) throw fm.error();
     if (r === 0) return null;
-    const i = fm.i32, f = fm.f32, b = this.info >> 2;
+    return { ...this.readInfo(), pending: r === 2 };
+  }
+  readInfo() {
+    const i = this.fm.i32, f = this.fm.f32, b = this.info >> 2;
     return {
       epoch: i[b], batch: i[b + 1], batchesPerEpoch: i[b + 2], images: i[b + 3],
       loss: f[b + 4], accuracy: f[b + 5], lr: f[b + 6], done: !!i[b + 7],
     };
+  }
+  /** Data-parallel: this shard's gradients and batch-norm statistics (a copy). */
+  exchangeVector() {
+    const fm = this.fm, n = fm.x.fm_trainer_exchange_size(this.ptr), p = fm.alloc(n * 4);
+    try {
+      if (!fm.x.fm_trainer_exchange_get(this.ptr, p)) throw fm.error();
+      return fm.f32.slice(p >> 2, (p >> 2) + n);
+    } finally {
+      fm.free(p);
+    }
+  }
+  /** Data-parallel: adds every shard's vector (shard order, own included), then
+   * applies the update; returns this shard's stats of the step. */
+  finish(vectors) {
+    const fm = this.fm;
+    for (const v of vectors) {
+      const p = fm.copyIn(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      try {
+        if (!fm.x.fm_trainer_exchange_add(this.ptr, p)) throw fm.error();
+      } finally {
+        fm.free(p);
+      }
+    }
+    if (fm.x.fm_trainer_finish(this.ptr, this.info) < 0) throw fm.error();
+    return this.readInfo();
   }
   /** The trainer's state (position, random streams, optimiser moments) as bytes;
    * with net.save() beside it, a run can resume exactly (loadState). */

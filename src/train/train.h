@@ -14,6 +14,7 @@ struct fm_train_config {
   double seed;
   int augment_shift, augment_flip;
   double augment_erase, augment_photo;
+  int shard, shards; /* data-parallel: this trainer's part of every batch */
 };
 
 /* Learning rate at a step (0-based) of total steps. */

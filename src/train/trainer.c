@@ -20,6 +20,12 @@ struct fm_trainer {
   float *m, *v;
   float *backup_params, *backup_buffers;
   fm_rng augment_rng;
+  /* Data-parallel (shards > 1): the sum of every shard's gradients and
+   * batch-norm statistics, filled by fm_trainer_exchange_add. */
+  float *exchange;
+  int pending, summed; /* a shard step awaits its exchange; shards added */
+  fm_step_info pending_info;
+  double pending_lr;
 };
 
 /* Every epoch draws its shuffle from its own stream, seeded by (seed, epoch),
@@ -45,6 +51,7 @@ void fm_trainer_free(fm_trainer *tr) {
   free(tr->v);
   free(tr->backup_params);
   free(tr->backup_buffers);
+  free(tr->exchange);
   free(tr);
 }
 
@@ -64,6 +71,10 @@ fm_trainer *fm_trainer_create(fm_net *net, const fm_dataset *train, const fm_tra
     fm_fail("no training images left (%d in the file, %d held out)", train->count, cfg->holdout);
     return NULL;
   }
+  if (cfg->shard >= cfg->shards) {
+    fm_fail("shard %d of %d does not exist (shards are numbered from 0)", cfg->shard, cfg->shards);
+    return NULL;
+  }
   fm_trainer *tr = fm_calloc(1, sizeof *tr);
   if (!tr) return NULL;
   tr->net = net;
@@ -80,13 +91,16 @@ fm_trainer *fm_trainer_create(fm_net *net, const fm_dataset *train, const fm_tra
   tr->backup_params = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->backup_buffers = fm_calloc((size_t)net->nbuffers, sizeof(float));
   if (!tr->perm || !tr->labels || !tr->m || !tr->v || !tr->backup_params ||
-      !tr->backup_buffers || !fm_net_reserve(net, B, 1)) {
+      !tr->backup_buffers || !fm_net_reserve(net, B, 1) ||
+      (cfg->shards > 1 &&
+       !(tr->exchange = fm_calloc((size_t)(net->nparams + net->nbuffers), sizeof(float))))) {
     fm_trainer_free(tr);
     return NULL;
   }
   uint64_t seed = (uint64_t)cfg->seed;
   fm_rng_seed(&tr->augment_rng, seed, FM_STREAM_AUGMENT);
-  fm_rng_seed(&net->dropout_rng, seed, FM_STREAM_DROPOUT);
+  /* Each shard draws its own dropout masks (shard 0: the single-trainer stream). */
+  fm_rng_seed(&net->dropout_rng, seed, FM_STREAM_DROPOUT + 16 * (uint64_t)cfg->shard);
   return tr;
 }
 
@@ -96,11 +110,14 @@ static int all_finite(const float *p, long n) {
   return 1;
 }
 
+static int apply_step(fm_trainer *tr, fm_step_info *info, float loss, double lr);
+
 int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   fm_net *net = tr->net;
   const fm_train_config *cfg = &tr->cfg;
   memset(info, 0, sizeof *info);
   info->batches_per_epoch = tr->batches_per_epoch;
+  if (tr->pending) return fm_fail("a data-parallel step is waiting for its exchange (fm_trainer_finish)"), -1;
   if (tr->epoch >= cfg->epochs) {
     info->epoch = cfg->epochs - 1;
     info->done = 1;
@@ -115,10 +132,16 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   int in = fm_net_input_size(net), h = net->input.h, w = net->input.w;
   int augment = cfg->augment_shift || cfg->augment_flip || cfg->augment_erase > 0 ||
                 cfg->augment_photo > 0;
+  /* Data-parallel: this trainer computes samples [s0, s1) of the batch. Every
+   * shard still draws the augmentation of the whole batch, in order, so each
+   * sample is augmented the same whatever the number of shards. */
+  int s0 = (int)((long)B * cfg->shard / cfg->shards), s1 = (int)((long)B * (cfg->shard + 1) / cfg->shards);
+  float scratch[64 * 64];
   for (int i = 0; i < B; i++) {
-    int idx = tr->perm[start + i];
+    int idx = tr->perm[start + i], mine = i >= s0 && i < s1;
+    if (!mine && (!augment || in > 64 * 64)) continue;
     const uint8_t *src = tr->ds->images + (size_t)idx * in;
-    float *x = net->acts[0] + (size_t)i * in;
+    float *x = mine ? net->acts[0] + (size_t)(i - s0) * in : scratch;
     for (int j = 0; j < in; j++) x[j] = src[j] * (1.0f / 255.0f);
     if (augment && net->input.c == 1) {
       fm_augment(cfg, x, h, w, &tr->augment_rng);
@@ -126,8 +149,10 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
       if (cfg->augment_photo > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_photo)
         fm_augment_photo(x, h, w, &tr->augment_rng);
     }
-    tr->labels[i] = tr->ds->labels[idx];
+    if (mine) tr->labels[i - s0] = tr->ds->labels[idx];
   }
+  int full = B; /* the loss is the mean over the whole batch */
+  B = s1 - s0;
 
   memcpy(tr->backup_params, net->params, (size_t)net->nparams * sizeof(float));
   memcpy(tr->backup_buffers, net->buffers, (size_t)net->nbuffers * sizeof(float));
@@ -135,20 +160,42 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   double lr = fm_schedule_lr(cfg, tr->step, total, tr->batches_per_epoch);
 
   memset(net->grads, 0, (size_t)net->nparams * sizeof(float));
-  float *logits = fm_net_forward(net, B, 1);
   int correct = 0;
-  float loss = fm_softmax_xent(logits, tr->labels, B, FM_NUM_CLASSES, (float)cfg->label_smoothing,
-                               net->probs, net->dacts[net->nlayers], &correct);
+  float loss = 0;
+  if (B > 0) {
+    float *logits = fm_net_forward(net, B, 1);
+    float *dlogits = net->dacts[net->nlayers];
+    loss = fm_softmax_xent(logits, tr->labels, B, FM_NUM_CLASSES, (float)cfg->label_smoothing,
+                           net->probs, dlogits, &correct);
+    if (B != full) /* a shard's share of the batch mean */
+      for (int i = 0; i < B * FM_NUM_CLASSES; i++) dlogits[i] *= (float)B / full;
+  }
   info->epoch = tr->epoch;
   info->batch = tr->batch;
   info->images = B;
   info->loss = loss;
-  info->accuracy = (float)correct / B;
+  info->accuracy = B ? (float)correct / B : 0;
   info->lr = (float)lr;
-  if (isfinite(loss)) {
-    fm_net_backward(net, B);
-    fm_optim_step(cfg, net->params, net->grads, tr->m, tr->v, net->nparams, lr, tr->step + 1);
+  if (isfinite(loss) && B > 0) fm_net_backward(net, B);
+  if (cfg->shards > 1) {
+    /* The optimiser step waits for every shard's gradients. A shard whose
+     * loss is not finite sends NaN gradients, so every shard sees it and
+     * rolls back the same way. */
+    if (!isfinite(loss))
+      for (long i = 0; i < net->nparams; i++) net->grads[i] = NAN;
+    tr->pending = 1, tr->summed = 0, tr->pending_info = *info, tr->pending_lr = lr;
+    return 2;
   }
+  return apply_step(tr, info, loss, lr);
+}
+
+/* The optimiser update with net->grads, the divergence check, and the move
+ * to the next batch. */
+static int apply_step(fm_trainer *tr, fm_step_info *info, float loss, double lr) {
+  fm_net *net = tr->net;
+  const fm_train_config *cfg = &tr->cfg;
+  if (isfinite(loss))
+    fm_optim_step(cfg, net->params, net->grads, tr->m, tr->v, net->nparams, lr, tr->step + 1);
   if (!isfinite(loss) || !all_finite(net->params, net->nparams)) {
     memcpy(net->params, tr->backup_params, (size_t)net->nparams * sizeof(float));
     memcpy(net->buffers, tr->backup_buffers, (size_t)net->nbuffers * sizeof(float));
@@ -165,6 +212,46 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   }
   info->done = tr->epoch >= cfg->epochs;
   return 1;
+}
+
+/* ---- data-parallel exchange ------------------------------------------------
+ * The vector a shard sends to the others: its gradients, then its network
+ * buffers (batch-norm running statistics, updated from its part of the
+ * batch). Summing every shard's vector in shard order, on every shard, gives
+ * each the same floats, so all apply the same update and stay identical. */
+
+long fm_trainer_exchange_size(const fm_trainer *tr) { return tr->net->nparams + tr->net->nbuffers; }
+
+int fm_trainer_exchange_get(const fm_trainer *tr, float *out) {
+  if (!tr->pending) return fm_fail("no data-parallel step is waiting for its exchange");
+  memcpy(out, tr->net->grads, (size_t)tr->net->nparams * sizeof(float));
+  memcpy(out + tr->net->nparams, tr->net->buffers, (size_t)tr->net->nbuffers * sizeof(float));
+  return 1;
+}
+
+int fm_trainer_exchange_add(fm_trainer *tr, const float *v) {
+  if (!tr->pending) return fm_fail("no data-parallel step is waiting for its exchange");
+  if (tr->summed >= tr->cfg.shards) return fm_fail("more exchange vectors than shards");
+  long n = fm_trainer_exchange_size(tr);
+  if (tr->summed++ == 0) memcpy(tr->exchange, v, (size_t)n * sizeof(float));
+  else
+    for (long i = 0; i < n; i++) tr->exchange[i] += v[i];
+  return 1;
+}
+
+int fm_trainer_finish(fm_trainer *tr, fm_step_info *info) {
+  if (!tr->pending) return fm_fail("no data-parallel step is waiting for its exchange"), -1;
+  if (tr->summed != tr->cfg.shards)
+    return fm_fail("%d of %d shards' exchange vectors added", tr->summed, tr->cfg.shards), -1;
+  fm_net *net = tr->net;
+  memcpy(net->grads, tr->exchange, (size_t)net->nparams * sizeof(float));
+  for (int i = 0; i < net->nbuffers; i++) /* the mean of the shards' statistics */
+    net->buffers[i] = tr->exchange[net->nparams + i] / tr->cfg.shards;
+  *info = tr->pending_info;
+  tr->pending = 0;
+  float bad = 0;
+  for (long i = 0; i < net->nparams; i++) bad += tr->exchange[i] * 0.0f; /* NaN if any is not finite */
+  return apply_step(tr, info, isfinite(bad) ? info->loss : NAN, tr->pending_lr);
 }
 
 /* ---- checkpoints ----------------------------------------------------------
@@ -191,6 +278,7 @@ static uint64_t get_u64(const uint8_t *p) { return get_u32(p) | (uint64_t)get_u3
 uint32_t fm_crc32(const uint8_t *p, size_t n);
 
 int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len) {
+  if (tr->pending) return fm_fail("cannot checkpoint in the middle of a data-parallel step");
   size_t np = (size_t)tr->net->nparams;
   size_t len = CKPT_HEADER + 8 * np + 4;
   uint8_t *b = fm_malloc(len);
