@@ -95,8 +95,9 @@ test('a short training run makes progress, draws charts and reports test accurac
   await page.selectOption('#arch', 'mlp');
   await page.fill('#epochs', '2');
   await page.fill('#limit', '3000');
+  await page.selectOption('#workers', '1');
   await page.click('#train');
-  await waitText('#train-status', /^Done after 2 full epoch\(s\) at [\d,]+ images\/s; test accuracy \d+\.\d\d%\.$/);
+  await waitText('#train-status', /^Done after 2 full epoch\(s\) at [\d,]+ images\/s with 1 worker; test accuracy \d+\.\d\d%\.$/);
   assert.match(await text('[data-testid=accuracy]'), /^\d+\.\d\d%$/);
   const acc = parseFloat(await text('[data-testid=accuracy]'));
   assert.ok(acc > 70, `accuracy after 2 epochs on 3,000 images: ${acc}%`);
@@ -111,6 +112,17 @@ test('a short training run makes progress, draws charts and reports test accurac
   assert.ok(inked.every((n) => n > 100), `chart pixels drawn: ${inked}`);
 });
 
+test('data-parallel training on two workers reaches the same kind of accuracy', { skip }, async () => {
+  await page.selectOption('#arch', 'mlp');
+  await page.fill('#epochs', '2');
+  await page.fill('#limit', '3000');
+  await page.selectOption('#workers', '2');
+  await page.click('#train');
+  await waitText('#train-status', /^Done after 2 full epoch\(s\) at [\d,]+ images\/s with 2 workers; test accuracy \d+\.\d\d%\.$/);
+  const acc = parseFloat(await text('[data-testid=accuracy]'));
+  assert.ok(acc > 70, `accuracy after 2 epochs on 3,000 images, 2 workers: ${acc}%`);
+});
+
 test('Stop ends a long training run within a fraction of a second and keeps the model; no long main-thread tasks', { skip }, async () => {
   await page.selectOption('#arch', 'cnn-small');
   await page.fill('#epochs', '5');
@@ -120,7 +132,7 @@ test('Stop ends a long training run within a fraction of a second and keeps the 
     new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
   });
   await page.click('#train');
-  await waitText('#train-status', /^Epoch 1\/5, batch \d+\/938: loss [\d.]+, [\d,]+ images\/s, ETA/);
+  await waitText('#train-status', /^Epoch 1\/5, batch \d+\/938: loss [\d.]+, [\d,]+ images\/s \(2 workers\), ETA/);
   await page.waitForTimeout(1500);
   await page.screenshot({ path: `${shots}training.png`, fullPage: true });
   const t0 = Date.now();

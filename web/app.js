@@ -8,6 +8,8 @@ import { saveCheckpoint, loadCheckpoint, clearCheckpoint } from './checkpoints.j
 const $ = (id) => document.getElementById(id);
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const bridge = new Bridge();
+// Two training workers only where there are two cores to run them.
+if ((navigator.hardwareConcurrency ?? 1) < 2) document.getElementById('workers').value = '1';
 const state = { dataReady: false, model: null, busy: false, training: false, evaluated: false };
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 
@@ -53,7 +55,7 @@ function updateButtons() {
   $('stop').disabled = !state.training;
   $('shuffle').disabled = !(idle && state.dataReady && state.model);
   $('photo-input').disabled = !(idle && state.model);
-  for (const id of ['arch', 'epochs', 'lr', 'batch', 'optimizer', 'seed', 'limit']) $(id).disabled = state.training;
+  for (const id of ['arch', 'epochs', 'lr', 'batch', 'optimizer', 'seed', 'limit', 'workers']) $(id).disabled = state.training;
 }
 
 async function task(fn) {
@@ -297,7 +299,7 @@ async function train() {
   const opts = {
     arch: $('arch').value, epochs: Number($('epochs').value), lr: Number($('lr').value),
     batch: Number($('batch').value), optimizer: $('optimizer').value, seed: Number($('seed').value),
-    limit: Number($('limit').value),
+    limit: Number($('limit').value), workers: Number($('workers').value),
   };
   const loss = [], acc = [], testAcc = [];
   let ema = null, emaAcc = null, total = 1;
@@ -317,7 +319,8 @@ async function train() {
             $('train-progress').max = p.total;
             $('train-progress').value = p.done;
             $('train-status').textContent = `Epoch ${p.epoch + 1}/${opts.epochs}, batch ${p.batch + 1}/${p.batchesPerEpoch}: ` +
-              `loss ${ema.toFixed(4)}, ${Math.round(p.imagesPerSec).toLocaleString('en')} images/s, ETA ${fmtTime(p.eta)}`;
+              `loss ${ema.toFixed(4)}, ${Math.round(p.imagesPerSec).toLocaleString('en')} images/s ` +
+              `(${p.workers} worker${p.workers > 1 ? 's' : ''}), ETA ${fmtTime(p.eta)}`;
           } else if (p.stage === 'checkpoint') {
             const { stage, ...rec } = p;
             const desc = rec.batch === rec.batchesPerEpoch ? `after epoch ${rec.epoch + 1} of ${rec.epochs}` : `saved during epoch ${rec.epoch + 1} of ${rec.epochs}`;
@@ -339,7 +342,7 @@ async function train() {
       bridge.call('saveModel').then((bytes) => saveCheckpoint({ bytes, desc, name: r.model.name, arch: opts.arch, savedAt: Date.now() }))
         .catch((e) => console.warn('checkpoint not saved:', e));
       $('train-status').textContent = `${r.stopped ? 'Stopped' : 'Done'} after ${r.history.length} full epoch(s) at ` +
-        `${Math.round(r.imagesPerSec).toLocaleString('en')} images/s` +
+        `${Math.round(r.imagesPerSec).toLocaleString('en')} images/s with ${r.workers} worker${r.workers > 1 ? 's' : ''}` +
         (r.history.length ? `; test accuracy ${pct(r.history.at(-1).testAccuracy)}.` : '; no full epoch, so no test accuracy yet (press Evaluate).');
     } catch (e) {
       $('train-status').textContent = `Training stopped: ${e.message}`;

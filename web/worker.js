@@ -7,6 +7,7 @@
 // `stop`, which is answered at once and ends a running training loop at its
 // next batch boundary.
 import { loadFmnist, judge, CLASS_NAMES, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from './js/fmnist.mjs';
+import { Bridge } from './bridge.js';
 
 const FILES = {
   trainImages: 'train-images-idx3-ubyte', trainLabels: 'train-labels-idx1-ubyte',
@@ -16,6 +17,7 @@ const FILES = {
 let fm = null;
 let train = null, test = null, net = null, modelName = null;
 let lastEval = null; // predictions and probabilities of the last full evaluation
+let shard = null; // as a data-parallel helper: its dataset, network and trainer
 let stopRequested = false;
 
 // Yields to the event loop (so `stop` messages get in) without the 4 ms
@@ -157,9 +159,47 @@ const methods = {
   async train(opts, progress) {
     needData();
     stopRequested = false;
-    const { arch, seed = 0, ...options } = opts;
+    const { arch, seed = 0, workers: wanted = 1, ...options } = opts;
+    const workers = Math.max(1, Math.min(wanted, 2));
     const fresh = fm.createNet(arch, { seed });
-    const trainer = fm.createTrainer(fresh, train, { seed, ...options });
+    const trainer = fm.createTrainer(fresh, train, { seed, ...options, ...(workers > 1 ? { shard: 0, shards: workers } : {}) });
+    // Data-parallel: a helper worker (this same script) computes the second
+    // half of every batch; the two swap gradients and apply the same update
+    // (see fm_trainer_finish). It gets the training set once, as IDX bytes.
+    let helper = null;
+    if (workers > 1) {
+      try {
+        helper = new Bridge(new URL('./worker.js', import.meta.url));
+        await helper.call('shardBegin', { arch, seed, options: { seed, ...options, shard: 1, shards: workers }, ...trainFiles() });
+      } catch (e) {
+        helper?.terminate();
+        trainer.free();
+        fresh.free();
+        throw new Error(`could not start the second training worker: ${e.message}`);
+      }
+    }
+    const step = async () => {
+      if (!helper) return trainer.step();
+      const other = helper.call('shardStep'); // runs while this worker computes its half
+      const mine = trainer.step();
+      const theirs = await other;
+      if (!mine) return null;
+      const vectors = [trainer.exchangeVector(), theirs.vector];
+      const done = helper.call('shardFinish', { vectors });
+      try {
+        trainer.finish(vectors);
+      } catch (e) {
+        done.catch(() => {}); // the helper fails the same way (it saw the same vectors)
+        throw e;
+      }
+      await done;
+      const images = mine.images + theirs.info.images;
+      return {
+        ...mine, images,
+        loss: (mine.loss * mine.images + theirs.info.loss * theirs.info.images) / images,
+        accuracy: (mine.accuracy * mine.images + theirs.info.accuracy * theirs.info.images) / images,
+      };
+    };
     const history = [];
     let images = 0, seconds = 0, lastPost = 0, info = null, stopped = false, lastCheckpoint = performance.now();
     let epochLoss = 0, epochRight = 0, epochImages = 0;
@@ -173,7 +213,7 @@ const methods = {
       for (;;) {
         if (stopRequested) { stopped = true; break; }
         const t = performance.now();
-        info = trainer.step();
+        info = await step();
         if (!info) break;
         seconds += (performance.now() - t) / 1000;
         images += info.images;
@@ -188,7 +228,7 @@ const methods = {
           const total = options.epochs * info.batchesPerEpoch;
           progress({
             stage: 'train', epoch: info.epoch, batch: info.batch, batchesPerEpoch: info.batchesPerEpoch,
-            loss: info.loss, accuracy: info.accuracy, imagesPerSec: images / seconds,
+            loss: info.loss, accuracy: info.accuracy, imagesPerSec: images / seconds, workers,
             eta: ((total - done) * (images / done)) / (images / seconds), done, total,
           });
         }
@@ -211,10 +251,29 @@ const methods = {
       }
     } finally {
       trainer.free();
+      helper?.terminate();
     }
     net.setMeta('epochs', String(history.length));
     if (history.length) net.setMeta('test_accuracy', history.at(-1).testAccuracy.toFixed(4));
-    return { stopped, history, imagesPerSec: images / seconds, model: modelInfo() };
+    return { stopped, history, imagesPerSec: images / seconds, workers, model: modelInfo() };
+  },
+
+  // ---- the helper's side of data-parallel training (see train) ----
+  async shardBegin({ arch, seed, options, images, labels }) {
+    shard?.trainer.free();
+    shard?.net.free();
+    shard?.data.free();
+    const data = fm.parseDataset(images, labels, { imagesName: 'training images', labelsName: 'training labels' });
+    const n = fm.createNet(arch, { seed });
+    shard = { data, net: n, trainer: fm.createTrainer(n, data, options) };
+    return true;
+  },
+  async shardStep() {
+    const info = shard.trainer.step();
+    return info ? { info, vector: info.pending ? shard.trainer.exchangeVector() : null } : null;
+  },
+  async shardFinish({ vectors }) {
+    return shard.trainer.finish(vectors);
   },
 
   stop() {
@@ -269,6 +328,17 @@ const methods = {
 };
 
 function needModel() { if (!net) throw new Error('no model loaded'); }
+/** The training set as IDX files again (header + bytes), for a helper worker. */
+function trainFiles() {
+  const n = train.count, images = new Uint8Array(16 + n * 784), labels = new Uint8Array(8 + n);
+  const iv = new DataView(images.buffer), lv = new DataView(labels.buffer);
+  iv.setUint32(0, 0x803), iv.setUint32(4, n), iv.setUint32(8, 28), iv.setUint32(12, 28);
+  lv.setUint32(0, 0x801), lv.setUint32(4, n);
+  images.set(train.images(0, n), 16);
+  labels.set(train.labels(), 8);
+  return { images, labels };
+}
+
 function needData() { if (!test || !train) throw new Error('the dataset is not loaded yet'); }
 
 function setModel(bytes, name) {
@@ -306,7 +376,7 @@ self.onmessage = (ev) => {
       if (!methods[method]) throw new Error(`unknown method ${method}`);
       if (method !== 'init' && !fm) await methods.init();
       const result = await methods[method](args ?? {}, (p) => self.postMessage({ id, progress: p }));
-      const transfer = result instanceof Uint8Array ? [result.buffer] : [];
+      const transfer = result instanceof Uint8Array ? [result.buffer] : result?.vector ? [result.vector.buffer] : [];
       self.postMessage({ id, result }, transfer);
     } catch (e) {
       self.postMessage({ id, error: e.message || String(e) });
