@@ -178,21 +178,30 @@ const methods = {
         throw new Error(`could not start the second training worker: ${e.message}`);
       }
     }
+    // Per step: this worker computes its half while the helper computes the
+    // other (requested at the end of the previous step), then both add the
+    // two vectors in shard order and apply the same update.
+    let theirsNext = helper?.call('shardStep');
     const step = async () => {
       if (!helper) return trainer.step();
-      const other = helper.call('shardStep'); // runs while this worker computes its half
       const mine = trainer.step();
-      const theirs = await other;
+      const theirs = await theirsNext;
       if (!mine) return null;
       const vectors = [trainer.exchangeVector(), theirs.vector];
-      const done = helper.call('shardFinish', { vectors });
+      let failure = null;
       try {
         trainer.finish(vectors);
       } catch (e) {
-        done.catch(() => {}); // the helper fails the same way (it saw the same vectors)
-        throw e;
+        failure = e; // the helper fails the same way: it gets the same vectors
       }
-      await done;
+      // The helper finishes this step and starts the next in one message.
+      // Transferred, not copied: cloning 2 x 1.7 MB (cnn-small) cost more
+      // than half the step.
+      theirsNext = helper.call('shardFinishStep', { vectors }, { transfer: vectors.map((v) => v.buffer) });
+      if (failure) {
+        theirsNext.catch(() => {});
+        throw failure;
+      }
       const images = mine.images + theirs.info.images;
       return {
         ...mine, images,
@@ -272,8 +281,9 @@ const methods = {
     const info = shard.trainer.step();
     return info ? { info, vector: info.pending ? shard.trainer.exchangeVector() : null } : null;
   },
-  async shardFinish({ vectors }) {
-    return shard.trainer.finish(vectors);
+  async shardFinishStep({ vectors }) {
+    shard.trainer.finish(vectors);
+    return methods.shardStep();
   },
 
   stop() {

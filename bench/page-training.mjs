@@ -1,0 +1,40 @@
+// bench/page-training.mjs: training speed in the demo page itself (Chromium,
+// headless), one worker against two data-parallel workers, same run
+// otherwise: cnn-small, batch 64, on the first 6,400 training images.
+//   node bench/page-training.mjs [--json]
+import { chromium } from 'playwright-core';
+import { startServer } from '../scripts/serve.mjs';
+const CHROMIUM = '/usr/bin/chromium';
+
+const json = process.argv.includes('--json');
+const server = await startServer(0);
+const origin = `http://127.0.0.1:${server.address().port}`;
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+const results = [];
+try {
+  const page = await browser.newPage();
+  if (process.env.DEBUG) page.on('console', (m) => console.log(m.text()));
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 120000 });
+  await page.waitForFunction(() => !document.getElementById('train').disabled, null, { timeout: 60000 });
+  for (const workers of ['1', '2']) {
+    await page.selectOption('#arch', 'cnn-small');
+    await page.fill('#epochs', '1');
+    await page.fill('#limit', '6400');
+    await page.selectOption('#workers', workers);
+    await page.click('#train');
+    await page.waitForFunction(() => /^Epoch/.test(document.getElementById('train-status').textContent), null, { timeout: 60000 });
+    await page.waitForFunction(() => /^Done after/.test(document.getElementById('train-status').textContent), null, { timeout: 300000 });
+    const status = await page.textContent('#train-status');
+    const rate = Number(status.match(/at ([\d,]+) images\/s/)[1].replace(/,/g, ''));
+    results.push({ workers: Number(workers), images_per_sec: rate, status });
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+if (json) console.log(JSON.stringify(results));
+else {
+  for (const r of results) console.log(`page training cnn-small, ${r.workers} worker(s): ${r.images_per_sec} images/s`);
+  console.log(`two workers / one: x${(results[1].images_per_sec / results[0].images_per_sec).toFixed(2)}`);
+}
