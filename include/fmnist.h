@@ -181,8 +181,13 @@ int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h);
 int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
 /* The photo pipeline (src/image/photo.c): any RGBA photo -> the 28x28
  * dataset-like input. box (may be NULL) receives the object's crop
- * x0, y0, x1, y1 in the photo's pixels. Used by the page and the CLI. */
-int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box);
+ * x0, y0, x1, y1 in the photo's pixels. mask (may be NULL; room for
+ * FM_PHOTO_MASK_MAX^2 bytes) receives what the pipeline kept as the object
+ * (255) and took for background (0), at its working resolution, whose width
+ * and height go to mask_size[0..1]. Used by the page and the CLI. */
+#define FM_PHOTO_MASK_MAX 160
+int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box,
+                      uint8_t *mask, int32_t *mask_size);
 
 /* ---- Threads (native build; the wasm module is single-threaded) --------- */
 /* Sets the number of worker threads (1 = serial); call before creating

@@ -235,12 +235,17 @@ export class Fmnist {
       this.free(pb); this.free(out);
     }
   }
-  /** The photo pipeline: RGBA photo -> {input: 28x28 bytes, box: [x0, y0, x1, y1]}. */
+  /** The photo pipeline: RGBA photo -> {input: 28x28 bytes, box: [x0, y0, x1, y1],
+   * mask: {width, height, data} (255 = the object kept, at the pipeline's working size)}. */
   photoToInput(rgba, width, height) {
-    const pr = this.copyIn(rgba), out = this.alloc(784 + 16);
+    const M = 160 * 160, pr = this.copyIn(rgba), out = this.alloc(24 + 784 + M);
     try {
-      if (!this.x.fm_photo_to_input(pr, width, height, out + 16, out)) throw this.error();
-      return { input: this.u8.slice(out + 16, out + 16 + 784), box: Array.from(this.i32.slice(out >> 2, (out >> 2) + 4)) };
+      if (!this.x.fm_photo_to_input(pr, width, height, out + 24, out, out + 24 + 784, out + 16)) throw this.error();
+      const [mw, mh] = this.i32.slice((out + 16) >> 2, (out + 24) >> 2);
+      return {
+        input: this.u8.slice(out + 24, out + 24 + 784), box: Array.from(this.i32.slice(out >> 2, (out >> 2) + 4)),
+        mask: { width: mw, height: mh, data: this.u8.slice(out + 24 + 784, out + 24 + 784 + mw * mh) },
+      };
     } finally {
       this.free(pr); this.free(out);
     }

@@ -174,8 +174,11 @@ int main(int argc, char **argv) {
    * both commands. */
   double train_seconds = (resumed || init) && prev ? atof(prev) : 0;
   if (init && !resumed && fm_net_get_meta(net, "command")) {
-    char base[4096];
-    snprintf(base, sizeof base, "%s", fm_net_get_meta(net, "command"));
+    /* A chain of fine-tunings keeps every earlier command, in order. */
+    char base[8192];
+    const char *earlier = fm_net_get_meta(net, "base_command");
+    snprintf(base, sizeof base, "%s%s%s", earlier ? earlier : "", earlier ? " && " : "",
+             fm_net_get_meta(net, "command"));
     fm_net_set_meta(net, "base_command", base);
   }
   char machine[512];

@@ -148,7 +148,7 @@ test('Stop ends a long training run within a fraction of a second and keeps the 
   await waitText('#eval-speed', /^on 10,000 test images/);
 });
 
-test('uploaded photos each get a result: the photo, the 28x28 input and the top 3', { skip }, async () => {
+test('uploaded photos each get a result: the photo, its mask, the 28x28 input and the top 3', { skip }, async () => {
   const ds = await split('test');
   const big = new Uint8Array(300 * 240 * 3).fill(235); // a light "floor" with the garment inverted on it
   const src = ds.image(1);
@@ -171,6 +171,18 @@ test('uploaded photos each get a result: the photo, the 28x28 input and the top 
   }
   assert.match(byFile['notes.txt'], /Could not classify: not an image this browser can decode/);
   assert.equal(await page.locator('[data-testid=photo-result] img').count(), 2);
+  // The mask step: for the garment on the floor, the object is kept (white)
+  // and the floor is not (the garment spans x 30..270 of 300, all rows).
+  assert.equal(await page.locator('[data-testid=photo-mask]').count(), 2);
+  const mask = await page.evaluate(() => {
+    const card = [...document.querySelectorAll('[data-testid=photo-result]')].find((c) => c.textContent.includes('garment.png'));
+    const c = card.querySelector('[data-testid=photo-mask]');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let white = 0;
+    for (let i = 0; i < d.length; i += 4) white += d[i] === 255;
+    return { white: white / (c.width * c.height), corner: d[0], middle: d[4 * (Math.floor(c.height / 2) * c.width + Math.floor(c.width / 2))] };
+  });
+  assert.ok(mask.corner < 255 && mask.middle === 255 && mask.white > 0.3 && mask.white < 0.95, JSON.stringify(mask));
   await page.screenshot({ path: `${shots}photos.png`, fullPage: true });
 });
 

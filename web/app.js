@@ -46,6 +46,22 @@ function imageCanvas(pixels, offset = 0, size = 56) {
   return c;
 }
 
+/** The photo pipeline's object mask: what it kept (white) and took for background (dark). */
+function maskCanvas({ width, height, data }, size = 84) {
+  const c = el('canvas', { width, height, class: 'mask', role: 'img' });
+  const scale = size / Math.max(width, height);
+  c.style.width = `${Math.round(width * scale)}px`;
+  c.style.height = `${Math.round(height * scale)}px`;
+  const ctx = c.getContext('2d');
+  const img = ctx.createImageData(width, height);
+  for (let i = 0; i < width * height; i++) {
+    const v = data[i] ? 255 : 40;
+    img.data.set([v, v, v, 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+  return c;
+}
+
 function updateButtons() {
   const idle = !state.busy;
   $('evaluate').disabled = !(idle && state.dataReady && state.model);
@@ -385,6 +401,9 @@ async function classifyPhotos(files) {
           b.left = `${x0 * img.clientWidth}px`; b.top = `${y0 * img.clientHeight}px`;
           b.width = `${(x1 - x0) * img.clientWidth}px`; b.height = `${(y1 - y0) * img.clientHeight}px`;
         });
+        const mask = maskCanvas(r.mask);
+        mask.setAttribute('aria-label', 'the object mask: what the pipeline kept (white) and took for background');
+        mask.dataset.testid = 'photo-mask';
         const seen = imageCanvas(r.input, 0, 84);
         seen.setAttribute('aria-label', 'the 28x28 image the model sees');
         const list = el('ol', { class: 'top3' }, ...r.top.map((t) => {
@@ -395,7 +414,7 @@ async function classifyPhotos(files) {
         const verdict = r.unsure
           ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
           : `Looks like: ${r.top[0].label}`;
-        card.append(el('div', { class: 'pair' }, frame, seen),
+        card.append(el('div', { class: 'pair' }, frame, mask, seen),
           el('figcaption', {}, el('strong', {}, r.name), el('p', {}, verdict), list));
       }
       $('photos').prepend(card);

@@ -323,12 +323,12 @@ const methods = {
         ctx.drawImage(bmp, 0, 0, w, h);
         bmp.close();
         const rgba = ctx.getImageData(0, 0, w, h).data;
-        const { input, box } = fm.photoToInput(rgba, w, h);
+        const { input, box, mask } = fm.photoToInput(rgba, w, h);
         const probs = Array.from(net.predict(input, 1));
         const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
         // The crop the pipeline kept, as fractions of the photo (for display).
         const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
-        out.push({ name: file.name, input, top, width, height, crop, unsure: judge(probs).unsure });
+        out.push({ name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure });
       } catch (e) {
         out.push({ name: file.name, error: e.message });
       }

@@ -19,7 +19,7 @@
 
 #include "../common.h"
 
-#define WORK 160
+#define WORK FM_PHOTO_MASK_MAX
 
 static uint8_t luma(const uint8_t *p) {
   return (uint8_t)((77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8);
@@ -72,7 +72,8 @@ static void resize_f(const float *src, int w, int h, float *dst, int dw, int dh)
     }
 }
 
-int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box) {
+int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box,
+                      uint8_t *mask, int32_t *mask_size) {
   if (!rgba || !out28 || w < 1 || h < 1) return fm_fail("image has no pixels");
   if ((long long)w * h > FM_MAX_IMAGE_PIXELS)
     return fm_fail("image is %dx%d pixels, over the limit of %d megapixels", w, h,
@@ -89,6 +90,7 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
       out28[i] = invert ? 255 - g : g;
     }
     if (box) box[0] = box[1] = 0, box[2] = box[3] = 28;
+    if (mask) memset(mask, 255, FM_IMAGE_PIXELS), mask_size[0] = mask_size[1] = 28;
     return 1;
   }
   double scale = (double)FM_MAX(w, h) / WORK;
@@ -272,6 +274,10 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
       float v = sharp[y * ow + x];
       out28[(oy + y) * 28 + ox + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
     }
+  if (mask) {
+    for (size_t i = 0; i < n; i++) mask[i] = bg[i] ? 0 : 255;
+    mask_size[0] = W, mask_size[1] = H;
+  }
   if (box) { /* the crop, in the input's pixel coordinates */
     box[0] = (int32_t)(x0 * scale), box[1] = (int32_t)(y0 * scale);
     box[2] = (int32_t)FM_MIN(w, (int)((x1 + 1) * scale + 0.5));

@@ -4,7 +4,7 @@
  * What differs between the two, and the draw that imitates it:
  *   - the garment is not posed like a catalogue shot, and the crop box is
  *     off by a few pixels: rotation +-12 degrees, scale 0.85..1.12, aspect
- *     0.8..1.45 (wider: sweaters laid flat with their arms spread),
+ *     0.87..1.15,
  *     translation +-2 px (bilinear, zero outside);
  *   - the pipeline stretches the object's contrast and lifts it to >= 48/255,
  *     so a faint white shirt becomes a bright silhouette: random gamma
@@ -38,7 +38,7 @@ static void affine(float *img, int h, int w, fm_rng *rng) {
   memcpy(src, img, (size_t)h * w * sizeof(float));
   float a = uniform(rng, -0.21f, 0.21f); /* radians, +-12 degrees */
   float s = expf(uniform(rng, logf(0.85f), logf(1.12f)));
-  float r = sqrtf(expf(uniform(rng, logf(0.8f), logf(1.45f))));
+  float r = sqrtf(expf(uniform(rng, logf(0.87f), logf(1.15f))));
   float sx = s * r, sy = s / r, tx = uniform(rng, -2.0f, 2.0f), ty = uniform(rng, -2.0f, 2.0f);
   /* Taylor series, exact to float precision for |a| <= 0.21; libm's sinf and
    * cosf would add 3 KB to the wasm module. */
