@@ -89,9 +89,22 @@ test:
 	$(MAKE) build/test_core.wasm
 	node --test tests/
 
+# Per-kernel speed against the core's peak (bench/kernels.c), as wasm and natively.
+KBENCH := bench/kernels.c src/kernels/gemm.c src/common.c
+build/bench_kernels.wasm: $(KBENCH) $(HDR)
+	$(EMCC) -std=gnu11 -D_GNU_SOURCE -O3 -msimd128 -Iinclude -Isrc -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH $(KBENCH) -o $@
+build/native/bench_kernels: $(KBENCH) $(HDR)
+	@mkdir -p build/native
+	$(FASTCC) -std=gnu11 -D_GNU_SOURCE -march=x86-64-v3 $(NATIVE_OPT) -Iinclude -Isrc $(KBENCH) -lm -o $@
+
+# Whole models against the peers, then kernels, then training in the page
+# with one and two workers.
 bench:
 	./build.sh
+	$(MAKE) build/bench_kernels.wasm build/native/bench_kernels
 	node bench/bench.mjs
+	node --no-warnings bench/kernels.mjs
+	node bench/page-training.mjs
 
 # The demo page on http://127.0.0.1:8080/ (PORT=... to change).
 serve:

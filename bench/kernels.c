@@ -1,0 +1,95 @@
+/* bench/kernels.c: per-kernel speed, against the machine's limit. Built as a
+ * WASI program (build/bench_kernels.wasm, run by bench/kernels.mjs under
+ * Node) and natively (build/native/bench_kernels), from the same sources as
+ * the product. Each kernel is called many times in a row, so V8 has swapped
+ * in its optimised code before the timed calls (toolchain.md, tiering).
+ *   peak      12 independent f32x4 mul+add chains: what one core can do
+ *   ukernel   the 4x8 GEMM micro-kernel on packed panels in L1
+ *   gemm      fm_gemm on the shapes cnn-small's layers run (forward conv,
+ *             weight gradient, input gradient, dense)
+ * Prints one line per kernel: GFLOP/s and the fraction of peak. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kernels/gemm.h"
+#include "kernels/simd.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* 12 independent mul+add chains (as ../shared/anchors/peak.c: enough to
+ * cover the latency), 1024 iterations: 12 * 4 * 2 * 1024 flops. */
+#define STEP(x) x = wasm_f32x4_add(wasm_f32x4_mul(x, b), a)
+__attribute__((noinline)) static float peak_once(float seed) {
+  v128_t a = wasm_f32x4_splat(1e-7f), b = wasm_f32x4_splat(0.999999f);
+  v128_t c0 = wasm_f32x4_splat(seed), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  v128_t c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  for (int i = 0; i < 1024; i++) {
+    STEP(c0), STEP(c1), STEP(c2), STEP(c3), STEP(c4), STEP(c5);
+    STEP(c6), STEP(c7), STEP(c8), STEP(c9), STEP(c10), STEP(c11);
+  }
+  v128_t s = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(c0, c1), wasm_f32x4_add(c2, c3)),
+                            wasm_f32x4_add(wasm_f32x4_add(c4, c5), wasm_f32x4_add(c6, c7)));
+  s = wasm_f32x4_add(s, wasm_f32x4_add(wasm_f32x4_add(c8, c9), wasm_f32x4_add(c10, c11)));
+  return wasm_f32x4_extract_lane(s, 0);
+}
+
+static float sink;
+
+/* Calls fn until 0.5 s have passed (after a warm-up); returns calls/s. */
+#define RATE(call)                                                   \
+  ({                                                                 \
+    for (int w = 0; w < 200; w++) call;                              \
+    long n = 0;                                                      \
+    double t0 = now(), t;                                            \
+    do {                                                             \
+      for (int r = 0; r < 20; r++) call;                             \
+      n += 20;                                                       \
+    } while ((t = now()) - t0 < 0.5);                                \
+    n / (t - t0);                                                    \
+  })
+
+static float *randoms(size_t n) {
+  float *p = aligned_alloc(16, (n * sizeof(float) + 15) / 16 * 16);
+  for (size_t i = 0; i < n; i++) p[i] = (float)rand() / RAND_MAX - 0.5f;
+  return p;
+}
+
+int main(void) {
+  double peak = RATE(sink += peak_once(sink * 1e-9f + 1.0f)) * 12 * 4 * 2 * 1024 / 1e9;
+  printf("%-44s %7.1f GFLOP/s  100%%\n", "peak (f32x4 mul+add, 12 chains)", peak);
+
+  enum { KC = 256 };
+  float *pa = randoms(KC * FM_GEMM_MR), *pb = randoms(KC * FM_GEMM_NR), c[FM_GEMM_MR * FM_GEMM_NR];
+  double uk = RATE(fm_ukernel_4x8(KC, pa, pb, FM_GEMM_NR, c, FM_GEMM_NR, 4, 8, 0)) * 2.0 * KC *
+              FM_GEMM_MR * FM_GEMM_NR / 1e9;
+  printf("%-44s %7.1f GFLOP/s  %3.0f%%\n", "ukernel 4x8, kc 256 (packed, in L1)", uk, 100 * uk / peak);
+
+  /* M, N, K, transposes (rsa, csa, rsb, csb as the layers call them). */
+  static const struct {
+    const char *name;
+    int M, N, K, ta, tb;
+  } shapes[] = {
+      {"conv 16->32 forward   W[32x144] col[144x784]", 32, 784, 144, 0, 0},
+      {"conv 32->64 forward   W[64x288] col[288x196]", 64, 196, 288, 0, 0},
+      {"conv 16->32 dW        dY[32x784] col^T", 32, 144, 784, 0, 1},
+      {"conv 16->32 dcol      W^T[144x32] dY[32x784]", 144, 784, 32, 1, 0},
+      {"dense 3136->128, batch 64  X W^T", 64, 128, 3136, 0, 1},
+  };
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
+    float *A = randoms((size_t)M * K), *B = randoms((size_t)K * N), *C = randoms((size_t)M * N);
+    ptrdiff_t rsa = shapes[s].ta ? 1 : K, csa = shapes[s].ta ? M : 1;
+    ptrdiff_t rsb = shapes[s].tb ? 1 : N, csb = shapes[s].tb ? K : 1;
+    double g = RATE(fm_gemm(M, N, K, A, rsa, csa, B, rsb, csb, C, N, 0)) * 2.0 * M * N * K / 1e9;
+    printf("gemm %-39s %7.1f GFLOP/s  %3.0f%%\n", shapes[s].name, g, 100 * g / peak);
+    free(A), free(B), free(C);
+  }
+  fm_gemm_release();
+  free(pa), free(pb);
+  return sink == 12345.0f; /* keeps the peak loop from being optimised away */
+}
