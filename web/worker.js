@@ -260,6 +260,7 @@ const methods = {
       }
     } finally {
       trainer.free();
+      theirsNext?.catch(() => {}); // a step the helper started before Stop: not needed
       helper?.terminate();
     }
     net.setMeta('epochs', String(history.length));
