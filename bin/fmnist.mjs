@@ -216,16 +216,16 @@ async function predict(fm, f, files) {
   const results = [];
   for (const file of files) {
     const bytes = await readInput(file, 'image', MAX_IMAGE_BYTES);
-    let input;
+    let input, box;
     try {
       const img = fm.decodeImageRgba(bytes);
-      ({ input } = fm.photoToInput(img.rgba, img.width, img.height));
+      ({ input, box } = fm.photoToInput(img.rgba, img.width, img.height));
     } catch (e) {
       throw new FmnistError(`${file}: ${e.message}`);
     }
     const probs = Array.from(net.predict(input, 1));
     const { index, unsure } = judge(probs);
-    results.push({ file, label: CLASS_NAMES[index], index, unsure, probabilities: probs });
+    results.push({ file, label: CLASS_NAMES[index], index, unsure, probabilities: probs, crop: box });
     if (!f.json) {
       const top = probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 3);
       process.stdout.write(`${basename(file)}: ${unsure ? 'not sure, maybe ' : ''}${CLASS_NAMES[index]} (` +

@@ -5,7 +5,8 @@
 // Screenshots of the main states go to build/screenshots/ for a person.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { startServer } from '../scripts/serve.mjs';
 import { split, encodePng } from './helpers.mjs';
@@ -183,6 +184,20 @@ test('uploaded photos each get a result: the photo, its mask, the 28x28 input an
     return { white: white / (c.width * c.height), corner: d[0], middle: d[4 * (Math.floor(c.height / 2) * c.width + Math.floor(c.width / 2))] };
   });
   assert.ok(mask.corner < 255 && mask.middle === 255 && mask.white > 0.3 && mask.white < 0.95, JSON.stringify(mask));
+  // `fmnist predict --json` on the same files gives the page's answer: the
+  // same top 3, to the tenth of a percent the page shows.
+  const dir = mkdtempSync('/tmp/fmnist-photos-');
+  for (const f of files.slice(0, 2)) writeFileSync(`${dir}/${f.name}`, f.buffer);
+  const cli = spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'predict', '--json',
+    `${dir}/garment.png`, `${dir}/small.png`], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  for (const r of JSON.parse(cli.stdout)) {
+    const top3 = r.probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 3)
+      .map(([p, i]) => `${names[i]} ${(100 * p).toFixed(1)}%`);
+    const card = byFile[r.file.split('/').pop()];
+    for (const line of top3) assert.ok(card.includes(line), `page shows ${card}, CLI says ${line}`);
+    assert.ok(card.includes(r.unsure ? `Not sure: maybe ${r.label}` : `Looks like: ${r.label}`), card);
+  }
   await page.screenshot({ path: `${shots}photos.png`, fullPage: true });
 });
 
