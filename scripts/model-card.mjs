@@ -38,6 +38,8 @@ const card = {
   per_class: ev.per_class.map((c) => ({ ...c, precision: +c.precision.toFixed(4), recall: +c.recall.toFixed(4), f1: +c.f1.toFixed(4) })),
   macro: Object.fromEntries(Object.entries(ev.macro).map(([k, v]) => [k, +v.toFixed(4)])),
   training_command: net.getMeta('command'),
+  // A fine-tuned model: the earlier runs, in order, each the next one's --init.
+  training_stages: net.getMeta('base_command') ? [...net.getMeta('base_command').split(' && '), net.getMeta('command')] : null,
   training_seconds: Number(net.getMeta('train_seconds')) || Number(values.seconds) || null,
   epochs: Number(net.getMeta('epochs')) || null,
   machine: net.getMeta('machine') ?? values.machine ?? null,
@@ -52,7 +54,9 @@ const md = [
   `- Architecture: \`${card.arch}\``,
   `- Parameters: ${card.params.toLocaleString('en')}; file ${card.file_bytes.toLocaleString('en')} bytes; ${(card.macs_per_image / 1e6).toFixed(2)} M multiply-adds per image`,
   `- **Test accuracy: ${pct(card.test_accuracy)}** (${correct} / ${test.count}, official test set, measured once)`,
-  `- Training: \`${card.training_command}\``,
+  ...(card.training_stages
+    ? ['- Training, in stages (each starts from the weights the previous one saved):', ...card.training_stages.map((c, i) => `  ${i + 1}. \`${c}\``)]
+    : [`- Training: \`${card.training_command}\``]),
   `- Training time: ${card.training_seconds ? `${Math.round(card.training_seconds)} s` : 'not recorded'} on ${card.machine ?? 'unrecorded machine'}`,
   `- sha256: \`${card.sha256}\``,
   ...(card.note ? ['', card.note] : []),
