@@ -373,27 +373,29 @@ export class Trainer {
       loss: f[b + 4], accuracy: f[b + 5], lr: f[b + 6], done: !!i[b + 7],
     };
   }
-  /** Data-parallel: this shard's gradients and batch-norm statistics (a copy). */
-  exchangeVector() {
-    const fm = this.fm, n = fm.x.fm_trainer_exchange_size(this.ptr), p = fm.alloc(n * 4);
-    try {
-      if (!fm.x.fm_trainer_exchange_get(this.ptr, p)) throw fm.error();
-      return fm.f32.slice(p >> 2, (p >> 2) + n);
-    } finally {
-      fm.free(p);
+  /** Data-parallel: this shard's gradients and batch-norm statistics, copied
+   * into `into` when it is a Float32Array of the right length (no allocation:
+   * the page's workers pass the same buffers back and forth), else a new one. */
+  exchangeVector(into) {
+    const fm = this.fm, n = fm.x.fm_trainer_exchange_size(this.ptr);
+    this.xbuf ||= fm.alloc(n * 4); // one wasm-side buffer per trainer, freed with it
+    if (!fm.x.fm_trainer_exchange_get(this.ptr, this.xbuf)) throw fm.error();
+    const view = fm.f32.subarray(this.xbuf >> 2, (this.xbuf >> 2) + n);
+    if (into?.length === n) {
+      into.set(view);
+      return into;
     }
+    return view.slice();
   }
   /** Data-parallel: adds every shard's vector (shard order, own included), then
    * applies the update; returns this shard's stats of the step. */
   finish(vectors) {
-    const fm = this.fm;
+    const fm = this.fm, n = fm.x.fm_trainer_exchange_size(this.ptr);
+    this.xbuf ||= fm.alloc(n * 4);
     for (const v of vectors) {
-      const p = fm.copyIn(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      try {
-        if (!fm.x.fm_trainer_exchange_add(this.ptr, p)) throw fm.error();
-      } finally {
-        fm.free(p);
-      }
+      if (v.length !== n) throw new FmnistError(`exchange vector of ${v.length} floats, expected ${n}`);
+      fm.f32.set(v, this.xbuf >> 2);
+      if (!fm.x.fm_trainer_exchange_add(this.ptr, this.xbuf)) throw fm.error();
     }
     if (fm.x.fm_trainer_finish(this.ptr, this.info) < 0) throw fm.error();
     return this.readInfo();
@@ -422,6 +424,8 @@ export class Trainer {
   get epoch() { return this.fm.x.fm_trainer_epoch(this.ptr); }
   free() {
     if (this.ptr) this.fm.x.fm_trainer_free(this.ptr);
+    if (this.xbuf) this.fm.free(this.xbuf);
+    this.xbuf = 0;
     this.fm.free(this.info);
     this.ptr = 0;
     this.info = 0;

@@ -187,7 +187,9 @@ const methods = {
       const mine = trainer.step();
       const theirs = await theirsNext;
       if (!mine) return null;
-      const vectors = [trainer.exchangeVector(), theirs.vector];
+      // The vectors' buffers go back and forth between the workers: no
+      // allocation per step (theirs.spare is this worker's previous one).
+      const vectors = [trainer.exchangeVector(theirs.spare), theirs.vector];
       let failure = null;
       try {
         trainer.finish(vectors);
@@ -278,13 +280,16 @@ const methods = {
     shard = { data, net: n, trainer: fm.createTrainer(n, data, options) };
     return true;
   },
-  async shardStep() {
+  /** recycle: the last step's two vectors; this shard's next vector is
+   * written into its own old one, the other goes back as the spare. */
+  async shardStep({ recycle = [] } = {}) {
     const info = shard.trainer.step();
-    return info ? { info, vector: info.pending ? shard.trainer.exchangeVector() : null } : null;
+    if (!info) return null;
+    return { info, vector: info.pending ? shard.trainer.exchangeVector(recycle[1]) : null, spare: recycle[0] };
   },
   async shardFinishStep({ vectors }) {
     shard.trainer.finish(vectors);
-    return methods.shardStep();
+    return methods.shardStep({ recycle: vectors });
   },
 
   stop() {
@@ -387,7 +392,8 @@ self.onmessage = (ev) => {
       if (!methods[method]) throw new Error(`unknown method ${method}`);
       if (method !== 'init' && !fm) await methods.init();
       const result = await methods[method](args ?? {}, (p) => self.postMessage({ id, progress: p }));
-      const transfer = result instanceof Uint8Array ? [result.buffer] : result?.vector ? [result.vector.buffer] : [];
+      const transfer = result instanceof Uint8Array ? [result.buffer]
+        : [result?.vector?.buffer, result?.spare?.buffer].filter(Boolean);
       self.postMessage({ id, result }, transfer);
     } catch (e) {
       self.postMessage({ id, error: e.message || String(e) });
