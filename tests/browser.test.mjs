@@ -92,16 +92,23 @@ test('the gallery shows predictions, filters to mistakes and shuffles', { skip }
   await page.uncheck('#only-mistakes');
 });
 
-test('a short training run makes progress, draws charts and reports test accuracy per epoch', { skip }, async () => {
+/** Trains mlp for 2 epochs on 3,000 images with that many workers; waits for
+ * the final status and checks the test accuracy shown. */
+async function trainShortMlp(workers) {
   await page.selectOption('#arch', 'mlp');
   await page.fill('#epochs', '2');
   await page.fill('#limit', '3000');
-  await page.selectOption('#workers', '1');
+  await page.selectOption('#workers', String(workers));
   await page.click('#train');
-  await waitText('#train-status', /^Done after 2 full epoch\(s\) at [\d,]+ images\/s with 1 worker; test accuracy \d+\.\d\d%\.$/);
+  const plural = workers > 1 ? 's' : '';
+  await waitText('#train-status', new RegExp(`^Done after 2 full epoch\\(s\\) at [\\d,]+ images/s with ${workers} worker${plural}; test accuracy \\d+\\.\\d\\d%\\.$`));
   assert.match(await text('[data-testid=accuracy]'), /^\d+\.\d\d%$/);
   const acc = parseFloat(await text('[data-testid=accuracy]'));
-  assert.ok(acc > 70, `accuracy after 2 epochs on 3,000 images: ${acc}%`);
+  assert.ok(acc > 70, `accuracy after 2 epochs on 3,000 images, ${workers} worker${plural}: ${acc}%`);
+}
+
+test('a short training run makes progress, draws charts and reports test accuracy per epoch', { skip }, async () => {
+  await trainShortMlp(1);
   assert.match(await text('#model-status'), /^mlp \(trained here\): /);
   const inked = await page.evaluate(() => ['loss-chart', 'acc-chart'].map((id) => {
     const c = document.getElementById(id);
@@ -114,14 +121,7 @@ test('a short training run makes progress, draws charts and reports test accurac
 });
 
 test('data-parallel training on two workers reaches the same kind of accuracy', { skip }, async () => {
-  await page.selectOption('#arch', 'mlp');
-  await page.fill('#epochs', '2');
-  await page.fill('#limit', '3000');
-  await page.selectOption('#workers', '2');
-  await page.click('#train');
-  await waitText('#train-status', /^Done after 2 full epoch\(s\) at [\d,]+ images\/s with 2 workers; test accuracy \d+\.\d\d%\.$/);
-  const acc = parseFloat(await text('[data-testid=accuracy]'));
-  assert.ok(acc > 70, `accuracy after 2 epochs on 3,000 images, 2 workers: ${acc}%`);
+  await trainShortMlp(2);
 });
 
 test('Stop ends a long training run within a fraction of a second and keeps the model; no long main-thread tasks', { skip }, async () => {

@@ -11,4 +11,10 @@
 #include <simde/wasm/simd128.h>
 #endif
 
+/* The sum of a vector's four lanes (the end of a SIMD reduction). */
+static inline float fm_f32x4_sum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) +
+         wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
 #endif

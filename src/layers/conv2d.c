@@ -70,18 +70,17 @@ static void im2col(const float *x, int cin, int h, int w, int k, float *col) {
   for (int ky = 0; ky < k; ky++)
     for (int kx = 0; kx < k; kx++) {
       tap t = tap_of(h, w, k, ky, kx);
-      int lo = t.y0 * w, hi = t.y1 * w; /* destination run [lo, hi) */
-      /* Clip the run so the source stays inside the plane (first and last
-       * row with dx != 0); the clipped element is a wrapped one anyway. */
-      int a = FM_MAX(lo, (int)-t.shift), b = FM_MIN(hi, (int)(hw - t.shift));
+      /* The rows [y0, y1) as one run [a, b), clipped so the source stays
+       * inside the plane (at the first and last row when dx != 0 the
+       * clipped element is a wrapped one anyway); zeros around it. */
+      int a = FM_MAX(t.y0 * w, (int)-t.shift), b = FM_MIN(t.y1 * w, (int)(hw - t.shift));
+      if (b < a) b = a;
       for (int ci = 0; ci < cin; ci++) {
         const float *plane = x + (size_t)ci * hw;
         float *dst = col + (size_t)((ci * k + ky) * k + kx) * hw;
-        zero_f32(dst, lo);
-        if (a > lo) zero_f32(dst + lo, a - lo);
-        if (b > a) copy_f32(dst + a, plane + a + t.shift, b - a);
-        if (hi > b) zero_f32(dst + b, hi - b);
-        zero_f32(dst + hi, hw - hi);
+        zero_f32(dst, a);
+        copy_f32(dst + a, plane + a + t.shift, b - a);
+        zero_f32(dst + b, hw - b);
         if (t.dx)
           for (int y = t.y0; y < t.y1; y++) zero_wrapped(dst + y * w, w, t.dx);
       }
@@ -182,8 +181,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
       v128_t acc = wasm_f32x4_splat(0);
       int i = 0;
       for (; i + 4 <= hw; i += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(row + i));
-      float s = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) +
-                wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+      float s = fm_f32x4_sum(acc);
       for (; i < hw; i++) s += row[i];
       db[co] += s;
     }

@@ -27,9 +27,7 @@ static void forward_one(const fm_layer *L, const float *x, float *y) {
       a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(x + i), wasm_v128_load(w + i)));
       a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(x + i + 4), wasm_v128_load(w + i + 4)));
     }
-    a0 = wasm_f32x4_add(a0, a1);
-    float s = wasm_f32x4_extract_lane(a0, 0) + wasm_f32x4_extract_lane(a0, 1) +
-              wasm_f32x4_extract_lane(a0, 2) + wasm_f32x4_extract_lane(a0, 3);
+    float s = fm_f32x4_sum(wasm_f32x4_add(a0, a1));
     for (; i < in; i++) s += x[i] * w[i];
     y[o] = L->b[o] + s;
   }

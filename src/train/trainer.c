@@ -249,9 +249,9 @@ int fm_trainer_finish(fm_trainer *tr, fm_step_info *info) {
     net->buffers[i] = tr->exchange[net->nparams + i] / tr->cfg.shards;
   *info = tr->pending_info;
   tr->pending = 0;
-  float bad = 0;
-  for (long i = 0; i < net->nparams; i++) bad += tr->exchange[i] * 0.0f; /* NaN if any is not finite */
-  return apply_step(tr, info, isfinite(bad) ? info->loss : NAN, tr->pending_lr);
+  /* A shard whose loss was not finite sent NaN gradients. */
+  int finite = all_finite(net->grads, net->nparams);
+  return apply_step(tr, info, finite ? info->loss : NAN, tr->pending_lr);
 }
 
 /* ---- checkpoints ----------------------------------------------------------
