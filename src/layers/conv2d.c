@@ -16,6 +16,7 @@
 #include "../kernels/parallel.h"
 #include "../kernels/simd.h"
 #include "layer.h"
+#include "winograd.h"
 
 /* dst[0..n) = src[0..n), 4 floats at a time. Not memcpy: the rows here are
  * short, and in wasm a libc call costs more than the copy. */
@@ -128,9 +129,15 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
   int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
   int hw = h * w, K = cin * k * k;
   float *col = L->col + (size_t)tid * K * hw;
+  int wino = fm_wino_applies(L) && L->wino;
+  float *wbuf = wino ? L->wbuf + (size_t)tid * fm_wino_scratch(L) : NULL;
   for (int n = begin; n < end; n++) {
     const float *xn = j->x + (size_t)n * cin * hw;
     float *yn = j->y + (size_t)n * cout * hw;
+    if (wino) {
+      fm_wino_forward_one(L, L->wino, xn, yn, wbuf);
+      continue;
+    }
     for (int co = 0; co < cout; co++) {
       v128_t bias = wasm_f32x4_splat(L->b[co]);
       float *row = yn + co * hw;
@@ -147,7 +154,17 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
   }
 }
 
-void fm_conv_forward(fm_layer *L, const float *x, float *y, int B) {
+void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train) {
+  /* Winograd needs the transformed weights: kept while the network's
+   * weights generation stands still (inference), made afresh in training
+   * (the weights change every step) and for a standalone layer. */
+  if (fm_wino_applies(L) && L->wino) {
+    uint64_t gen = L->wgen ? *L->wgen : 0; /* generations start at 1 */
+    if (train || !gen || L->wino_gen != gen) {
+      fm_wino_weights(L, L->wino);
+      L->wino_gen = train ? 0 : gen;
+    }
+  }
   conv_job j = {L, x, NULL, y, NULL};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }

@@ -5,6 +5,7 @@
 
 #include "../common.h"
 #include "../kernels/parallel.h"
+#include "winograd.h"
 
 int fm_layer_reserve(fm_layer *L, int max_batch) {
   if (L->max_batch >= max_batch && L->threads >= fm_threads()) return 1;
@@ -29,6 +30,11 @@ int fm_layer_reserve(fm_layer *L, int max_batch) {
     L->dcol = fm_malloc_aligned(T * ncol * sizeof(float));
     L->dparts = fm_malloc_aligned((T - 1 + 1) * (size_t)(L->nw + L->nb) * sizeof(float));
     if (!L->col || !L->dcol || !L->dparts) return 0;
+    if (fm_wino_applies(L)) {
+      L->wino = fm_malloc_aligned(fm_wino_weights_size(L) * sizeof(float));
+      L->wbuf = fm_malloc_aligned(T * fm_wino_scratch(L) * sizeof(float));
+      if (!L->wino || !L->wbuf) return 0;
+    }
     break;
   }
   default:
@@ -47,7 +53,11 @@ void fm_layer_release(fm_layer *L) {
   fm_free_aligned(L->col);
   fm_free_aligned(L->dcol);
   fm_free_aligned(L->dparts);
+  fm_free_aligned(L->wino);
+  fm_free_aligned(L->wbuf);
   L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = L->dparts = NULL;
+  L->wino = L->wbuf = NULL;
+  L->wino_gen = 0;
   L->max_batch = 0;
   L->threads = 0;
 }
@@ -67,7 +77,7 @@ void fm_layer_forward(fm_layer *L, const float *x, float *y, int B, int train, f
   int n = B * fm_shape_size(L->in);
   switch (L->kind) {
   case FM_DENSE: fm_dense_forward(L, x, y, B); break;
-  case FM_CONV: fm_conv_forward(L, x, y, B); break;
+  case FM_CONV: fm_conv_forward(L, x, y, B, train); break;
   case FM_MAXPOOL: fm_maxpool_forward(L, x, y, B); break;
   case FM_RELU: fm_relu_forward(x, y, n); break;
   case FM_BATCHNORM: fm_batchnorm_forward(L, x, y, B, train); break;

@@ -57,6 +57,14 @@ typedef struct fm_layer {
   float *col;         /* conv: im2col of one sample [cin*k*k, h*w], per thread */
   float *dcol;        /* conv: gradient of col, per thread */
   float *dparts;      /* conv: per-thread partial dw, db for threads 1.. */
+  /* conv, Winograd forward (winograd.h): transformed weights, per-thread
+   * scratch, and the weights generation wino was made from (0: none).
+   * wgen points to the owning network's generation, bumped whenever its
+   * weights may have changed; NULL for a standalone layer, which then
+   * transforms its weights on every call. */
+  float *wino, *wbuf;
+  uint64_t wino_gen;
+  const uint64_t *wgen;
   int threads;        /* threads the per-thread scratch was sized for */
 } fm_layer;
 
@@ -73,7 +81,7 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
 /* Per-kind functions (one file each). */
 void fm_dense_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_dense_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
-void fm_conv_forward(fm_layer *L, const float *x, float *y, int B);
+void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train);
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,

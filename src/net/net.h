@@ -32,6 +32,12 @@ struct fm_net {
   float **acts, **dacts;
   float *probs;
 
+  /* Bumped whenever the weights may have changed (initialisation, a
+   * training step, a caller holding the fm_net_params view), so layers can
+   * keep what they derive from the weights (Winograd's transformed filters)
+   * between inference calls. Starts at 1. */
+  uint64_t wgen;
+
   fm_rng dropout_rng;
   int nmeta;
   char *meta_key[FM_MAX_META], *meta_val[FM_MAX_META];

@@ -33,8 +33,10 @@ fm_net *fm_net_build(const char *spec, int c, int h, int w) {
     return NULL;
   }
   float *p = net->params, *g = net->grads, *buf = net->buffers;
+  net->wgen = 1;
   for (int i = 0; i < net->nlayers; i++) {
     fm_layer *L = &net->layers[i];
+    L->wgen = &net->wgen;
     if (L->nw) L->w = p, L->dw = g, p += L->nw, g += L->nw;
     if (L->nb) L->b = p, L->db = g, p += L->nb, g += L->nb;
     if (L->kind == FM_BATCHNORM) {
@@ -62,6 +64,7 @@ void fm_net_init_weights(fm_net *net, uint64_t seed) {
     for (int j = 0; j < L->nb; j++) L->b[j] = (2 * fm_rng_uniform(&rng) - 1) * bound;
   }
   fm_rng_seed(&net->dropout_rng, seed, FM_STREAM_DROPOUT);
+  net->wgen++;
 }
 
 fm_net *fm_net_create(const char *spec, int c, int h, int w, uint64_t seed) {
@@ -189,7 +192,10 @@ int fm_net_input_size(const fm_net *net) { return fm_shape_size(net->input); }
 int fm_net_output_size(const fm_net *net) {
   return fm_shape_size(net->layers[net->nlayers - 1].out);
 }
-float *fm_net_params(fm_net *net) { return net->params; }
+float *fm_net_params(fm_net *net) {
+  net->wgen++; /* the caller may write through the view */
+  return net->params;
+}
 
 double fm_net_macs(const fm_net *net) {
   double m = 0;

@@ -1,0 +1,22 @@
+/* winograd.h: the 3x3 convolution forward pass as Winograd F(2x2, 3x3)
+ * (winograd.c). The backward passes stay on im2col + GEMM. */
+#ifndef FM_WINOGRAD_H
+#define FM_WINOGRAD_H
+
+#include <stddef.h>
+
+#include "layer.h"
+
+/* Whether the layer's forward pass uses Winograd (3x3 with enough input
+ * channels to pay for the transforms). */
+int fm_wino_applies(const fm_layer *L);
+/* Floats of per-thread scratch one sample needs. */
+size_t fm_wino_scratch(const fm_layer *L);
+/* Floats of transformed weights, and the transform: U [16][cout][cin]. */
+size_t fm_wino_weights_size(const fm_layer *L);
+void fm_wino_weights(const fm_layer *L, float *U);
+/* y [cout, h, w] = conv(x [cin, h, w]) + bias for one sample. */
+void fm_wino_forward_one(const fm_layer *L, const float *U, const float *x, float *y,
+                         float *scratch);
+
+#endif
