@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // fmnist: the headless command line of the Fashion-MNIST wasm module.
-//   fmnist train | eval | predict | bench   (fmnist help for the flags)
+//   fmnist train | eval | predict | views | bench   (fmnist help for the flags)
 // Every command runs the same wasm module as the page; --json prints one
 // JSON object on stdout; errors are one line on stderr and a non-zero exit.
 import { writeFile } from 'node:fs/promises';
@@ -21,6 +21,7 @@ commands:
   train    train a network on Fashion-MNIST and save it (safetensors)
   eval     evaluate a model on the official 10,000-image test set
   predict  classify PNG/JPEG images
+  views    set a model's test-time views (saved in the file)
   bench    training and inference speed of this machine
 
 train flags:
@@ -42,12 +43,17 @@ train flags:
                        /usr/share/datasets/fashion-mnist)
   --out FILE           where to save the model (default <arch>.safetensors)
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
+                --views shift|none  override the model's test-time views
 predict flags:  --model FILE  IMAGE...
+views flags:    --model FILE  --set shift|none  [--out FILE (default: in place)]
+                shift: average the image and the image moved 1 pixel left and
+                right (3 forward passes); none: the image alone
 bench flags:    --arch NAME (default cnn-small)  --data DIR
 all commands:   --json (one JSON object on stdout)`;
 
 class UsageError extends Error {}
 
+const VIEWS = ['shift', 'none'];
 const COMMON = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
 const FLAGS = {
   train: {
@@ -62,7 +68,8 @@ const FLAGS = {
     limit: { type: 'string' }, holdout: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
-  eval: { model: { type: 'string' }, data: { type: 'string' } },
+  eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' } },
+  views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' } },
   predict: { model: { type: 'string' } },
   bench: { arch: { type: 'string', default: 'cnn-small' }, data: { type: 'string' } },
 };
@@ -193,12 +200,14 @@ async function train(fm, f) {
 
 async function evaluate(fm, f) {
   const { net, file } = await loadModel(fm, f.model);
+  if (choice(f, 'views', VIEWS)) net.setMeta('tta', f.views);
   const testSet = await loadSplit(fm, dataDir(f.data), 'test');
   const ev = fm.evaluate(net, testSet, { onProgress: (d, n) => progress(`evaluating ${d}/${n}`) });
   progressDone();
   if (!f.json) {
     const pad = (s, n) => String(s).padStart(n);
-    const lines = [`model ${file}: ${net.spec}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${testSet.count} test images ` +
+    const views = net.getMeta('tta') === 'shift' ? ', test-time views: shift (3 passes)' : '';
+    const lines = [`model ${file}: ${net.spec}${views}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${testSet.count} test images ` +
       `(${Math.round(ev.images_per_sec)} images/s)`, '', 'confusion matrix (rows = true class, columns = predicted):'];
     lines.push(pad('', 12) + CLASS_NAMES.map((_, i) => pad(i, 5)).join(''));
     ev.confusion.forEach((row, i) => lines.push(pad(`${i} ${CLASS_NAMES[i]}`.slice(0, 12), 12) + row.map((v) => pad(v, 5)).join('')));
@@ -209,7 +218,7 @@ async function evaluate(fm, f) {
     process.stdout.write(lines.join('\n') + '\n');
   }
   const { predictions, ...rest } = ev;
-  return { model: file, arch: net.spec, ...rest };
+  return { model: file, arch: net.spec, views: net.getMeta('tta') ?? 'none', ...rest };
 }
 
 async function predict(fm, f, files) {
@@ -237,6 +246,19 @@ async function predict(fm, f, files) {
   return results;
 }
 
+/** Sets the test-time views a model is run with (metadata "tta", read by
+ * the C predict functions) and saves it. */
+async function views(fm, f) {
+  if (!f.model) throw new UsageError('views: --model FILE is required');
+  if (!choice(f, 'set', VIEWS)) throw new UsageError(`views: --set ${VIEWS.join('|')} is required`);
+  const { net, file } = await loadModel(fm, f.model);
+  net.setMeta('tta', f.set);
+  const out = f.out ?? file;
+  await writeFile(out, net.save());
+  say(f.json, `${out}: test-time views ${f.set}`);
+  return { model: out, views: f.set };
+}
+
 async function bench(fm, f) {
   const trainSet = await loadSplit(fm, dataDir(f.data), 'train');
   const r = benchArch(fm, trainSet, f.arch);
@@ -253,7 +275,7 @@ async function main(argv) {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  if (!FLAGS[cmd]) throw new UsageError(`unknown command '${cmd}' (expected train, eval, predict or bench)`);
+  if (!FLAGS[cmd]) throw new UsageError(`unknown command '${cmd}' (expected train, eval, predict, views or bench)`);
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: { ...COMMON, ...FLAGS[cmd] }, allowPositionals: cmd === 'predict', strict: true });
@@ -269,7 +291,8 @@ async function main(argv) {
   const result = cmd === 'train' ? await train(fm, f)
     : cmd === 'eval' ? await evaluate(fm, f)
       : cmd === 'predict' ? await predict(fm, f, parsed.positionals)
-        : await bench(fm, f);
+        : cmd === 'views' ? await views(fm, f)
+          : await bench(fm, f);
   if (f.json) process.stdout.write(JSON.stringify(result) + '\n');
   return 0;
 }

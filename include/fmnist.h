@@ -76,7 +76,10 @@ int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs);
 /* Same for already-normalised float inputs. */
 int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs);
 
-/* Free-form metadata saved in the model file (string -> string). */
+/* Free-form metadata saved in the model file (string -> string). One key
+ * changes inference: "tta" = "shift" makes the predict functions (and so
+ * evaluation) average the probabilities of the image and the image moved
+ * one pixel left and right (three forward passes); "none" turns it off. */
 int fm_net_set_meta(fm_net *net, const char *key, const char *value);
 const char *fm_net_get_meta(const fm_net *net, const char *key);
 

@@ -31,6 +31,9 @@ test('unknown commands and flags, bad values: exit 2 with one line on stderr', (
   assertOneLineError(run('train', '--epochs', 'two'), 2, /^fmnist: --epochs: 'two' is not an integer >= 1/);
   assertOneLineError(run('train', '--optimizer', 'rmsprop'), 2, /^fmnist: --optimizer: 'rmsprop' is not one of adam, adamw, sgd/);
   assertOneLineError(run('predict'), 2, /^fmnist: predict needs at least one image file/);
+  assertOneLineError(run('views', '--set', 'shift'), 2, /^fmnist: views: --model FILE is required/);
+  assertOneLineError(run('views', '--model', 'm.safetensors', '--set', 'flip'), 2, /^fmnist: --set: 'flip' is not one of shift, none/);
+  assertOneLineError(run('eval', '--views', 'all'), 2, /^fmnist: --views: 'all' is not one of shift, none/);
 });
 
 test('missing files and bad data: exit 1 with one line on stderr', () => {
@@ -90,6 +93,20 @@ test('train --json, then eval --json and predict --json on the saved model', asy
   }
   assert.equal(pj[3].index, pj[0].index, 'the upscaled, inverted photo of image 0 gets the same class');
   net.free();
+
+  // Test-time views: saved in the file, so eval and predict use them; eval
+  // --views overrides them without changing the file.
+  const shifted = join(dir, 'mlp-shift.safetensors');
+  const v = run('views', '--model', out, '--set', 'shift', '--out', shifted, '--json');
+  assert.equal(v.status, 0, v.stderr);
+  assert.deepEqual(JSON.parse(v.stdout), { model: shifted, views: 'shift' });
+  const viewed = m.loadNet(readFileSync(shifted));
+  assert.equal(viewed.getMeta('tta'), 'shift');
+  const es = JSON.parse(run('eval', '--model', shifted, '--json').stdout);
+  assert.notEqual(es.accuracy, ej.accuracy, 'three views change some answers');
+  const en = JSON.parse(run('eval', '--model', shifted, '--views', 'none', '--json').stdout);
+  assert.equal(en.accuracy, ej.accuracy, '--views none is the image alone');
+  viewed.free();
 
   writeFileSync(join(dir, 'fake.png'), 'GIF89a not really');
   assertOneLineError(run('predict', '--model', out, join(dir, 'fake.png')), 1, /fake\.png: cannot (decode image|read the image header): unknown image type/);

@@ -26,6 +26,7 @@ for (const entry of index.models) {
     const net = m.loadNet(bytes);
     assert.equal(net.spec, card.arch);
     assert.equal(net.paramCount, card.params);
+    assert.equal(net.getMeta('tta') ?? 'none', card.test_time_views, 'test-time views in the card');
     const ev = m.evaluate(net, await split('test'));
     const correct = ev.confusion.reduce((s, row, i) => s + row[i], 0);
     assert.equal(correct, card.test_correct, 'wasm reproduces the card accuracy exactly');

@@ -39,6 +39,7 @@ struct fm_net {
   uint64_t wgen;
 
   fm_rng dropout_rng;
+  int tta; /* metadata "tta": 1 = average the "shift" views in predict */
   int nmeta;
   char *meta_key[FM_MAX_META], *meta_val[FM_MAX_META];
 };

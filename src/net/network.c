@@ -156,34 +156,60 @@ static int logits_ok(const float *z, int n) {
   return 1;
 }
 
-int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs) {
+/* Test-time views (model metadata "tta"): the horizontal offsets whose
+ * predictions are averaged. "shift": the image and the image moved one pixel
+ * left and right (zeros come in at the edge), the jitter the models saw in
+ * training; on cnn-bn's validation split it gained 0.28 points over the
+ * image alone (README, Models). */
+static const int k_views_none[] = {0}, k_views_shift[] = {0, 1, -1};
+
+/* acts[0] = view dx of images [0, b) (x float or u8 pixels): out[.., x] =
+ * in[.., x + dx], zero where that falls outside the row. */
+static void fill_view(fm_net *net, const float *xf, const uint8_t *xu, int b, int dx) {
+  int w = net->input.w, rows = b * net->input.c * net->input.h;
+  float *dst = net->acts[0];
+  for (int r = 0; r < rows; r++, dst += w) {
+    int lo = FM_MAX(0, -dx), hi = FM_MIN(w, w - dx); /* x with x + dx inside */
+    for (int x = 0; x < lo; x++) dst[x] = 0;
+    for (int x = hi; x < w; x++) dst[x] = 0;
+    if (xf) {
+      const float *src = xf + (size_t)r * w + dx;
+      for (int x = lo; x < hi; x++) dst[x] = src[x];
+    } else {
+      const uint8_t *src = xu + (size_t)r * w + dx;
+      for (int x = lo; x < hi; x++) dst[x] = src[x] * (1.0f / 255.0f);
+    }
+  }
+}
+
+static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float *probs) {
   int in = fm_net_input_size(net);
   if (n < 0) return fm_fail("negative image count");
   if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1, 0)) return 0;
+  const int *views = net->tta ? k_views_shift : k_views_none;
+  int nviews = net->tta ? 3 : 1;
+  float view_probs[CHUNK * FM_NUM_CLASSES];
   for (int s = 0; s < n; s += CHUNK) {
-    int b = FM_MIN(CHUNK, n - s);
-    memcpy(net->acts[0], x + (size_t)s * in, (size_t)b * in * sizeof(float));
-    float *logits = fm_net_forward(net, b, 0);
-    if (!logits_ok(logits, b * FM_NUM_CLASSES)) return 0;
-    fm_softmax(logits, b, FM_NUM_CLASSES, probs + (size_t)s * FM_NUM_CLASSES);
+    int b = FM_MIN(CHUNK, n - s), nout = b * FM_NUM_CLASSES;
+    float *out = probs + (size_t)s * FM_NUM_CLASSES;
+    for (int v = 0; v < nviews; v++) {
+      fill_view(net, xf ? xf + (size_t)s * in : NULL, xu ? xu + (size_t)s * in : NULL, b, views[v]);
+      float *logits = fm_net_forward(net, b, 0);
+      if (!logits_ok(logits, nout)) return 0;
+      fm_softmax(logits, b, FM_NUM_CLASSES, v ? view_probs : out);
+      for (int i = 0; v && i < nout; i++) out[i] += view_probs[i];
+    }
+    for (int i = 0; nviews > 1 && i < nout; i++) out[i] /= (float)nviews;
   }
   return 1;
 }
 
+int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs) {
+  return predict(net, x, NULL, n, probs);
+}
+
 int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs) {
-  int in = fm_net_input_size(net);
-  if (n < 0) return fm_fail("negative image count");
-  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1, 0)) return 0;
-  for (int s = 0; s < n; s += CHUNK) {
-    int b = FM_MIN(CHUNK, n - s);
-    const uint8_t *src = pixels + (size_t)s * in;
-    float *x = net->acts[0];
-    for (size_t i = 0; i < (size_t)b * in; i++) x[i] = src[i] * (1.0f / 255.0f);
-    float *logits = fm_net_forward(net, b, 0);
-    if (!logits_ok(logits, b * FM_NUM_CLASSES)) return 0;
-    fm_softmax(logits, b, FM_NUM_CLASSES, probs + (size_t)s * FM_NUM_CLASSES);
-  }
-  return 1;
+  return predict(net, NULL, pixels, n, probs);
 }
 
 const char *fm_net_spec(const fm_net *net) { return net->spec; }
@@ -206,6 +232,11 @@ double fm_net_macs(const fm_net *net) {
 int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
   if (!key || !*key || !value) return fm_fail("metadata key and value must be non-empty strings");
   if (strlen(key) > 256 || strlen(value) > 65536) return fm_fail("metadata entry too long");
+  if (!strcmp(key, "tta")) {
+    if (strcmp(value, "none") && strcmp(value, "shift"))
+      return fm_fail("metadata tta must be \"none\" or \"shift\", not \"%.40s\"", value);
+    net->tta = !strcmp(value, "shift");
+  }
   for (int i = 0; i < net->nmeta; i++)
     if (!strcmp(net->meta_key[i], key)) {
       char *v = fm_malloc(strlen(value) + 1);

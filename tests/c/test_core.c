@@ -474,6 +474,34 @@ static void test_wino_cache(void) {
   fm_net_free(net), fm_net_free(fresh);
 }
 
+/* Test-time views ("tta" = "shift"): predict averages the image and the
+ * image moved one pixel left and right; unknown modes are refused. */
+static void test_views(void) {
+  fm_net *net = fm_net_create("conv3x3:4,relu,flatten,dense:10", 1, 5, 7, 8);
+  enum { N = 3, W = 7, H = 5 };
+  float x[N * H * W], moved[3][N * H * W], single[3][N * 10], mean[N * 10];
+  for (int i = 0; i < N * H * W; i++) x[i] = frand() + 0.5f;
+  const int dxs[3] = {0, 1, -1};
+  for (int v = 0; v < 3; v++) {
+    for (int r = 0; r < N * H; r++)
+      for (int c = 0; c < W; c++)
+        moved[v][r * W + c] = c + dxs[v] >= 0 && c + dxs[v] < W ? x[r * W + c + dxs[v]] : 0;
+    fm_net_predict_f32(net, moved[v], N, single[v]);
+  }
+  int refused = !fm_net_set_meta(net, "tta", "flip") && !net->tta;
+  fm_net_set_meta(net, "tta", "shift");
+  fm_net_predict_f32(net, x, N, mean);
+  double worst = 0, spread = 0;
+  for (int i = 0; i < N * 10; i++) {
+    worst = FM_MAX(worst, fabs(mean[i] - (single[0][i] + single[1][i] + single[2][i]) / 3));
+    spread = FM_MAX(spread, fabs(single[1][i] - single[0][i]));
+  }
+  char why[96];
+  snprintf(why, sizeof why, "error %.3g, views differ by %.3g, bad mode refused %d", worst, spread, refused);
+  report(worst < 1e-6 && spread > 1e-4 && refused, "test-time views average the shifted images", why);
+  fm_net_free(net);
+}
+
 /* The threaded layers (native build) against the serial ones: same outputs
  * and gradients up to float rounding. */
 static void test_threads(void) {
@@ -531,6 +559,7 @@ int main(void) {
   test_optim();
   test_augment_photo();
   test_wino_cache();
+  test_views();
   test_threads();
   fm_gemm_release();
   printf("%d passed, %d failed\n", g_pass, g_fail);
