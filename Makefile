@@ -104,7 +104,7 @@ bench:
 	$(MAKE) build/bench_kernels.wasm build/native/bench_kernels
 	node bench/bench.mjs
 	node --no-warnings bench/kernels.mjs
-	node bench/page-training.mjs
+	node bench/page.mjs
 
 # The demo page on http://127.0.0.1:8080/ (PORT=... to change).
 serve:

@@ -1,7 +1,9 @@
-// bench/page-training.mjs: training speed in the demo page itself (Chromium,
-// headless), one worker against two data-parallel workers, same run
-// otherwise: cnn-small, batch 64, on the first 6,400 training images.
-//   node bench/page-training.mjs [--json]
+// bench/page.mjs: speed in the demo page itself (Chromium, headless):
+// evaluating the shipped default model on the 10,000 test images (two
+// workers where there are two cores), then training, one worker against two
+// data-parallel workers, same run otherwise: cnn-small, batch 64, on the
+// first 6,400 training images.
+//   node bench/page.mjs [--json]
 import { chromium } from 'playwright-core';
 import { startServer } from '../scripts/serve.mjs';
 const CHROMIUM = '/usr/bin/chromium';
@@ -11,12 +13,18 @@ const server = await startServer(0);
 const origin = `http://127.0.0.1:${server.address().port}`;
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
 const results = [];
+let evaluation = null;
 try {
   const page = await browser.newPage();
   if (process.env.DEBUG) page.on('console', (m) => console.log(m.text()));
   await page.goto(`${origin}/`);
   await page.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 120000 });
   await page.waitForFunction(() => !document.getElementById('train').disabled, null, { timeout: 60000 });
+  await page.click('#evaluate');
+  await page.waitForFunction(() => /^on 10,000/.test(document.getElementById('eval-speed').textContent), null, { timeout: 300000 });
+  const speed = await page.textContent('#eval-speed');
+  const [, seconds, workers] = speed.match(/in ([\d.]+) s .* (\d) workers?\)/);
+  evaluation = { model: (await page.textContent('#model-status')).split(':')[0], seconds: Number(seconds), workers: Number(workers), accuracy: await page.textContent('[data-testid=accuracy]') };
   for (const workers of ['1', '2']) {
     await page.selectOption('#arch', 'cnn-small');
     await page.fill('#epochs', '1');
@@ -33,8 +41,10 @@ try {
   await browser.close();
   server.close();
 }
-if (json) console.log(JSON.stringify(results));
+if (json) console.log(JSON.stringify({ evaluation, training: results }));
 else {
+  const e = evaluation;
+  console.log(`page evaluation of ${e.model}: 10,000 test images in ${e.seconds} s with ${e.workers} worker(s), accuracy ${e.accuracy}`);
   for (const r of results) console.log(`page training cnn-small, ${r.workers} worker(s): ${r.images_per_sec} images/s`);
   console.log(`two workers / one: x${(results[1].images_per_sec / results[0].images_per_sec).toFixed(2)}`);
 }
