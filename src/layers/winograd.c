@@ -39,7 +39,8 @@ static wino_dims dims_of(int h, int w) {
 
 int fm_wino_applies(const fm_layer *L) {
   /* With few input channels the transforms cost more than the multiplies
-   * saved (the first layer, cin = 1, stays on im2col). */
+   * saved (the first layer, cin = 1, stays on im2col). Building with
+   * -DFM_NO_WINO puts every layer back on im2col, for A/B timings. */
 #ifdef FM_NO_WINO
   return 0;
 #endif
