@@ -105,7 +105,7 @@ int main(void) {
     float *U = randoms(fm_wino_weights_size(&L)), *scratch = randoms(fm_wino_scratch(&L));
     float *x = randoms((size_t)L.in.c * hw), *y = randoms((size_t)L.out.c * hw);
     fm_wino_weights(&L, U);
-    double g = RATE(fm_wino_forward_one(&L, U, x, y, scratch)) * 2.0 * L.out.c * L.in.c * 9 * hw / 1e9;
+    double g = RATE(fm_wino_forward(&L, U, x, y, 1, scratch)) * 2.0 * L.out.c * L.in.c * 9 * hw / 1e9;
     char name[64];
     snprintf(name, sizeof name, "conv %d->%d at %dx%d, one image", L.in.c, L.out.c, L.in.h, L.in.w);
     printf("winograd %-35s %7.1f GFLOP/s  %3.0f%%\n", name, g, 100 * g / peak);

@@ -135,7 +135,9 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
     const float *xn = j->x + (size_t)n * cin * hw;
     float *yn = j->y + (size_t)n * cout * hw;
     if (wino) {
-      fm_wino_forward_one(L, L->wino, xn, yn, wbuf);
+      int G = FM_MIN(fm_wino_group(L), end - n);
+      fm_wino_forward(L, L->wino, xn, yn, G, wbuf);
+      n += G - 1;
       continue;
     }
     for (int co = 0; co < cout; co++) {

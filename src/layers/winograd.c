@@ -25,14 +25,14 @@
  * the 4-wide loops can run past the last tile (results there are ignored). */
 typedef struct {
   int th, tw, T;
-  int ldv; /* row stride of V and M: T plus slack, a multiple of 4 */
+  int ldv; /* row stride of V and M: G samples' T tiles plus slack, a multiple of 4 */
   int le;  /* length of one odd- or even-column half row, with slack */
 } wino_dims;
 
-static wino_dims dims_of(int h, int w) {
+static wino_dims dims_of(int h, int w, int G) {
   wino_dims d;
   d.th = (h + 1) / 2, d.tw = (w + 1) / 2, d.T = d.th * d.tw;
-  d.ldv = (d.T + 3) / 4 * 4 + 4;
+  d.ldv = (G * d.T + 3) / 4 * 4 + 4;
   d.le = (d.tw + 3) / 4 * 4 + 4;
   return d;
 }
@@ -47,8 +47,16 @@ int fm_wino_applies(const fm_layer *L) {
   return L->kind == FM_CONV && L->k == 3 && L->in.c >= 8;
 }
 
+int fm_wino_group(const fm_layer *L) {
+  /* Small planes make narrow GEMMs (16 tiles at 7x7): several samples side
+   * by side widen them to about 64 columns. The columns are independent, so
+   * the results are the same bit for bit, only faster. */
+  int T = ((L->in.h + 1) / 2) * ((L->in.w + 1) / 2);
+  return FM_MAX(1, FM_MIN(4, (64 + T - 1) / T));
+}
+
 size_t fm_wino_scratch(const fm_layer *L) {
-  wino_dims d = dims_of(L->in.h, L->in.w);
+  wino_dims d = dims_of(L->in.h, L->in.w, fm_wino_group(L));
   size_t plane = (size_t)(2 * d.th + 2) * 2 * d.le, rows = (size_t)8 * d.le;
   return plane + rows + (size_t)16 * (L->in.c + L->out.c) * d.ldv;
 }
@@ -181,18 +189,24 @@ static void output_tiles(const float *M, size_t mplane, float bias, int h, int w
   }
 }
 
-void fm_wino_forward_one(const fm_layer *L, const float *U, const float *x, float *y,
-                         float *scratch) {
-  int cin = L->in.c, cout = L->out.c, h = L->in.h, w = L->in.w;
-  wino_dims d = dims_of(h, w);
+void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
+                     float *scratch) {
+  int cin = L->in.c, cout = L->out.c, h = L->in.h, w = L->in.w, hw = h * w;
+  wino_dims d = dims_of(h, w, G);
   float *plane = scratch, *rows = plane + (size_t)(2 * d.th + 2) * 2 * d.le;
   float *V = rows + (size_t)8 * d.le, *M = V + (size_t)16 * cin * d.ldv;
   size_t vplane = (size_t)cin * d.ldv, mplane = (size_t)cout * d.ldv, uplane = (size_t)cout * cin;
+  /* Sample g's tiles are columns [g T, (g + 1) T). In this order each
+   * sample's 4-wide overrun past its last tile is overwritten by the next. */
   for (int ci = 0; ci < cin; ci++)
-    input_tiles(x + (size_t)ci * h * w, h, w, d, plane, rows, V + (size_t)ci * d.ldv, vplane);
+    for (int g = 0; g < G; g++)
+      input_tiles(x + ((size_t)g * cin + ci) * hw, h, w, d, plane, rows,
+                  V + (size_t)ci * d.ldv + (size_t)g * d.T, vplane);
   for (int xi = 0; xi < 16; xi++)
-    fm_gemm(cout, d.T, cin, U + xi * uplane, cin, 1, V + xi * vplane, d.ldv, 1, M + xi * mplane,
-            d.ldv, 0);
-  for (int co = 0; co < cout; co++)
-    output_tiles(M + (size_t)co * d.ldv, mplane, L->b[co], h, w, d, y + (size_t)co * h * w);
+    fm_gemm(cout, G * d.T, cin, U + xi * uplane, cin, 1, V + xi * vplane, d.ldv, 1,
+            M + xi * mplane, d.ldv, 0);
+  for (int g = 0; g < G; g++)
+    for (int co = 0; co < cout; co++)
+      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, L->b[co], h, w, d,
+                   y + ((size_t)g * cout + co) * hw);
 }

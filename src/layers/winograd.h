@@ -10,13 +10,16 @@
 /* Whether the layer's forward pass uses Winograd (3x3 with enough input
  * channels to pay for the transforms). */
 int fm_wino_applies(const fm_layer *L);
-/* Floats of per-thread scratch one sample needs. */
+/* Samples the forward pass takes at once (fm_wino_forward's G at most), and
+ * the floats of per-thread scratch that needs. */
+int fm_wino_group(const fm_layer *L);
 size_t fm_wino_scratch(const fm_layer *L);
 /* Floats of transformed weights, and the transform: U [16][cout][cin]. */
 size_t fm_wino_weights_size(const fm_layer *L);
 void fm_wino_weights(const fm_layer *L, float *U);
-/* y [cout, h, w] = conv(x [cin, h, w]) + bias for one sample. */
-void fm_wino_forward_one(const fm_layer *L, const float *U, const float *x, float *y,
-                         float *scratch);
+/* y [G, cout, h, w] = conv(x [G, cin, h, w]) + bias for G samples
+ * (1 <= G <= fm_wino_group(L)). */
+void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
+                     float *scratch);
 
 #endif

@@ -222,7 +222,7 @@ static void test_forward_reference(void) {
                                   {8, 2, 3, 3},  {12, 14, 14, 3}, {8, 9, 17, 3}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     fm_shape in = {shapes[s][0], shapes[s][1], shapes[s][2], 0};
-    int k = shapes[s][3], B = 2, pad = k / 2, c = in.c, h = in.h, w = in.w;
+    int k = shapes[s][3], B = 3, pad = k / 2, c = in.c, h = in.h, w = in.w;
     test_layer t = make_layer(FM_CONV, in, k, 0, B);
     int nin = B * c * h * w, nout = B * 3 * h * w;
     float *x = malloc(sizeof(float) * nin), *y = malloc(sizeof(float) * nout);
