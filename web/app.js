@@ -190,8 +190,8 @@ function clearResults() {
 $('evaluate').addEventListener('click', () => task(async () => {
   $('eval-progress').hidden = false;
   try {
-    // Two workers (a helper takes half the images) where there are two cores.
-    const r = await bridge.call('evaluate', { workers: (navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1 }, {
+    // One worker per core (up to 8): helpers take equal shares of the images.
+    const r = await bridge.call('evaluate', { workers: Math.min(8, navigator.hardwareConcurrency ?? 1) }, {
       onProgress: (p) => { $('eval-progress').max = p.total; $('eval-progress').value = p.done; },
     });
     showResults(r);

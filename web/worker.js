@@ -102,46 +102,54 @@ const methods = {
     return net.save();
   },
 
-  /** The test set's confusion matrix and report. With workers = 2 a helper
-   * worker (this same script, given the model file and the second half of
-   * the images) predicts half while this one predicts the other: the same
-   * C code on the same images, so the same answers, in about half the time
-   * on two cores. A helper that cannot start leaves all of it to this one. */
+  /** The test set's confusion matrix and report. With workers = W > 1,
+   * W - 1 helper workers (this same script, each given the model file and
+   * its share of the images) predict while this one predicts the first
+   * share: the same C code on the same images, so the same answers, in
+   * about 1/W of the time on W cores. A helper that fails leaves its share
+   * to this worker. */
   async evaluate({ workers = 1 } = {}, progress) {
     needModel(); needData();
     const t0 = performance.now();
     const chunk = 500, n = test.count;
-    let mine = n, theirs = null, helper = null;
-    if (workers > 1 && n >= 2 * chunk) {
-      mine = Math.ceil(n / 2 / chunk) * chunk;
-      helper = new Bridge(new URL('./worker.js', import.meta.url));
-      const images = test.images(mine, n - mine);
-      theirs = helper.call('predictImages', { model: net.save(), images, count: n - mine }, { transfer: [images.buffer] });
-      theirs.catch(() => {}); // if this half fails first, the helper is stopped: not an error of its own
+    const W = Math.max(1, Math.min(workers, Math.floor(n / chunk)));
+    // Shares in whole chunks: [bounds[k], bounds[k + 1]) for worker k.
+    const bounds = Array.from({ length: W + 1 }, (_, k) => Math.min(n, Math.ceil((n * k) / W / chunk) * chunk));
+    const helpers = [], theirs = [];
+    if (W > 1) {
+      const model = net.save();
+      for (let k = 1; k < W; k++) {
+        const helper = new Bridge(new URL('./worker.js', import.meta.url));
+        const images = test.images(bounds[k], bounds[k + 1] - bounds[k]);
+        const share = helper.call('predictImages', { model, images, count: bounds[k + 1] - bounds[k] }, { transfer: [images.buffer] });
+        share.catch(() => {}); // if this worker fails first, the helpers are stopped: not errors of their own
+        helpers.push(helper);
+        theirs.push(share);
+      }
     }
     const probs = new Float32Array(n * 10);
-    try {
-      for (let s = 0; s < mine; s += chunk) {
-        const c = Math.min(chunk, mine - s);
+    const predictRange = async (from, to, report) => {
+      for (let s = from; s < to; s += chunk) {
+        const c = Math.min(chunk, to - s);
         probs.set(net.predict(test.images(s, c), c), s * 10);
-        // Both halves go at the same pace: report this one's share of the whole.
-        progress({ stage: 'evaluate', done: Math.round(((s + c) / mine) * (helper ? n : mine)), total: n });
+        report?.(s + c - from, to - from);
         await yieldNow();
       }
-      if (theirs) {
+    };
+    let used = W;
+    try {
+      // All shares go at the same pace: report this one's progress for the whole.
+      await predictRange(0, bounds[1], (d, m) => progress({ stage: 'evaluate', done: Math.round((d / m) * n), total: n }));
+      for (let k = 1; k < W; k++) {
         try {
-          probs.set(await theirs, mine * 10);
+          probs.set(await theirs[k - 1], bounds[k] * 10);
         } catch {
-          workers = 1; // the helper failed (e.g. out of memory): do its half here
-          for (let s = mine; s < n; s += chunk) {
-            const c = Math.min(chunk, n - s);
-            probs.set(net.predict(test.images(s, c), c), s * 10);
-            await yieldNow();
-          }
+          used--; // the helper failed (e.g. out of memory): its share is done here
+          await predictRange(bounds[k], bounds[k + 1]);
         }
       }
     } finally {
-      helper?.terminate();
+      for (const h of helpers) h.terminate();
     }
     const confusion = new Int32Array(100), predictions = new Uint8Array(n), labels = test.labels();
     for (let i = 0; i < n; i++) {
@@ -153,7 +161,7 @@ const methods = {
     const seconds = (performance.now() - t0) / 1000;
     lastEval = { predictions, probs };
     const report = fm.report(confusion);
-    return { ...report, confusion: Array.from(confusion), seconds, imagesPerSec: n / seconds, count: n, workers: helper ? workers : 1 };
+    return { ...report, confusion: Array.from(confusion), seconds, imagesPerSec: n / seconds, count: n, workers: used };
   },
 
   /** As a helper of evaluate: class probabilities of count images. */
