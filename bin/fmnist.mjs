@@ -46,8 +46,8 @@ eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|none  override the model's test-time views
 predict flags:  --model FILE  IMAGE...
 views flags:    --model FILE  --set shift|none  [--out FILE (default: in place)]
-                shift: average the image and the image moved 1 pixel left and
-                right (3 forward passes); none: the image alone
+                shift: an image under 0.9 on its own is decided by the mean of
+                it and the image moved 1 pixel left and right; none: the image alone
 bench flags:    --arch NAME (default cnn-small)  --data DIR
 all commands:   --json (one JSON object on stdout)`;
 
@@ -206,7 +206,7 @@ async function evaluate(fm, f) {
   progressDone();
   if (!f.json) {
     const pad = (s, n) => String(s).padStart(n);
-    const views = net.getMeta('tta') === 'shift' ? ', test-time views: shift (3 passes)' : '';
+    const views = net.getMeta('tta') === 'shift' ? ', test-time views: shift' : '';
     const lines = [`model ${file}: ${net.spec}${views}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${testSet.count} test images ` +
       `(${Math.round(ev.images_per_sec)} images/s)`, '', 'confusion matrix (rows = true class, columns = predicted):'];
     lines.push(pad('', 12) + CLASS_NAMES.map((_, i) => pad(i, 5)).join(''));

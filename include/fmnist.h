@@ -78,8 +78,10 @@ int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs);
 
 /* Free-form metadata saved in the model file (string -> string). One key
  * changes inference: "tta" = "shift" makes the predict functions (and so
- * evaluation) average the probabilities of the image and the image moved
- * one pixel left and right (three forward passes); "none" turns it off. */
+ * evaluation) decide each image whose top class has probability under 0.9
+ * on its own by the mean of the image and the image moved one pixel left and
+ * right (two more forward passes for those images only); "none" turns it
+ * off. */
 int fm_net_set_meta(fm_net *net, const char *key, const char *value);
 const char *fm_net_get_meta(const fm_net *net, const char *key);
 

@@ -66,7 +66,7 @@ const md = [
   `- Parameters: ${card.params.toLocaleString('en')}; file ${card.file_bytes.toLocaleString('en')} bytes; ${(card.macs_per_image / 1e6).toFixed(2)} M multiply-adds per image`,
   `- **Test accuracy: ${pct(card.test_accuracy)}** (${correct} / ${test.count}, official test set, measured once)`,
   ...(views === 'shift'
-    ? [`- Inference: the mean of 3 views, the image and the image moved 1 pixel left and right (\`fmnist views --set shift\`; 3 forward passes); the image alone: ${pct(singleView)}`]
+    ? [`- Inference: test-time views (\`fmnist views --set shift\`): an image whose top class has probability under 0.9 on its own is decided by the mean of the image and the image moved 1 pixel left and right; the image alone: ${pct(singleView)}`]
     : []),
   ...(card.training_stages
     ? ['- Training, in stages (each starts from the weights the previous one saved):', ...card.training_stages.map((c, i) => `  ${i + 1}. \`${c}\``)]
