@@ -502,10 +502,14 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
             (unsigned long long)covered, covered > data_len ? "truncated" : "trailing bytes");
     return load_fail(net, tok, ents);
   }
+  /* Metadata is kept as it comes (an entry that does not fit is dropped),
+   * except "tta", which changes what predict computes: a value this build
+   * does not know refuses the file rather than run it another way. */
   for (int q = 0; q < nmeta; q++)
     if (tok_string(&j, meta_keys[q], mkey, sizeof mkey) &&
-        tok_string(&j, meta_vals[q], mval, sizeof mval))
-      fm_net_set_meta(net, mkey, mval);
+        tok_string(&j, meta_vals[q], mval, sizeof mval) && !fm_net_set_meta(net, mkey, mval) &&
+        !strcmp(mkey, "tta"))
+      return load_fail(net, tok, ents);
   free(tok);
   free(ents);
   return net;
