@@ -56,6 +56,8 @@ test('the page loads with a strict CSP, no console errors, the dataset and the p
   assert.doesNotMatch(csp, /unsafe-inline|https?:/);
   await waitText('#data-status', /^Dataset ready: 60,000 training and 10,000 test images/);
   await waitText('#model-status', new RegExp(`^${index.default.replace('.', '\\.')}: `));
+  // A model with test-time views says so (its recorded accuracy is the image alone's).
+  if (card.test_time_views === 'shift') assert.match(await text('#model-status'), /for the image alone; test-time views: /);
   assert.equal(await page.isEnabled('#evaluate'), true);
   assert.deepEqual(consoleErrors, []);
   // The server answers with the right MIME type for the module.

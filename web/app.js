@@ -87,8 +87,12 @@ async function task(fn) {
 
 function showModel(info) {
   state.model = info;
-  const recorded = info.testAccuracy ? `, recorded test accuracy ${pct(Number(info.testAccuracy))}` : '';
-  $('model-status').textContent = `${info.name}: ${info.spec} (${info.params.toLocaleString('en')} parameters${recorded}).`;
+  // The trainer records the accuracy of the image alone; test-time views
+  // (fmnist views) are set afterwards, and Evaluate measures with them.
+  const views = info.views === 'shift';
+  const recorded = info.testAccuracy ? `, recorded test accuracy ${pct(Number(info.testAccuracy))}${views ? ' for the image alone' : ''}` : '';
+  $('model-status').textContent = `${info.name}: ${info.spec} (${info.params.toLocaleString('en')} parameters${recorded}` +
+    `${views ? '; test-time views: unsure images also seen shifted 1 pixel left and right' : ''}).`;
 }
 
 // ---- dataset ----

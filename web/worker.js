@@ -31,7 +31,7 @@ function modelInfo() {
   if (!net) return null;
   return {
     name: modelName, spec: net.spec, params: net.paramCount, macs: net.macs,
-    testAccuracy: net.getMeta('test_accuracy'), epochs: net.getMeta('epochs'),
+    testAccuracy: net.getMeta('test_accuracy'), epochs: net.getMeta('epochs'), views: net.getMeta('tta') ?? 'none',
   };
 }
 
