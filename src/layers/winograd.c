@@ -2,9 +2,10 @@
  * (Lavin & Gray 2016), 16 multiplies per 2x2 output tile and channel pair
  * instead of 36: 2.25x fewer than im2col + GEMM, which already runs at 90%+
  * of the core's peak, so this is the only way left to make a one-image
- * forward pass cheaper (issue 6's 0.3 ms).
+ * forward pass cheaper (the README's 0.3 ms goal).
  *
- * For one sample, with tiles t = (ty, tx) of 2x2 outputs reading 4x4 inputs:
+ * With tiles t = (ty, tx) of 2x2 outputs reading 4x4 inputs (the tiles of up
+ * to fm_wino_group samples side by side):
  *   U[xi][co][ci] = (G g G^T)[xi]      weights, once per weight change
  *   V[xi][ci][t]  = (B^T d B)[xi]      input tiles
  *   M[xi]         = U[xi] * V[xi]      16 GEMMs [cout x cin] * [cin x T]
