@@ -58,6 +58,7 @@ static void fill_view(fm_net *net, const float *xf, const uint8_t *xu, const int
 static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float *probs) {
   int in = fm_net_input_size(net);
   if (n < 0) return fm_fail("negative image count");
+  if (n > 0 && ((!xf && !xu) || !probs)) return fm_fail("predict: missing images or output buffer");
   if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1, 0)) return 0;
   float view_probs[CHUNK * FM_NUM_CLASSES];
   int unsure[CHUNK];
