@@ -327,6 +327,33 @@ test('a reload during training offers the model trained so far back (IndexedDB)'
   }
 });
 
+test('with the shipped model loaded, uploads use the photo model, as fmnist predict does', { skip }, async () => {
+  if (!index.photo) return; // no photo model shipped: uploads use the current model (tested above)
+  const p = await browser.newPage();
+  try {
+    await p.goto(`${origin}/`);
+    await p.waitForFunction((name) => document.getElementById('model-status').textContent.startsWith(`${name}: `), index.default, { timeout: 60000 });
+    const ds = await split('test');
+    const dir = mkdtempSync('/tmp/fmnist-photo-model-');
+    const file = `${dir}/coat.png`;
+    const big = new Uint8Array(112 * 112); // test image 4, upscaled 4x and inverted to a light background
+    for (let y = 0; y < 112; y++) for (let x = 0; x < 112; x++) big[y * 112 + x] = 255 - ds.image(4)[(y >> 2) * 28 + (x >> 2)];
+    writeFileSync(file, encodePng(big, 112, 112));
+    await p.setInputFiles('#photo-input', file);
+    await p.waitForFunction(() => document.querySelectorAll('[data-testid=photo-result]').length === 1, null, { timeout: 60000 });
+    const card = await p.textContent('[data-testid=photo-result]');
+    assert.ok(card.includes(`model: ${index.photo}`), card);
+    const cli = spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'predict', '--json', file], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const [r] = JSON.parse(cli.stdout);
+    const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    const top3 = r.probabilities.map((q, i) => [q, i]).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([q, i]) => `${names[i]} ${(100 * q).toFixed(1)}%`);
+    for (const line of top3) assert.ok(card.includes(line), `page shows ${card}, fmnist predict says ${line}`);
+  } finally {
+    await p.close();
+  }
+});
+
 test('evaluation on three workers (a browser reporting three cores) gives the card accuracy', { skip }, async () => {
   const p = await browser.newPage();
   try {

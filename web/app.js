@@ -148,6 +148,8 @@ async function loadDefaultModel() {
   try {
     const index = await (await fetch('models/index.json')).json();
     showModel(await bridge.call('loadModelUrl', { url: `models/${index.default}`, name: index.default }));
+    // Uploads use the photo model while the shipped default is the current one.
+    if (index.photo) await bridge.call('loadPhotoModelUrl', { url: `models/${index.photo}`, name: index.photo, forModel: index.default });
   } catch (e) {
     $('model-status').textContent = `No pretrained model could be loaded (${e.message}); train one below.`;
   }
@@ -421,7 +423,8 @@ async function classifyPhotos(files) {
           ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
           : `Looks like: ${r.top[0].label}`;
         card.append(el('div', { class: 'pair' }, frame, mask, seen),
-          el('figcaption', {}, el('strong', {}, r.name), el('p', {}, verdict), list));
+          el('figcaption', {}, el('strong', {}, r.name), el('p', {}, verdict), list,
+            el('p', { class: 'muted', 'data-testid': 'photo-model' }, `model: ${r.model}`)));
       }
       $('photos').prepend(card);
     }

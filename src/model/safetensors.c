@@ -343,7 +343,7 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
 
   /* Metadata and tensor entries. */
   char arch[FM_MAX_SPEC_LEN + 1] = "", input[64] = "1x28x28", norm[64] = "x/255";
-  char mkey[257], mval[1024];
+  char mkey[257], mval[8192]; /* a chain of training commands runs past 1 KB */
   int nmeta = 0, meta_keys[FM_MAX_META], meta_vals[FM_MAX_META];
   int nent = 0;
   int i = 1;
