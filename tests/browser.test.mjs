@@ -12,6 +12,8 @@ import { startServer } from '../scripts/serve.mjs';
 import { split, encodePng } from './helpers.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
+// The class names as the page and the CLI print them (written out here, not imported).
+const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (build.sh installs Debian's chromium)`;
 const shots = new URL('../build/screenshots/', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
@@ -171,7 +173,6 @@ test('uploaded photos each get a result: the photo, its mask, the 28x28 input an
   await page.setInputFiles('#photo-input', files);
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-result]').length === 3);
   const results = await page.locator('[data-testid=photo-result]').allTextContents();
-  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
   const byFile = Object.fromEntries(files.map((f) => [f.name, results.find((r) => r.includes(f.name))]));
   for (const f of ['garment.png', 'small.png']) {
     assert.ok(names.some((n) => byFile[f].includes(`Looks like: ${n}`) || byFile[f].includes(`Not sure: maybe ${n}`)), byFile[f]);
@@ -346,7 +347,6 @@ test('with the shipped model loaded, uploads use the photo model, as fmnist pred
     const cli = spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'predict', '--json', file], { encoding: 'utf8' });
     assert.equal(cli.status, 0, cli.stderr);
     const [r] = JSON.parse(cli.stdout);
-    const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
     const top3 = r.probabilities.map((q, i) => [q, i]).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([q, i]) => `${names[i]} ${(100 * q).toFixed(1)}%`);
     for (const line of top3) assert.ok(card.includes(line), `page shows ${card}, fmnist predict says ${line}`);
   } finally {

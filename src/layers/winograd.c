@@ -52,7 +52,7 @@ int fm_wino_group(const fm_layer *L) {
   /* Small planes make narrow GEMMs (16 tiles at 7x7): several samples side
    * by side widen them to about 64 columns. The columns are independent, so
    * the results are the same bit for bit, only faster. */
-  int T = ((L->in.h + 1) / 2) * ((L->in.w + 1) / 2);
+  int T = dims_of(L->in.h, L->in.w, 1).T;
   return FM_MAX(1, FM_MIN(4, (64 + T - 1) / T));
 }
 

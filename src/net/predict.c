@@ -55,6 +55,14 @@ static void fill_view(fm_net *net, const float *xf, const uint8_t *xu, const int
   }
 }
 
+/* Forward pass of the b images in acts[0], softmax into out. */
+static int forward_probs(fm_net *net, int b, float *out) {
+  float *logits = fm_net_forward(net, b, 0);
+  if (!logits_ok(logits, b * FM_NUM_CLASSES)) return 0;
+  fm_softmax(logits, b, FM_NUM_CLASSES, out);
+  return 1;
+}
+
 static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float *probs) {
   int in = fm_net_input_size(net);
   if (n < 0) return fm_fail("negative image count");
@@ -68,9 +76,7 @@ static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float
     const uint8_t *cu = xu ? xu + (size_t)s * in : NULL;
     float *out = probs + (size_t)s * FM_NUM_CLASSES;
     fill_view(net, cf, cu, NULL, b, 0);
-    float *logits = fm_net_forward(net, b, 0);
-    if (!logits_ok(logits, b * FM_NUM_CLASSES)) return 0;
-    fm_softmax(logits, b, FM_NUM_CLASSES, out);
+    if (!forward_probs(net, b, out)) return 0;
     if (!net->tta) continue;
     int nu = 0;
     for (int i = 0; i < b; i++) {
@@ -81,9 +87,7 @@ static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float
     if (!nu) continue;
     for (int v = 0; v < 2; v++) {
       fill_view(net, cf, cu, unsure, nu, k_extra_views[v]);
-      logits = fm_net_forward(net, nu, 0);
-      if (!logits_ok(logits, nu * FM_NUM_CLASSES)) return 0;
-      fm_softmax(logits, nu, FM_NUM_CLASSES, view_probs);
+      if (!forward_probs(net, nu, view_probs)) return 0;
       for (int k = 0; k < nu; k++)
         for (int j = 0; j < FM_NUM_CLASSES; j++)
           out[unsure[k] * FM_NUM_CLASSES + j] += view_probs[k * FM_NUM_CLASSES + j];
