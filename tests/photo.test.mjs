@@ -81,3 +81,34 @@ test('photos with no object, tiny photos and one-pixel photos still give an inpu
   }
   assert.throws(() => m.photoToInput(new Uint8Array(0), 0, 0), /image has no pixels/);
 });
+
+// A garment that fills the frame touches most of the border, so the border's
+// median colour is the garment's own: the pipeline must still find the real
+// background (a corner's colour) instead of keeping only the garment's print.
+test('a garment filling the frame and touching three sides is still segmented (mask IoU >= 0.8)', async () => {
+  const m = await fm();
+  const W = 320, H = 280;
+  const tops = [[70, 150, 120], [40, 40, 50], [200, 60, 60]], beds = [[230, 200, 205], [225, 225, 230], [180, 150, 110]];
+  for (let k = 0; k < 3; k++) {
+    const rgba = new Uint8Array(W * H * 4), garment = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      const texture = 10 * Math.sin(x / 5) * Math.sin(y / 7);
+      let c = beds[k].map((t) => t + texture);
+      // body and sleeves from 30% of the height down, collar above it
+      if (y > 0.3 * H || (y > 0.1 * H && Math.abs(x - W / 2) < 0.25 * W)) c = tops[k].map((t) => t + texture / 3), garment[y * W + x] = 1;
+      if (Math.abs(x - W / 2) < 40 && Math.abs(y - 0.6 * H) < 25) c = [245, 240, 235]; // its print
+      rgba.set([...c.map(Math.round), 255], (y * W + x) * 4);
+    }
+    let ring = 0;
+    for (let x = 0; x < W; x++) ring += garment[x] + garment[(H - 1) * W + x];
+    for (let y = 0; y < H; y++) ring += garment[y * W] + garment[y * W + W - 1];
+    assert.ok(ring > W + H, 'the garment covers over half the border');
+    const { mask } = m.photoToInput(rgba, W, H);
+    let inter = 0, union = 0;
+    for (let y = 0; y < mask.height; y++) for (let x = 0; x < mask.width; x++) {
+      const a = mask.data[y * mask.width + x] > 0, b = garment[Math.floor((y + 0.5) * H / mask.height) * W + Math.floor((x + 0.5) * W / mask.width)] === 1;
+      inter += a && b, union += a || b;
+    }
+    assert.ok(inter / union >= 0.8, `top ${k}: mask IoU ${(inter / union).toFixed(2)}`);
+  }
+});
