@@ -14,6 +14,11 @@
  *      covers the middle of the picture but not its outer frame wins (a
  *      garment filling the frame had made its own colour the "background":
  *      159 -> 163 of 290 validation photos right);
+ *   then, until the mask settles (at most REFINE rounds), every pixel is
+ *      reclassified by the colour histograms of the current object and
+ *      background, and 3-4 run again on that (a background of several
+ *      colours, a shadow, a bed's edge: 163 -> 179 after one round, 188
+ *      when settled);
  *   5. crop to it, background to white, stretch the object's contrast,
  *      negate, resize the longest edge to 28, sharpen, centre.
  * A 28x28 input is taken as already in the dataset's form. */
@@ -103,17 +108,55 @@ static float coverage(const uint8_t *bg, int W, int H, int middle) {
   return all ? (float)in / all : 0;
 }
 
+#ifndef REFINE
+#define REFINE 8
+#endif
+#define BINS 4096 /* colour histogram: 16 levels per channel */
+static int bin_of(const uint8_t *p) { return (p[0] >> 4) << 8 | (p[1] >> 4) << 4 | p[2] >> 4; }
+
+/* Whether a pixel looks like background: close to its colour, or (after a
+ * first mask) more frequent in the background's colour histogram than in
+ * the object's. */
+static int bg_like(const uint8_t *p, const uint8_t *bgc, int tol, const uint8_t *table) {
+  return table ? table[bin_of(p)] : dist(p, bgc) <= tol;
+}
+
+/* The table for bg_like from a mask: both colour histograms, each smoothed
+ * over neighbouring bins (3x3x3) and normalised, compared bin by bin. */
+static int colour_table(const uint8_t *rgb, const uint8_t *bg, size_t n, uint8_t *table) {
+  float *hist = fm_calloc(4 * BINS, sizeof(float)), *smooth = hist + 2 * BINS;
+  if (!hist) return 0;
+  float total[2] = {0, 0};
+  for (size_t i = 0; i < n; i++) hist[(bg[i] ? BINS : 0) + bin_of(rgb + 3 * i)] += 1, total[bg[i] != 0] += 1;
+  for (int c = 0; c < 2; c++)
+    for (int r = 0; r < 16; r++)
+      for (int g = 0; g < 16; g++)
+        for (int b = 0; b < 16; b++) {
+          float s = 0;
+          for (int dr = -1; dr <= 1; dr++)
+            for (int dg = -1; dg <= 1; dg++)
+              for (int db = -1; db <= 1; db++) {
+                int rr = r + dr, gg = g + dg, bb = b + db;
+                if (rr >= 0 && gg >= 0 && bb >= 0 && rr < 16 && gg < 16 && bb < 16) s += hist[c * BINS + (rr << 8 | gg << 4 | bb)];
+              }
+          smooth[c * BINS + (r << 8 | g << 4 | b)] = s / FM_MAX(1.0f, total[c]);
+        }
+  for (int k = 0; k < BINS; k++) table[k] = smooth[BINS + k] > smooth[k];
+  free(hist);
+  return 1;
+}
+
 /* One background hypothesis (colour, tolerance) -> bg (1 = background),
  * the kept object's bounding box and its area in pixels (0: none). */
-static long segment(const uint8_t *rgb, int W, int H, const uint8_t *bgc, int tol, uint8_t *bg,
-                    int32_t *queue, int32_t *label, int box[4]) {
+static long segment(const uint8_t *rgb, int W, int H, const uint8_t *bgc, int tol, const uint8_t *table,
+                    uint8_t *bg, int32_t *queue, int32_t *label, int box[4]) {
   size_t n = (size_t)W * H;
   memset(bg, 0, n), memset(label, 0, n * sizeof(int32_t));
   /* 3. Flood fill of the background from the border. */
   int qh = 0, qt = 0;
   for (size_t i = 0; i < n; i++) {
     int x = (int)(i % W), y = (int)(i / W);
-    if ((x == 0 || y == 0 || x == W - 1 || y == H - 1) && dist(rgb + 3 * i, bgc) <= tol)
+    if ((x == 0 || y == 0 || x == W - 1 || y == H - 1) && bg_like(rgb + 3 * i, bgc, tol, table))
       bg[i] = 1, queue[qt++] = (int32_t)i;
   }
   while (qh < qt) {
@@ -123,9 +166,7 @@ static long segment(const uint8_t *rgb, int W, int H, const uint8_t *bgc, int to
       if (nx[k] < 0 || ny[k] < 0 || nx[k] >= W || ny[k] >= H) continue;
       int j = ny[k] * W + nx[k];
       if (bg[j]) continue;
-      int dj = dist(rgb + 3 * j, bgc);
-      if (dj <= tol)
-        bg[j] = 1, queue[qt++] = j;
+      if (bg_like(rgb + 3 * j, bgc, tol, table)) bg[j] = 1, queue[qt++] = j;
     }
   }
 
@@ -270,7 +311,7 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
       memcpy(tried + 3 * ntried++, colour, 3);
       int t = FM_MAX(13, FM_MIN(70, 3 * spread + 13)); /* 13 = 5% of 255, the paper's */
       int b[4];
-      long a = segment(rgb, W, H, colour, t, cand, queue, label, b);
+      long a = segment(rgb, W, H, colour, t, NULL, cand, queue, label, b);
       /* Plausible: covers the middle of the picture, not its outer frame. */
       float score = coverage(cand, W, H, 1) - coverage(cand, W, H, 0) + (hyp == 0 ? 0.1f : 0.0f);
       if (a > 0 && score > best_score) {
@@ -280,6 +321,21 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
       }
       if (hyp == 0 && a == 0) memcpy(bgc, colour, 3), tol = t;
     }
+    /* Refine: reclassify every pixel by the two colour histograms of that
+     * mask (a background of several colours, a garment of one). */
+    uint8_t *table = fm_malloc(BINS);
+    for (int it = 0; it < REFINE && area > 0 && table; it++) {
+      int b[4];
+      if (!colour_table(rgb, bg, n, table)) break;
+      long a = segment(rgb, W, H, bgc, tol, table, cand, queue, label, b);
+      if (a == 0) break;
+      size_t moved = 0;
+      for (size_t i = 0; i < n; i++) moved += bg[i] != cand[i];
+      area = a, memcpy(bg, cand, n);
+      x0 = b[0], y0 = b[1], x1 = b[2], y1 = b[3];
+      if (moved * 200 < n) break; /* settled: under 0.5% of the pixels changed */
+    }
+    free(table);
     free(patch), free(scratch), free(cand);
   }
   /* No credible object (empty, or everything): use the whole picture. */
