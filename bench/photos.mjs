@@ -26,6 +26,7 @@ const fm = await loadFmnist();
 const net = fm.loadNet(readFileSync(modelFile));
 const perFolder = {};
 let right = 0, mapped = 0;
+const sure = { answered: 0, right: 0 }, unsure = { mapped: 0, unmapped: 0, unmappedPhotos: 0 };
 const t0 = performance.now();
 let photos = 0;
 for (const folder of Object.keys(ALLOWED)) {
@@ -38,17 +39,21 @@ for (const folder of Object.keys(ALLOWED)) {
     const p = Array.from(net.predict(input, 1));
     const top = p.indexOf(Math.max(...p));
     stats.predicted[top]++;
-    stats.unsure += judge(p).unsure;
+    const { unsure: doubt } = judge(p);
+    stats.unsure += doubt;
     photos++;
     if (ALLOWED[folder]) {
       mapped++;
-      if (ALLOWED[folder].includes(top)) stats.right++, right++;
-    }
+      const ok = ALLOWED[folder].includes(top);
+      if (ok) stats.right++, right++;
+      if (!doubt) sure.answered++, sure.right += ok;
+      unsure.mapped += doubt;
+    } else unsure.unmapped += doubt, unsure.unmappedPhotos++;
   }
   perFolder[folder] = stats;
 }
 const seconds = (performance.now() - t0) / 1000;
-const result = { model: modelFile, mapped, right, accuracy: right / mapped, ms_per_photo: (1000 * seconds) / photos, per_folder: perFolder };
+const result = { model: modelFile, mapped, right, accuracy: right / mapped, sure, unsure, ms_per_photo: (1000 * seconds) / photos, per_folder: perFolder };
 if (values.json) console.log(JSON.stringify(result));
 else {
   console.log(`model ${modelFile}`);
@@ -56,5 +61,7 @@ else {
     const most = s.predicted.map((n, i) => [n, i]).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([n, i]) => `${CLASS_NAMES[i]} ${n}`).join(', ');
     console.log(`${folder.padEnd(11)} ${ALLOWED[folder] ? `${s.right}/${s.photos}`.padStart(7) : 'n/a'.padStart(7)}   unsure ${String(s.unsure).padStart(2)}   most predicted: ${most}`);
   }
+  const pct = (a, b) => `${(100 * a / b).toFixed(1)}%`;
+  console.log(`answers given as sure: ${sure.right}/${sure.answered} = ${pct(sure.right, sure.answered)} right; flagged unsure: ${unsure.mapped}/${mapped} = ${pct(unsure.mapped, mapped)} of mapped photos, ${unsure.unmapped}/${unsure.unmappedPhotos} = ${pct(unsure.unmapped, unsure.unmappedPhotos)} of hat/shorts/skirt`);
   console.log(`overall: ${right}/${mapped} = ${(100 * right / mapped).toFixed(1)}% of mapped photos right, ${result.ms_per_photo.toFixed(1)} ms per photo`);
 }

@@ -124,24 +124,20 @@ static int bg_like(const uint8_t *p, const uint8_t *bgc, int tol, const uint8_t 
 /* The table for bg_like from a mask: both colour histograms, each smoothed
  * over neighbouring bins (3x3x3) and normalised, compared bin by bin. */
 static int colour_table(const uint8_t *rgb, const uint8_t *bg, size_t n, uint8_t *table) {
-  float *hist = fm_calloc(4 * BINS, sizeof(float)), *smooth = hist + 2 * BINS;
+  float *hist = fm_calloc(3 * BINS, sizeof(float)), *tmp = hist + 2 * BINS;
   if (!hist) return 0;
   float total[2] = {0, 0};
   for (size_t i = 0; i < n; i++) hist[(bg[i] ? BINS : 0) + bin_of(rgb + 3 * i)] += 1, total[bg[i] != 0] += 1;
-  for (int c = 0; c < 2; c++)
-    for (int r = 0; r < 16; r++)
-      for (int g = 0; g < 16; g++)
-        for (int b = 0; b < 16; b++) {
-          float s = 0;
-          for (int dr = -1; dr <= 1; dr++)
-            for (int dg = -1; dg <= 1; dg++)
-              for (int db = -1; db <= 1; db++) {
-                int rr = r + dr, gg = g + dg, bb = b + db;
-                if (rr >= 0 && gg >= 0 && bb >= 0 && rr < 16 && gg < 16 && bb < 16) s += hist[c * BINS + (rr << 8 | gg << 4 | bb)];
-              }
-          smooth[c * BINS + (r << 8 | g << 4 | b)] = s / FM_MAX(1.0f, total[c]);
-        }
-  for (int k = 0; k < BINS; k++) table[k] = smooth[BINS + k] > smooth[k];
+  for (int c = 0; c < 2; c++) /* box filter along r, g, then b: 3x3x3 */
+    for (int stride = 1; stride < BINS; stride *= 16) {
+      float *h = hist + c * BINS;
+      memcpy(tmp, h, BINS * sizeof(float));
+      for (int k = 0; k < BINS; k++) {
+        int level = k / stride % 16;
+        h[k] += (level > 0 ? tmp[k - stride] : 0) + (level < 15 ? tmp[k + stride] : 0);
+      }
+    }
+  for (int k = 0; k < BINS; k++) table[k] = hist[BINS + k] * FM_MAX(1.0f, total[0]) > hist[k] * FM_MAX(1.0f, total[1]);
   free(hist);
   return 1;
 }
