@@ -20,7 +20,7 @@
  *      colours, a shadow, a bed's edge: 163 -> 179 after one round, 188
  *      when settled);
  *   5. crop to it, background to white, stretch the object's contrast,
- *      negate, resize the longest edge to 28, sharpen, centre.
+ *      negate, resize the longest edge to 28, centre.
  * A 28x28 input is taken as already in the dataset's form. */
 #include <math.h>
 #include <stdlib.h>
@@ -380,25 +380,14 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
   int ow = cw >= ch ? 28 : FM_MAX(1, (int)(28.0 * cw / ch + 0.5));
   int oh = ch >= cw ? 28 : FM_MAX(1, (int)(28.0 * ch / cw + 0.5));
   resize_f(img, cw, ch, small, ow, oh);
-  /* Sharpen: unsharp mask with a 3x3 Gaussian (sigma 1). */
-  float sharp[FM_IMAGE_PIXELS];
-  static const float g[3] = {0.27406862f, 0.45186276f, 0.27406862f};
-  for (int y = 0; y < oh; y++)
-    for (int x = 0; x < ow; x++) {
-      float s = 0;
-      for (int dy = -1; dy <= 1; dy++)
-        for (int dx = -1; dx <= 1; dx++) {
-          int yy = FM_MIN(oh - 1, FM_MAX(0, y + dy)), xx = FM_MIN(ow - 1, FM_MAX(0, x + dx));
-          s += g[dy + 1] * g[dx + 1] * small[yy * ow + xx];
-        }
-      float v = small[y * ow + x];
-      sharp[y * ow + x] = v + 0.5f * (v - s);
-    }
+  /* No sharpening, unlike the paper's recipe: in a photo it amplifies folds,
+   * weave and noise that catalogue shots did not have (an unsharp mask of
+   * amount 0.5 had 188 of 290 photos right, none 193, a slight blur 189). */
   memset(out28, 0, FM_IMAGE_PIXELS);
   int ox = (28 - ow) / 2, oy = (28 - oh) / 2;
   for (int y = 0; y < oh; y++)
     for (int x = 0; x < ow; x++) {
-      float v = sharp[y * ow + x];
+      float v = small[y * ow + x];
       out28[(oy + y) * 28 + ox + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
     }
   if (mask) {
