@@ -44,7 +44,7 @@ train flags:
   --out FILE           where to save the model (default <arch>.safetensors)
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|none  override the model's test-time views
-predict flags:  --model FILE (default: models/ index's photo model)  IMAGE...
+predict flags:  --model FILE (default: models/index.json's photo model, else its default)  IMAGE...
 views flags:    --model FILE  --set shift|none  [--out FILE (default: in place)]
                 shift: an image under 0.9 on its own is decided by the mean of
                 it and the image moved 1 pixel left and right; none: the image alone

@@ -19,8 +19,10 @@ export const OPTIMIZERS = { sgd: 0, adam: 1, adamw: 2 };
 export const SCHEDULES = { constant: 0, cosine: 1 };
 
 /** Below this top-1 probability a photo's answer is reported as unsure: the
- * model is guessing, or the photo shows none of the ten classes (hats, shorts
- * and skirts in the shared photos mostly fall below it). */
+ * model is guessing, or the photo shows none of the ten classes. On the
+ * shared photos with cnn-bn: answers above it are right 73% of the time,
+ * under it 43% (28/65); it flags 37% of hat, shorts and skirt photos and 22% of the
+ * others (bench/photos.mjs). */
 export const UNSURE_BELOW = 0.5;
 
 /** The top-1 class of a probability vector, and whether it is unsure. */

@@ -328,8 +328,9 @@ test('a reload during training offers the model trained so far back (IndexedDB)'
   }
 });
 
-test('with the shipped model loaded, uploads use the photo model, as fmnist predict does', { skip }, async () => {
-  if (!index.photo) return; // no photo model shipped: uploads use the current model (tested above)
+test('with the shipped model loaded, uploads use the photo model, as fmnist predict does', {
+  skip: skip || (!index.photo && 'no photo model in models/index.json: uploads use the current model (tested above)'),
+}, async () => {
   const p = await browser.newPage();
   try {
     await p.goto(`${origin}/`);
