@@ -82,6 +82,17 @@ test('photos with no object, tiny photos and one-pixel photos still give an inpu
   assert.throws(() => m.photoToInput(new Uint8Array(0), 0, 0), /image has no pixels/);
 });
 
+// Intersection over union of the pipeline's mask (its working size) and the
+// true garment pixels of the W x H photo, sampled at the mask's pixel centres.
+function maskIoU(mask, garment, W, H) {
+  let inter = 0, union = 0;
+  for (let y = 0; y < mask.height; y++) for (let x = 0; x < mask.width; x++) {
+    const a = mask.data[y * mask.width + x] > 0, b = garment[Math.floor((y + 0.5) * H / mask.height) * W + Math.floor((x + 0.5) * W / mask.width)] === 1;
+    inter += a && b, union += a || b;
+  }
+  return inter / union;
+}
+
 // A garment that fills the frame touches most of the border, so the border's
 // median colour is the garment's own: the pipeline must still find the real
 // background (a corner's colour) instead of keeping only the garment's print.
@@ -104,12 +115,8 @@ test('a garment filling the frame and touching three sides is still segmented (m
     for (let y = 0; y < H; y++) ring += garment[y * W] + garment[y * W + W - 1];
     assert.ok(ring > W + H, 'the garment covers over half the border');
     const { mask } = m.photoToInput(rgba, W, H);
-    let inter = 0, union = 0;
-    for (let y = 0; y < mask.height; y++) for (let x = 0; x < mask.width; x++) {
-      const a = mask.data[y * mask.width + x] > 0, b = garment[Math.floor((y + 0.5) * H / mask.height) * W + Math.floor((x + 0.5) * W / mask.width)] === 1;
-      inter += a && b, union += a || b;
-    }
-    assert.ok(inter / union >= 0.8, `top ${k}: mask IoU ${(inter / union).toFixed(2)}`);
+    const iou = maskIoU(mask, garment, W, H);
+    assert.ok(iou >= 0.8, `top ${k}: mask IoU ${iou.toFixed(2)}`);
   }
 });
 
@@ -131,10 +138,6 @@ test('a coarse-textured garment on a coarse-textured bed gets a clean mask (mask
     rgba.set([...c.map((t) => Math.max(0, Math.min(255, Math.round(t)))), 255], (y * W + x) * 4);
   }
   const { mask } = m.photoToInput(rgba, W, H);
-  let inter = 0, union = 0;
-  for (let y = 0; y < mask.height; y++) for (let x = 0; x < mask.width; x++) {
-    const a = mask.data[y * mask.width + x] > 0, b = garment[Math.floor((y + 0.5) * H / mask.height) * W + Math.floor((x + 0.5) * W / mask.width)] === 1;
-    inter += a && b, union += a || b;
-  }
-  assert.ok(inter / union >= 0.96, `mask IoU ${(inter / union).toFixed(2)}`);
+  const iou = maskIoU(mask, garment, W, H);
+  assert.ok(iou >= 0.96, `mask IoU ${iou.toFixed(2)}`);
 });

@@ -110,9 +110,7 @@ static float coverage(const uint8_t *bg, int W, int H, int middle) {
   return all ? (float)in / all : 0;
 }
 
-#ifndef REFINE
-#define REFINE 8
-#endif
+#define REFINE 8 /* most rounds of colour-histogram refinement */
 #define BINS 4096 /* colour histogram: 16 levels per channel */
 static int bin_of(const uint8_t *p) { return (p[0] >> 4) << 8 | (p[1] >> 4) << 4 | p[2] >> 4; }
 
@@ -124,11 +122,11 @@ static int bg_like(const uint8_t *p, const uint8_t *bgc, int tol, const uint8_t 
 }
 
 /* The table for bg_like from a mask: both colour histograms, each smoothed
- * over neighbouring bins (3x3x3) and normalised, compared bin by bin. */
-static int colour_table(const uint8_t *rgb, const uint8_t *bg, size_t n, uint8_t *table) {
-  float *hist = fm_calloc(3 * BINS, sizeof(float)), *tmp = hist + 2 * BINS;
-  if (!hist) return 0;
-  float total[2] = {0, 0};
+ * over neighbouring bins (3x3x3) and normalised, compared bin by bin.
+ * hist: scratch of 3 * BINS floats. */
+static void colour_table(const uint8_t *rgb, const uint8_t *bg, size_t n, float *hist, uint8_t *table) {
+  float *tmp = hist + 2 * BINS, total[2] = {0, 0};
+  memset(hist, 0, 2 * BINS * sizeof(float));
   for (size_t i = 0; i < n; i++) hist[(bg[i] ? BINS : 0) + bin_of(rgb + 3 * i)] += 1, total[bg[i] != 0] += 1;
   for (int c = 0; c < 2; c++) /* box filter along r, g, then b: 3x3x3 */
     for (int stride = 1; stride < BINS; stride *= 16) {
@@ -140,8 +138,6 @@ static int colour_table(const uint8_t *rgb, const uint8_t *bg, size_t n, uint8_t
       }
     }
   for (int k = 0; k < BINS; k++) table[k] = hist[BINS + k] * FM_MAX(1.0f, total[0]) > hist[k] * FM_MAX(1.0f, total[1]);
-  free(hist);
-  return 1;
 }
 
 /* One background hypothesis (colour, tolerance) -> bg (1 = background),
@@ -323,9 +319,10 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
     /* Refine: reclassify every pixel by the two colour histograms of that
      * mask (a background of several colours, a garment of one). */
     uint8_t *table = fm_malloc(BINS);
-    for (int it = 0; it < REFINE && area > 0 && table; it++) {
+    float *hist = fm_malloc(3 * BINS * sizeof(float));
+    for (int it = 0; it < REFINE && area > 0 && table && hist; it++) {
       int b[4];
-      if (!colour_table(rgb, bg, n, table)) break;
+      colour_table(rgb, bg, n, hist, table);
       long a = segment(rgb, W, H, bgc, tol, table, cand, queue, label, b);
       if (a == 0) break;
       size_t moved = 0;
@@ -334,7 +331,7 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
       x0 = b[0], y0 = b[1], x1 = b[2], y1 = b[3];
       if (moved * 200 < n) break; /* settled: under 0.5% of the pixels changed */
     }
-    free(table);
+    free(table), free(hist);
     free(patch), free(scratch), free(cand);
   }
   /* No credible object (empty, or everything): use the whole picture. */
