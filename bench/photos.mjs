@@ -21,7 +21,7 @@ if (!existsSync(DIR)) {
 }
 const root = new URL('..', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(join(root, 'models/index.json'), 'utf8'));
-const modelFile = values.model ?? join(root, 'models', index.photo ?? index.default); // the model uploads use
+const modelFile = values.model ?? join(root, 'models', index.default); // the model uploads use
 const fm = await loadFmnist();
 const net = fm.loadNet(readFileSync(modelFile));
 const perFolder = {};

@@ -44,7 +44,7 @@ train flags:
   --out FILE           where to save the model (default <arch>.safetensors)
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|none  override the model's test-time views
-predict flags:  --model FILE (default: models/index.json's photo model, else its default)  IMAGE...
+predict flags:  --model FILE (default: the best model in models/)  IMAGE...
 views flags:    --model FILE  --set shift|none  [--out FILE (default: in place)]
                 shift: an image under 0.9 on its own is decided by the mean of
                 it and the image moved 1 pixel left and right; none: the image alone
@@ -91,20 +91,18 @@ function choice(flags, name, options) {
   return v;
 }
 
-/** The default model: models/index.json names it ("default"); for photos
- * ("photo"), the model trained to be robust to them, where there is one. */
-function defaultModel(kind = 'default') {
+/** The default model: models/index.json names it ("default"). */
+function defaultModel() {
   const index = join(MODELS, 'index.json');
   if (existsSync(index)) {
-    const entry = JSON.parse(readFileSync(index, 'utf8'));
-    const file = entry[kind] ?? entry.default;
+    const { default: file } = JSON.parse(readFileSync(index, 'utf8'));
     if (file && existsSync(join(MODELS, file))) return join(MODELS, file);
   }
   throw new FmnistError(`no --model given and no default model in ${MODELS} (train one: fmnist train --out FILE)`);
 }
 
-async function loadModel(fm, path, kind) {
-  const file = path ?? defaultModel(kind);
+async function loadModel(fm, path) {
+  const file = path ?? defaultModel();
   const bytes = await readInput(file, 'model', MAX_MODEL_BYTES);
   try {
     return { net: fm.loadNet(bytes), file };
@@ -225,7 +223,7 @@ async function evaluate(fm, f) {
 
 async function predict(fm, f, files) {
   if (!files.length) throw new UsageError('predict needs at least one image file');
-  const { net } = await loadModel(fm, f.model, 'photo');
+  const { net } = await loadModel(fm, f.model);
   const results = [];
   for (const file of files) {
     const bytes = await readInput(file, 'image', MAX_IMAGE_BYTES);

@@ -14,7 +14,7 @@ import { loadFmnist, CLASS_NAMES } from '../js/fmnist.mjs';
 import { dataDir, loadSplit } from '../js/node-data.mjs';
 
 // --seconds / --machine stand in when the file predates the trainer recording them.
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { default: { type: 'boolean' }, photo: { type: 'boolean' }, note: { type: 'string' }, seconds: { type: 'string' }, machine: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { default: { type: 'boolean' }, note: { type: 'string' }, seconds: { type: 'string' }, machine: { type: 'string' } } });
 const file = positionals[0];
 const bytes = readFileSync(file);
 const fm = await loadFmnist();
@@ -89,6 +89,5 @@ index.models = index.models.filter((m) => m.name !== name);
 index.models.push({ name, file: card.file, arch: card.arch, test_accuracy: card.test_accuracy, params: card.params });
 index.models.sort((a, b) => a.name.localeCompare(b.name));
 if (values.default || !index.default) index.default = card.file;
-if (values.photo) index.photo = card.file; // the model uploads use (page, fmnist predict)
 writeFileSync(indexPath, JSON.stringify(index, null, 2) + '\n');
 console.log(`${file}: ${pct(card.test_accuracy)} test accuracy, card written`);

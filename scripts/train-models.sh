@@ -10,7 +10,7 @@ THREADS=${THREADS:-$(nproc)}
 TRAIN=build/native/fmnist-train
 mkdir -p build/ckpt
 
-# name | default? (yes, no, or photo: the model uploads use) | flags (the exact recipe; hyper-parameters were chosen on a
+# name | default? (yes or no) | flags (the exact recipe; hyper-parameters were chosen on a
 # 5,000-image validation split held out of the training set, never on test)
 # | test-time views (fmnist views --set; chosen on that validation split too).
 # A name with a "~" is an intermediate stage: it goes to build/ckpt/ and the
@@ -27,8 +27,8 @@ RECIPES=(
   "cnn-bn|yes|--init build/ckpt/cnn-bn~2-final.safetensors --epochs 8 $CNN_BN_AUG --lr 0.01 --warmup-epochs 0 --holdout 0 --seed 6|shift"
   # No photo model: cnn-bn fine-tuned with --augment-photo 0.7 (session 3's
   # cnn-photo) classified no more real photos than cnn-bn itself once the
-  # photo pipeline improved (193/290 each), so uploads use cnn-bn (README,
-  # Photos). A recipe with "photo" in the second field would ship one again.
+  # photo pipeline improved (193/290 each), so uploads use the default model
+  # (README, Photos).
 )
 
 for recipe in "${RECIPES[@]}"; do
@@ -41,5 +41,5 @@ for recipe in "${RECIPES[@]}"; do
   # shellcheck disable=SC2086
   $TRAIN $flags --threads "$THREADS" --checkpoint "build/ckpt/$name" --out "$out"
   [ -z "$views" ] || node bin/fmnist.mjs views --model "$out" --set "$views"
-  [[ $name == *~* ]] || node scripts/model-card.mjs "$out" $([ "$default" = yes ] && echo --default) $([ "$default" = photo ] && echo --photo)
+  [[ $name == *~* ]] || node scripts/model-card.mjs "$out" $([ "$default" = yes ] && echo --default)
 done

@@ -148,8 +148,6 @@ async function loadDefaultModel() {
   try {
     const index = await (await fetch('models/index.json')).json();
     showModel(await bridge.call('loadModelUrl', { url: `models/${index.default}`, name: index.default }));
-    // Uploads use the photo model while the shipped default is the current one.
-    if (index.photo) await bridge.call('loadPhotoModelUrl', { url: `models/${index.photo}`, name: index.photo, forModel: index.default });
   } catch (e) {
     $('model-status').textContent = `No pretrained model could be loaded (${e.message}); train one below.`;
   }

@@ -18,9 +18,6 @@ let fm = null;
 let train = null, test = null, net = null, modelName = null;
 let lastEval = null; // predictions and probabilities of the last full evaluation
 let shard = null; // as a data-parallel helper: its dataset, network and trainer
-// The shipped photo model (models/index.json "photo") and the shipped model it
-// stands in for: uploads use it while that model is the current one.
-let photo = null; // { net, name, forModel }
 let stopRequested = false;
 
 // Yields to the event loop (so `stop` messages get in) without the 4 ms
@@ -99,12 +96,6 @@ const methods = {
     return setModel(new Uint8Array(await file.arrayBuffer()), file.name);
   },
   async modelInfo() { return modelInfo(); },
-  async loadPhotoModelUrl({ url, name, forModel }) {
-    const next = fm.loadNet(await fetchBytes(url, () => {}));
-    photo?.net.free();
-    photo = { net: next, name, forModel };
-    return true;
-  },
 
   async saveModel() {
     if (!net) throw new Error('no model to save');
@@ -355,8 +346,6 @@ const methods = {
   /** Photos (Blobs) -> what the model sees and its top 3, each photo on its own. */
   async classifyPhotos({ files }) {
     needModel();
-    const usePhoto = photo && modelName === photo.forModel;
-    const model = usePhoto ? photo.net : net;
     const out = [];
     for (const file of files) {
       try {
@@ -387,11 +376,11 @@ const methods = {
         bmp.close();
         const rgba = ctx.getImageData(0, 0, w, h).data;
         const { input, box, mask } = fm.photoToInput(rgba, w, h);
-        const probs = Array.from(model.predict(input, 1));
+        const probs = Array.from(net.predict(input, 1));
         const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
         // The crop the pipeline kept, as fractions of the photo (for display).
         const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
-        out.push({ name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: usePhoto ? photo.name : modelName });
+        out.push({ name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: modelName });
       } catch (e) {
         out.push({ name: file.name, error: e.message });
       }
