@@ -20,8 +20,8 @@ EMCC ?= emcc
 # never on a hot path): 147 KB instead of 197 KB at -O3
 # throughout, with the same images/s. Cold code is built with -Oz: 0.5 KB
 # less than -Os, same photo pipeline speed (16.4 vs 16.6 ms per photo).
-# The photo augmentation is per image, not per multiply: -Os (5 KB less).
-HOT_SRC := $(filter-out src/train/augment_photo.c,$(filter src/kernels/% src/layers/% src/net/network.c src/train/%,$(SRC)))
+# The photo and pair augmentations are per image, not per multiply: -Os (5 KB less).
+HOT_SRC := $(filter-out src/train/augment_photo.c src/train/augment_pair.c,$(filter src/kernels/% src/layers/% src/net/network.c src/train/%,$(SRC)))
 COLD_SRC := $(filter-out $(HOT_SRC),$(SRC))
 WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -msimd128 -Iinclude -Ibuild/thirdparty -DNDEBUG
 WASM_OBJ := $(patsubst src/%.c,build/wasm-obj/%.o,$(SRC))

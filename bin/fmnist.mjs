@@ -37,6 +37,7 @@ train flags:
   --augment-flip       random horizontal flips
   --augment-erase P    random erasing with probability P
   --augment-photo P    photo-like distortions (rotation, scale, contrast, blur, noise) with probability P
+  --augment-pair P     draw a sneaker as a pair of shoes with probability P
   --limit N            train on the first N images only
   --holdout N          keep the last N training images out, for validation
   --data DIR           dataset directory (default $FASHION_MNIST_DIR or
@@ -65,6 +66,7 @@ const FLAGS = {
     'min-lr': { type: 'string' }, 'label-smoothing': { type: 'string' },
     seed: { type: 'string', default: '0' }, 'augment-shift': { type: 'string' },
     'augment-flip': { type: 'boolean' }, 'augment-erase': { type: 'string' }, 'augment-photo': { type: 'string' },
+    'augment-pair': { type: 'string' },
     limit: { type: 'string' }, holdout: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
@@ -142,6 +144,7 @@ async function train(fm, f) {
     seed: num(f, 'seed', { int: true, min: 0 }), augment_shift: num(f, 'augment-shift', { int: true, min: 0, max: 8 }),
     augment_flip: f['augment-flip'], augment_erase: num(f, 'augment-erase', { min: 0, max: 1 }),
     augment_photo: num(f, 'augment-photo', { min: 0, max: 1 }),
+    augment_pair: num(f, 'augment-pair', { min: 0, max: 1 }),
     limit: num(f, 'limit', { int: true, min: 1 }), holdout: num(f, 'holdout', { int: true, min: 0 }),
   };
   const dir = dataDir(f.data);

@@ -106,7 +106,8 @@ void fm_config_free(fm_train_config *cfg);
  * augment_shift (pixels), augment_flip (0/1), augment_erase (probability),
  * shard, shards (data-parallel, below),
  * augment_photo (probability of the photo-like distortions of
- * src/train/augment_photo.c), holdout (validation images at the end),
+ * src/train/augment_photo.c), augment_pair (probability that a sneaker is
+ * drawn as a pair, src/train/augment_pair.c), holdout (validation images at the end),
  * limit (use only the first N training images; 0 = all). */
 int fm_config_set(fm_train_config *cfg, const char *key, double value);
 double fm_config_get(const fm_train_config *cfg, const char *key);

@@ -24,6 +24,16 @@ test('the same seed gives bit-identical weights; another seed does not', async (
   a.free(); b.free(); c.free();
 });
 
+test('the pair augmentation reaches the trainer: reproducible, and it changes what is learnt', async () => {
+  const spec = 'conv3x3:8,relu,maxpool2,flatten,dense:10';
+  const pairs = { augment_pair: 1 }; // nothing else draws from the augment stream
+  const a = await trainSteps(spec, 7, 6, pairs), b = await trainSteps(spec, 7, 6, pairs);
+  const none = await trainSteps(spec, 7, 6);
+  assert.deepEqual(a.params(), b.params());
+  assert.notDeepEqual(a.params(), none.params()); // 384 images hold some 40 sneakers
+  a.free(); b.free(); none.free();
+});
+
 test('a short real run: mlp on 32,000 training images reaches >= 81% test accuracy', async () => {
   const m = await fm();
   const net = await trainSteps('mlp', 1, 500);

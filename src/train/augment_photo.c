@@ -33,6 +33,26 @@ static float normal(fm_rng *rng) {
   return (s - 2.0f) * 1.7320508f;
 }
 
+void fm_small_turn(float a, float *c, float *s) {
+  /* Taylor series, exact to float precision for |a| <= 0.25; libm's sinf and
+   * cosf would add 3 KB to the wasm module. */
+  float a2 = a * a;
+  *c = 1 - a2 / 2 * (1 - a2 / 12 * (1 - a2 / 30));
+  *s = a * (1 - a2 / 6 * (1 - a2 / 20));
+}
+
+float fm_bilinear(const float *img, int h, int w, float fx, float fy) {
+  int x0 = (int)floorf(fx), y0 = (int)floorf(fy);
+  float ax = fx - x0, ay = fy - y0, acc = 0;
+  for (int dy = 0; dy <= 1; dy++)
+    for (int dx = 0; dx <= 1; dx++) {
+      int xx = x0 + dx, yy = y0 + dy;
+      if (xx < 0 || xx >= w || yy < 0 || yy >= h) continue;
+      acc += (dx ? ax : 1 - ax) * (dy ? ay : 1 - ay) * img[yy * w + xx];
+    }
+  return acc;
+}
+
 static void affine(float *img, int h, int w, fm_rng *rng) {
   float src[64 * 64];
   memcpy(src, img, (size_t)h * w * sizeof(float));
@@ -40,25 +60,14 @@ static void affine(float *img, int h, int w, fm_rng *rng) {
   float s = expf(uniform(rng, logf(0.85f), logf(1.12f)));
   float r = sqrtf(expf(uniform(rng, logf(0.87f), logf(1.15f))));
   float sx = s * r, sy = s / r, tx = uniform(rng, -2.0f, 2.0f), ty = uniform(rng, -2.0f, 2.0f);
-  /* Taylor series, exact to float precision for |a| <= 0.21; libm's sinf and
-   * cosf would add 3 KB to the wasm module. */
-  float a2 = a * a;
-  float ca = 1 - a2 / 2 * (1 - a2 / 12 * (1 - a2 / 30)), sa = a * (1 - a2 / 6 * (1 - a2 / 20));
+  float ca, sa;
+  fm_small_turn(a, &ca, &sa);
   float cx = 0.5f * (w - 1), cy = 0.5f * (h - 1);
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       /* Output pixel -> source: undo translation, rotation, then scale. */
       float u = x - cx - tx, v = y - cy - ty;
-      float fx = (ca * u + sa * v) / sx + cx, fy = (-sa * u + ca * v) / sy + cy;
-      int x0 = (int)floorf(fx), y0 = (int)floorf(fy);
-      float ax = fx - x0, ay = fy - y0, acc = 0;
-      for (int dy = 0; dy <= 1; dy++)
-        for (int dx = 0; dx <= 1; dx++) {
-          int xx = x0 + dx, yy = y0 + dy;
-          if (xx < 0 || xx >= w || yy < 0 || yy >= h) continue;
-          acc += (dx ? ax : 1 - ax) * (dy ? ay : 1 - ay) * src[yy * w + xx];
-        }
-      img[y * w + x] = acc;
+      img[y * w + x] = fm_bilinear(src, h, w, (ca * u + sa * v) / sx + cx, (-sa * u + ca * v) / sy + cy);
     }
 }
 

@@ -45,8 +45,8 @@ static const option k_options[] = {
     OPT_D(warmup_epochs, 0, 10000),  OPT_D(label_smoothing, 0, 0.99),
     OPT_D(seed, 0, 9007199254740991.0), OPT_I(augment_shift, 0, 8),
     OPT_I(augment_flip, 0, 1),       OPT_D(augment_erase, 0, 1),
-    OPT_D(augment_photo, 0, 1),      OPT_I(shard, 0, 63),
-    OPT_I(shards, 1, 64),
+    OPT_D(augment_photo, 0, 1),      OPT_D(augment_pair, 0, 1),
+    OPT_I(shard, 0, 63),             OPT_I(shards, 1, 64),
 };
 
 static const option *find(const char *key) {

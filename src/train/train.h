@@ -13,7 +13,7 @@ struct fm_train_config {
   double lr, min_lr, momentum, weight_decay, beta1, beta2, eps, warmup_epochs, label_smoothing;
   double seed;
   int augment_shift, augment_flip;
-  double augment_erase, augment_photo;
+  double augment_erase, augment_photo, augment_pair;
   int shard, shards; /* data-parallel: this trainer's part of every batch */
 };
 
@@ -28,7 +28,17 @@ void fm_optim_step(const fm_train_config *cfg, float *params, const float *grads
 /* Augments one 28x28 float image in place (shift, flip, random erasing). */
 void fm_augment(const fm_train_config *cfg, float *img, int h, int w, fm_rng *rng);
 
+/* cos and sin of a small angle (|a| <= 0.25 rad), without libm. */
+void fm_small_turn(float a, float *c, float *s);
+
+/* Bilinear sample of img at (fx, fy), zero outside (augment_photo.c). */
+float fm_bilinear(const float *img, int h, int w, float fx, float fy);
+
 /* Makes one image look like the photo pipeline's output (augment_photo.c). */
 void fm_augment_photo(float *img, int h, int w, fm_rng *rng);
+
+/* Turns one shoe into a pair of shoes, as photographed (augment_pair.c);
+ * the trainer applies it to sneakers. */
+void fm_augment_pair(float *img, int h, int w, fm_rng *rng);
 
 #endif

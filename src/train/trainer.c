@@ -131,7 +131,7 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   if (!fm_net_reserve(net, cfg->batch, 1)) return -1;
   int in = fm_net_input_size(net), h = net->input.h, w = net->input.w;
   int augment = cfg->augment_shift || cfg->augment_flip || cfg->augment_erase > 0 ||
-                cfg->augment_photo > 0;
+                cfg->augment_photo > 0 || cfg->augment_pair > 0;
   /* Data-parallel: this trainer computes samples [s0, s1) of the batch. Every
    * shard still draws the augmentation of the whole batch, in order, so each
    * sample is augmented the same whatever the number of shards. */
@@ -144,6 +144,12 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
     float *x = mine ? net->acts[0] + (size_t)(i - s0) * in : scratch;
     for (int j = 0; j < in; j++) x[j] = src[j] * (1.0f / 255.0f);
     if (augment && net->input.c == 1) {
+      /* Sneakers only: pairs of sandals taught the model that any odd,
+       * textured shape is a sandal, pairs of ankle boots that two upright
+       * blobs (trouser legs) are boots (README, Photos). Drawn only when
+       * enabled, so older recipes keep their exact stream. */
+      if (tr->ds->labels[idx] == 7 && cfg->augment_pair > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_pair)
+        fm_augment_pair(x, h, w, &tr->augment_rng);
       fm_augment(cfg, x, h, w, &tr->augment_rng);
       /* Drawn only when enabled, so older recipes keep their exact stream. */
       if (cfg->augment_photo > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_photo)

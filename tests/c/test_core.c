@@ -421,6 +421,18 @@ static void test_optim(void) {
   fm_config_free(cfg);
 }
 
+/* Runs an augmentation on a copy of base twice from the same seed into out;
+ * clears *in_range unless every pixel is in [0, 1], *same unless both runs agree. */
+static void augment_twice(void (*f)(float *, int, int, fm_rng *), const float *base, int seed,
+                          float *out, int *in_range, int *same) {
+  float again[784];
+  memcpy(out, base, sizeof again), memcpy(again, base, sizeof again);
+  fm_rng r1, r2;
+  fm_rng_seed(&r1, (uint64_t)seed, FM_STREAM_AUGMENT), fm_rng_seed(&r2, (uint64_t)seed, FM_STREAM_AUGMENT);
+  f(out, 28, 28, &r1), f(again, 28, 28, &r2);
+  for (int i = 0; i < 784; i++) *in_range &= out[i] >= 0 && out[i] <= 1, *same &= out[i] == again[i];
+}
+
 /* Augmentation: a garment-like blob (a filled rectangle with texture) through
  * the photo distortions stays in [0, 1], is reproducible from the seed, moves
  * pixels, and keeps most of the object's mass (it is not erased or pushed out
@@ -433,23 +445,59 @@ static void test_augment_photo(void) {
   for (int i = 0; i < 784; i++) mass0 += base[i];
   int in_range = 1, changed = 0, kept = 0, same = 1;
   for (int t = 0; t < 200; t++) {
-    float a[784], b[784];
-    memcpy(a, base, sizeof a), memcpy(b, base, sizeof b);
-    fm_rng r1, r2;
-    fm_rng_seed(&r1, (uint64_t)t, FM_STREAM_AUGMENT), fm_rng_seed(&r2, (uint64_t)t, FM_STREAM_AUGMENT);
-    fm_augment_photo(a, 28, 28, &r1), fm_augment_photo(b, 28, 28, &r2);
+    float a[784];
+    augment_twice(fm_augment_photo, base, t, a, &in_range, &same);
     float mass = 0, diff = 0;
-    for (int i = 0; i < 784; i++) {
-      in_range &= a[i] >= 0 && a[i] <= 1;
-      same &= a[i] == b[i];
-      mass += a[i], diff += fabsf(a[i] - base[i]);
-    }
+    for (int i = 0; i < 784; i++) mass += a[i], diff += fabsf(a[i] - base[i]);
     changed += diff > 1.0f;
     kept += mass > 0.5f * mass0;
   }
   char why[128];
   snprintf(why, sizeof why, "range %d, same %d, changed %d/200, kept %d/200", in_range, same, changed, kept);
   report(in_range && same && changed >= 190 && kept >= 190, "photo augmentation", why);
+}
+
+/* Sum of the pixels and box (x0, y0, x1, y1 exclusive) of those above 0.05. */
+static float mass_and_box(const float *img, int *b) {
+  float mass = 0;
+  b[0] = b[1] = 28, b[2] = b[3] = 0;
+  for (int y = 0; y < 28; y++)
+    for (int x = 0; x < 28; x++) {
+      mass += img[y * 28 + x];
+      if (img[y * 28 + x] > 0.05f)
+        b[0] = FM_MIN(b[0], x), b[1] = FM_MIN(b[1], y), b[2] = FM_MAX(b[2], x + 1), b[3] = FM_MAX(b[3], y + 1);
+    }
+  return mass;
+}
+
+/* The pair augmentation: a side-view "shoe" (a sole and an upper, toe to the
+ * left, fitted to 28 wide like the dataset's) becomes a pair whose box is
+ * fitted to 28 on its longest edge and centred, as the photo pipeline crops;
+ * both shoes are there (more mass than the single shoe, though each is
+ * smaller), some pairs upright and some lying, reproducible from the seed. */
+static void test_augment_pair(void) {
+  float shoe[784] = {0};
+  for (int y = 15; y < 25; y++)
+    for (int x = 0; x < 28; x++)
+      if (y >= 21 || x >= 10 + (21 - y) * 2) shoe[y * 28 + x] = y >= 21 ? 0.9f : 0.6f;
+  int b[4];
+  float mass1 = mass_and_box(shoe, b);
+  int in_range = 1, same = 1, fitted = 0, centred = 0, two = 0, upright = 0;
+  for (int t = 0; t < 200; t++) {
+    float a[784];
+    augment_twice(fm_augment_pair, shoe, t, a, &in_range, &same);
+    float mass = mass_and_box(a, b);
+    int bw = b[2] - b[0], bh = b[3] - b[1];
+    fitted += FM_MAX(bw, bh) >= 27;
+    centred += abs(b[0] - (28 - b[2])) <= 1 && abs(b[1] - (28 - b[3])) <= 1;
+    two += mass > 1.2f * mass1 && mass < 2.2f * mass1;
+    upright += bh > bw;
+  }
+  char why[160];
+  snprintf(why, sizeof why, "range %d, same %d, fitted %d/200, centred %d/200, two shoes %d/200, upright %d/200",
+           in_range, same, fitted, centred, two, upright);
+  report(in_range && same && fitted == 200 && centred >= 190 && two >= 190 && upright > 60 && upright < 140,
+         "pair augmentation", why);
 }
 
 /* Winograd's transformed weights are kept between inference calls: they must
@@ -580,6 +628,7 @@ int main(void) {
   gradcheck_net("conv5x5:3,relu,maxpool2,flatten,dropout:0.3,dense:12,bn,relu,dense:10", 8, 0);
   test_optim();
   test_augment_photo();
+  test_augment_pair();
   test_wino_cache();
   test_views();
   test_threads();
