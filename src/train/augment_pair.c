@@ -37,9 +37,9 @@ static int bbox(const float *img, int h, int w, int *b) {
   return b[2] > b[0] && b[3] > b[1];
 }
 
-/* Draws the shoe (source box sb, centre scx, scy) onto the canvas, its
- * centre at (px, py), mirrored across its length if mirror, upright if upright (toe
- * up), then turned by angle (cos ca, sin sa); keeps the brighter pixel. */
+/* Draws the shoe in img (its box centred at scx, scy) onto the canvas with
+ * that centre at (px, py): mirrored across its length if mirror, upright (toe
+ * up) if upright, then turned (cos ca, sin sa); keeps the brighter pixel. */
 static void draw(float *canvas, const float *img, int h, int w, float scx, float scy, float px,
                  float py, int mirror, int upright, float ca, float sa) {
   for (int y = 0; y < CANVAS; y++)
@@ -80,7 +80,7 @@ void fm_augment_pair(float *img, int h, int w, fm_rng *rng) {
       float acc = 0;
       for (int j = 0; j < 4; j++)
         acc += fm_bilinear(canvas, CANVAS, CANVAS, ox + (x + 0.25f + 0.5f * (j & 1)) * scale - 0.5f,
-                      oy + (y + 0.25f + 0.5f * (j >> 1)) * scale - 0.5f);
+                           oy + (y + 0.25f + 0.5f * (j >> 1)) * scale - 0.5f);
       img[y * w + x] = fminf(1.0f, 0.25f * acc);
     }
 }
