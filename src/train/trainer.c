@@ -148,7 +148,8 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
        * textured shape is a sandal, pairs of ankle boots that two upright
        * blobs (trouser legs) are boots (README, Photos). Drawn only when
        * enabled, so older recipes keep their exact stream. */
-      if (tr->ds->labels[idx] == 7 && cfg->augment_pair > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_pair)
+      int sneaker = tr->ds->labels[idx] == 7;
+      if (sneaker && cfg->augment_pair > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_pair)
         fm_augment_pair(x, h, w, &tr->augment_rng);
       fm_augment(cfg, x, h, w, &tr->augment_rng);
       /* Drawn only when enabled, so older recipes keep their exact stream. */
