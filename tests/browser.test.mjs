@@ -179,6 +179,9 @@ test('uploaded photos each get a result: the photo, its mask, the 28x28 input an
   }
   assert.match(byFile['notes.txt'], /Could not classify: not an image this browser can decode/);
   assert.equal(await page.locator('[data-testid=photo-result] img').count(), 2);
+  // Each classified photo says how long it took; the one that failed does not.
+  for (const f of ['garment.png', 'small.png']) assert.match(byFile[f], /\d+ ms \(decode, pipeline, model\)/);
+  assert.doesNotMatch(byFile['notes.txt'], / ms \(/);
   // The mask step: for the garment on the floor, the object is kept (white)
   // and the floor is not (the garment spans x 30..270 of 300, all rows).
   assert.equal(await page.locator('[data-testid=photo-mask]').count(), 2);

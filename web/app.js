@@ -422,7 +422,8 @@ async function classifyPhotos(files) {
           : `Looks like: ${r.top[0].label}`;
         card.append(el('div', { class: 'pair' }, frame, mask, seen),
           el('figcaption', {}, el('strong', {}, r.name), el('p', {}, verdict), list,
-            el('p', { class: 'muted', 'data-testid': 'photo-model' }, `model: ${r.model}`)));
+            el('p', { class: 'muted', 'data-testid': 'photo-model' }, `model: ${r.model}`),
+            el('p', { class: 'muted', 'data-testid': 'photo-time' }, `${Math.round(r.ms)} ms (decode, pipeline, model)`)));
       }
       $('photos').prepend(card);
     }

@@ -348,6 +348,7 @@ const methods = {
     needModel();
     const out = [];
     for (const file of files) {
+      const t0 = performance.now(); // decode + pipeline + model, as the user waits for it
       try {
         if (file.size > MAX_IMAGE_BYTES) throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
         // Check PNG and JPEG dimensions from the header before the browser
@@ -380,7 +381,8 @@ const methods = {
         const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
         // The crop the pipeline kept, as fractions of the photo (for display).
         const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
-        out.push({ name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: modelName });
+        out.push({ name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: modelName,
+          ms: performance.now() - t0 });
       } catch (e) {
         out.push({ name: file.name, error: e.message });
       }
