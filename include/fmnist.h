@@ -182,8 +182,10 @@ void fm_report(const int32_t *confusion, float *out);
 #endif
 /* Reads only the header: dimensions, and refuses images over the limit. */
 int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h);
-/* Decodes a PNG or JPEG to RGBA, applying a JPEG's EXIF orientation as
- * browsers do (*out malloc'd, free with fm_free). */
+/* Decodes a PNG, JPEG, GIF (its first frame) or BMP to RGBA, applying a
+ * JPEG's EXIF orientation as browsers do (*out malloc'd, free with
+ * fm_free). Other formats (WebP, HEIC, AVIF, TIFF, SVG) are named in the
+ * error message. */
 int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h);
 /* The photo pipeline (src/image/photo.c): any RGBA photo -> the 28x28
  * dataset-like input. box (may be NULL) receives the object's crop
@@ -194,6 +196,17 @@ int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w
 #define FM_PHOTO_MASK_MAX 160
 int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box,
                       uint8_t *mask, int32_t *mask_size);
+
+/* ---- Saliency ---------------------------------------------------------- */
+
+/* What the model looked at (src/net/saliency.c): the gradient of the logit
+ * of class cls (cls < 0: the top class) with respect to each input pixel as
+ * the network sees it (pixels / 255), for one image run as predict runs it
+ * (batch norm with its running statistics, dropout off, no test-time
+ * views). grad receives fm_net_input_size floats; large magnitudes are the
+ * pixels that move the answer most. Returns the class explained, or -1.
+ * The network's weights and gradient buffers are left as they were. */
+int fm_net_saliency(fm_net *net, const uint8_t *pixels, int cls, float *grad);
 
 /* ---- Threads (native build; the wasm module is single-threaded) --------- */
 /* Sets the number of worker threads (1 = serial); call before creating

@@ -223,7 +223,7 @@ export class Fmnist {
 
   // ---- images ----
 
-  /** Decodes PNG/JPEG bytes to RGBA (EXIF orientation applied). */
+  /** Decodes PNG/JPEG/GIF/BMP bytes to RGBA (EXIF orientation applied). */
   decodeImageRgba(bytes) {
     if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
     const pb = this.copyIn(bytes), out = this.alloc(12);
@@ -325,6 +325,19 @@ export class Net {
   /** Like predict, but the pixels are already in wasm memory (benchmarks). */
   predictAt(pxPtr, n, probsPtr) {
     if (!this.fm.x.fm_net_predict_u8(this.ptr, pxPtr, n, probsPtr)) throw this.fm.error('predict');
+  }
+  /** What the model looked at for one 28x28 image of bytes: the gradient of
+   * class cls's logit (default: the top class) with respect to each pixel
+   * (fm_net_saliency). Returns {index, gradient: Float32Array(784)}. */
+  saliency(pixels, cls = -1) {
+    const fm = this.fm, n = fm.x.fm_net_input_size(this.ptr), px = fm.copyIn(pixels.subarray(0, n)), pg = fm.alloc(n * 4);
+    try {
+      const index = fm.x.fm_net_saliency(this.ptr, px, cls, pg);
+      if (index < 0) throw fm.error('saliency');
+      return { index, gradient: fm.f32.slice(pg >> 2, (pg >> 2) + n) };
+    } finally {
+      fm.free(px); fm.free(pg);
+    }
   }
   setMeta(key, value) {
     const fm = this.fm;

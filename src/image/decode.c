@@ -1,5 +1,7 @@
-/* decode.c: PNG / JPEG decoding (stb_image, header-only from libstb-dev) to
- * RGBA, with header checks before any pixel memory and EXIF orientation.
+/* decode.c: PNG / JPEG / GIF (first frame) / BMP decoding (stb_image,
+ * header-only from libstb-dev) to RGBA, with header checks before any pixel
+ * memory and EXIF orientation. The page accepts exactly what this accepts
+ * (it asks fm_image_info first), so both say the same for other formats.
  * What turns the RGBA into a network input is src/image/photo.c. */
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,8 @@
 #define STBI_NO_STDIO
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
+#define STBI_ONLY_GIF
+#define STBI_ONLY_BMP
 /* stb refuses sides over this with a vague "unknown image type"; our own
  * pixel-count check (fm_image_info) gives the clear message. */
 #define STBI_MAX_DIMENSIONS (1 << 24)
@@ -40,14 +44,30 @@ static int png_has_empty_idat_first(const uint8_t *b, size_t n) {
   return 0;
 }
 
+/* Formats browsers decode that stb_image does not: named, so the message
+ * says what to do instead of "unknown image type". */
+static const char *unsupported_format(const uint8_t *b, size_t n) {
+  if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) return "WebP";
+  if (n >= 12 && !memcmp(b + 4, "ftyp", 4)) {
+    if (!memcmp(b + 8, "avi", 3)) return "AVIF";
+    if (!memcmp(b + 8, "hei", 3) || !memcmp(b + 8, "mif1", 4) || !memcmp(b + 8, "msf1", 4)) return "HEIC";
+  }
+  if (n >= 4 && (!memcmp(b, "II*\0", 4) || !memcmp(b, "MM\0*", 4))) return "TIFF";
+  if (n >= 5 && (!memcmp(b, "<?xml", 5) || !memcmp(b, "<svg", 4))) return "SVG";
+  return NULL;
+}
+
 int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h) {
   int comp;
   if (!bytes || len == 0) return fm_fail("image is empty");
+  const char *other = unsupported_format(bytes, len);
+  if (other)
+    return fm_fail("%s images are not supported (PNG, JPEG, GIF and BMP are): save it as JPEG or PNG", other);
   if (png_has_empty_idat_first(bytes, len))
     return fm_fail("cannot decode image: PNG starts its pixel data with an empty IDAT chunk");
   if (len > 0x7FFFFFFF) return fm_fail("image file is too large");
   if (!stbi_info_from_memory(bytes, (int)len, w, h, &comp))
-    return fm_fail("cannot read the image header: %s (PNG and JPEG are supported)",
+    return fm_fail("cannot read the image header: %s (PNG, JPEG, GIF and BMP are supported)",
                    stbi_failure_reason());
   if ((long long)*w * *h > FM_MAX_IMAGE_PIXELS)
     return fm_fail("image is %dx%d pixels, over the limit of %d megapixels", *w, *h,
