@@ -8,7 +8,9 @@ cd "$(dirname "$0")"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-# What we need, as "file-that-proves-it package".
+# What we need, as "file-that-proves-it package". python3-torch is for the
+# tests (our models in PyTorch and back); it belongs to Debian's
+# /usr/bin/python3, which the tests call by that path.
 needs=(
   "/usr/bin/emcc emscripten"
   "/usr/include/simde/wasm/simd128.h libsimde-dev"
@@ -18,6 +20,7 @@ needs=(
   "/usr/bin/gcc gcc"
   "/usr/bin/clang clang"
   "/usr/bin/chromium chromium"
+  "/usr/lib/python3/dist-packages/torch/__init__.py python3-torch"
   "/usr/bin/make make"
 )
 missing=()

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // model-card.mjs: writes the card of a trained model beside it
-// (models/NAME.json for tools and tests, models/NAME.md for people) and
-// registers it in models/index.json. The accuracy, confusion matrix and
-// report are measured here, once, on the official test set by the wasm
-// module; the training command, time and machine come from the metadata the
-// trainer stored in the file.
-//   node scripts/model-card.mjs models/NAME.safetensors [--default] [--note TEXT]
+// (models/NAME.json for tools and tests, models/NAME.md for people); with
+// --default or --index it also lists it in models/index.json, the models the
+// npm package ships (package.json "files" must name the file too). The
+// accuracy, confusion matrix and report are measured here, once, on the
+// official test set by the wasm module; the training command, time and
+// machine come from the metadata the trainer stored in the file.
+//   node scripts/model-card.mjs models/NAME.safetensors [--default | --index] [--note TEXT]
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -14,7 +15,7 @@ import { loadFmnist, CLASS_NAMES } from '../js/fmnist.mjs';
 import { dataDir, loadSplit } from '../js/node-data.mjs';
 
 // --seconds / --machine stand in when the file predates the trainer recording them.
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { default: { type: 'boolean' }, note: { type: 'string' }, seconds: { type: 'string' }, machine: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { default: { type: 'boolean' }, index: { type: 'boolean' }, note: { type: 'string' }, seconds: { type: 'string' }, machine: { type: 'string' } } });
 const file = positionals[0];
 const bytes = readFileSync(file);
 const fm = await loadFmnist();
@@ -86,8 +87,10 @@ writeFileSync(join(dir, `${name}.md`), md);
 const indexPath = join(dir, 'index.json');
 const index = existsSync(indexPath) ? JSON.parse(readFileSync(indexPath, 'utf8')) : { default: null, models: [] };
 index.models = index.models.filter((m) => m.name !== name);
-index.models.push({ name, file: card.file, arch: card.arch, test_accuracy: card.test_accuracy, params: card.params });
+if (values.default || values.index) {
+  index.models.push({ name, file: card.file, arch: card.arch, test_accuracy: card.test_accuracy, params: card.params });
+}
 index.models.sort((a, b) => a.name.localeCompare(b.name));
-if (values.default || !index.default) index.default = card.file;
+if (values.default || (values.index && !index.default)) index.default = card.file;
 writeFileSync(indexPath, JSON.stringify(index, null, 2) + '\n');
 console.log(`${file}: ${pct(card.test_accuracy)} test accuracy, card written`);
