@@ -6,7 +6,7 @@
 SPEC is an architecture string ("cnn-small", or tokens such as
 "conv3x3:8,bn,relu,maxpool2,flatten,dense:10"); the nn.Sequential comes from
 pytorch_load.build, so its state_dict names and shapes are this project's.
-The network trains N (default 20) Adam steps of 64 images on the official
+The network trains N (default 20) Adam steps (learning rate --lr, default 0.01) of 64 images on the official
 training set (so weights and batch-norm statistics are PyTorch's own), is
 saved as safetensors (8-byte header length, JSON header with the
 `__metadata__` the loader needs, raw little-endian tensors), and the
@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=1e-2)
     args = ap.parse_args()
     spec = NAMED.get(args.spec, args.spec)
     torch.manual_seed(args.seed)
@@ -71,7 +72,7 @@ def main():
 
     images = read_idx("train-images-idx3-ubyte", 16).reshape(-1, 1, 28, 28)
     labels = read_idx("train-labels-idx1-ubyte", 8)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     model.train()
     for step in range(args.steps):
         i = slice(64 * step, 64 * step + 64)
