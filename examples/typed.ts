@@ -66,6 +66,8 @@ export async function main(photoPath: string): Promise<void> {
   const prepared: PhotoInput = fm.photoToInput(img.rgba, img.width, img.height);
   const probs: Float32Array = loaded.predict(prepared.input);
   const verdict: Judgement = judge(probs);
+  const where: { index: number; gradient: Float32Array } = loaded.saliency(prepared.input);
+  console.log(where.index, where.gradient.length);
   const label: ClassName = verdict.label;
   console.log(size.width, prepared.box[0], prepared.mask.width, label, verdict.confidence < UNSURE_BELOW, CLASS_NAMES[verdict.index]);
 

@@ -212,7 +212,7 @@ export class Fmnist {
   report(confusion: ArrayLike<number>): Report;
   /** Evaluates net on images [start, start+count) of a dataset. */
   evaluate(net: Net, dataset: Dataset, options?: EvaluateOptions): Evaluation;
-  /** Decodes PNG or JPEG bytes to RGBA (JPEG EXIF orientation applied). */
+  /** Decodes PNG, JPEG, GIF (first frame) or BMP bytes to RGBA (JPEG EXIF orientation applied). */
   decodeImageRgba(bytes: Bytes): RgbaImage;
   /** The photo pipeline: an RGBA photo to the 28x28 image the models expect. */
   photoToInput(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): PhotoInput;
@@ -261,6 +261,9 @@ export class Net {
   predictAt(pxPtr: number, n: number, probsPtr: number): void;
   /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'none'). */
   setMeta(key: string, value: string | number): void;
+  /** Which pixels the answer rests on: the gradient of class `cls`'s logit (default -1: the top
+   * class) with respect to the 28x28 input (batch norm in inference mode; weights untouched). */
+  saliency(pixels: Uint8Array, cls?: number): { index: number; gradient: Float32Array };
   /** A metadata entry, or null. */
   getMeta(key: string): string | null;
   /** The model as safetensors bytes (PyTorch nn.Sequential names). */
