@@ -25,10 +25,9 @@ RECIPES=(
   "cnn-bn~1|no|--arch cnn-bn --epochs 25 $CNN_BN_AUG --lr 0.05 --warmup-epochs 1 --holdout 5000 --seed 1"
   "cnn-bn~2|no|--init build/ckpt/cnn-bn~1-final.safetensors --epochs 15 $CNN_BN_AUG --lr 0.02 --warmup-epochs 0 --holdout 5000 --seed 2"
   "cnn-bn|yes|--init build/ckpt/cnn-bn~2-final.safetensors --epochs 8 $CNN_BN_AUG --lr 0.01 --warmup-epochs 0 --holdout 0 --seed 6|shift"
-  # No photo model: cnn-bn fine-tuned with --augment-photo 0.7 (session 3's
-  # cnn-photo) classified no more real photos than cnn-bn itself once the
-  # photo pipeline improved (193/290 each), so uploads use the default model
-  # (README, Photos).
+  # No photo model: cnn-bn fine-tuned with --augment-photo 0.7 classified no
+  # more real photos than cnn-bn itself with the current photo pipeline
+  # (193/290 each), so uploads use the default model (docs/photos.md).
 )
 
 for recipe in "${RECIPES[@]}"; do
