@@ -3,13 +3,13 @@
 //   fmnist train | eval | predict | views | bench   (fmnist help for the flags)
 // Every command runs the same wasm module as the page; --json prints one
 // JSON object on stdout; errors are one line on stderr and a non-zero exit.
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadFmnist, judge, CLASS_NAMES, FmnistError, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from '../js/fmnist.mjs';
-import { dataDir, loadSplit, readInput } from '../js/node-data.mjs';
+import { loadFmnist, CLASS_NAMES, FmnistError, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from '../js/fmnist.mjs';
+import { dataDir, loadPhotoFolder, loadSplit, readInput } from '../js/node-data.mjs';
 import { benchArch } from '../js/bench.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,6 +38,12 @@ train flags:
   --augment-erase P    random erasing with probability P
   --augment-photo P    photo-like distortions (rotation, scale, contrast, blur, noise) with probability P
   --augment-pair P     draw a sneaker as a pair of shoes with probability P
+  --photos DIR         also train on real photos: DIR holds one folder per kind
+                       (t-shirt/, shoes/, hat/, ...); see docs/photos.md
+  --photo-ratio R      share of each batch taken from the photos (default 0.25)
+  --photo-map FILE     folder -> allowed classes (default DIR/mapping.json, else
+                       photos/clothing-dataset-small.json)
+  --init FILE          start from this model's weights (fine-tuning; --arch ignored)
   --limit N            train on the first N images only
   --holdout N          keep the last N training images out, for validation
   --data DIR           dataset directory (default $FASHION_MNIST_DIR or
@@ -45,7 +51,8 @@ train flags:
   --out FILE           where to save the model (default <arch>.safetensors)
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|none  override the model's test-time views
-predict flags:  --model FILE (default: the best model in models/)  IMAGE...
+predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
+                PNG/JPEG; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|none  [--out FILE (default: in place)]
                 shift: an image under 0.9 on its own is decided by the mean of
                 it and the image moved 1 pixel left and right; none: the image alone
@@ -68,6 +75,8 @@ const FLAGS = {
     'augment-flip': { type: 'boolean' }, 'augment-erase': { type: 'string' }, 'augment-photo': { type: 'string' },
     'augment-pair': { type: 'string' },
     limit: { type: 'string' }, holdout: { type: 'string' },
+    photos: { type: 'string' }, 'photo-ratio': { type: 'string' }, 'photo-map': { type: 'string' },
+    init: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
   eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' } },
@@ -93,18 +102,21 @@ function choice(flags, name, options) {
   return v;
 }
 
-/** The default model: models/index.json names it ("default"). */
-function defaultModel() {
+/** The default model: models/index.json names it ("default"); for photos,
+ * its "photo" model when it has one. */
+function defaultModel(kind = 'default') {
   const index = join(MODELS, 'index.json');
   if (existsSync(index)) {
-    const { default: file } = JSON.parse(readFileSync(index, 'utf8'));
-    if (file && existsSync(join(MODELS, file))) return join(MODELS, file);
+    const names = JSON.parse(readFileSync(index, 'utf8'));
+    for (const file of [names[kind], names.default]) {
+      if (file && existsSync(join(MODELS, file))) return join(MODELS, file);
+    }
   }
   throw new FmnistError(`no --model given and no default model in ${MODELS} (train one: fmnist train --out FILE)`);
 }
 
-async function loadModel(fm, path) {
-  const file = path ?? defaultModel();
+async function loadModel(fm, path, kind) {
+  const file = path ?? defaultModel(kind);
   const bytes = await readInput(file, 'model', MAX_MODEL_BYTES);
   try {
     return { net: fm.loadNet(bytes), file };
@@ -146,13 +158,26 @@ async function train(fm, f) {
     augment_photo: num(f, 'augment-photo', { min: 0, max: 1 }),
     augment_pair: num(f, 'augment-pair', { min: 0, max: 1 }),
     limit: num(f, 'limit', { int: true, min: 1 }), holdout: num(f, 'holdout', { int: true, min: 0 }),
+    photo_ratio: num(f, 'photo-ratio', { min: 0, max: 1 }),
   };
+  if ((opts.photo_ratio !== undefined || f['photo-map']) && !f.photos) throw new UsageError('--photo-ratio and --photo-map need --photos DIR');
   const dir = dataDir(f.data);
   const [trainSet, testSet] = [await loadSplit(fm, dir, 'train'), await loadSplit(fm, dir, 'test')];
-  const net = fm.createNet(f.arch, { seed: opts.seed });
+  let photos, skipped = [];
+  if (f.photos) {
+    photos = await loadPhotoFolder(fm, f.photos, {
+      mapping: f['photo-map'],
+      onSkip: (path, why) => { skipped.push({ file: path, reason: why }); say(f.json, `left out ${path}: ${why}`); },
+      onProgress: (d, n) => progress(`reading photos ${d}/${n}`),
+    });
+    progressDone();
+    opts.photo_ratio ??= 0.25;
+    say(f.json, `photos: ${photos.count} from ${f.photos} (${skipped.length} left out), ${Math.round(100 * opts.photo_ratio)}% of each batch`);
+  }
+  const net = f.init ? (await loadModel(fm, f.init)).net : fm.createNet(f.arch, { seed: opts.seed });
   const out = f.out ?? `${/^[\w-]+$/.test(f.arch) ? f.arch : 'model'}.safetensors`;
   say(f.json, `training ${net.spec} (${net.paramCount.toLocaleString('en')} parameters) for ${opts.epochs} epoch(s)`);
-  const trainer = fm.createTrainer(net, trainSet, opts);
+  const trainer = fm.createTrainer(net, trainSet, { ...opts, photos });
   const history = [];
   const t0 = performance.now();
   let images = 0, trainSeconds = 0, info, epochLoss = 0, epochRight = 0, epochImages = 0;
@@ -190,12 +215,15 @@ async function train(fm, f) {
   net.setMeta('test_accuracy', testAccuracy.toFixed(4));
   net.setMeta('epochs', String(history.length));
   net.setMeta('training', JSON.stringify(opts));
-  await writeFile(out, net.save());
+  if (photos) net.setMeta('photos', `${photos.count} photos from ${basename(f.photos)}`);
+  await writeFile(out + '.tmp', net.save()); // never a half-written model under its name
+  await rename(out + '.tmp', out);
   say(f.json, `saved ${out}; test accuracy ${(100 * testAccuracy).toFixed(2)}%, ${Math.round(images / trainSeconds)} images/s, ` +
     `${fmtTime(seconds)}, peak wasm memory ${(fm.x.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MB`);
   return {
     arch: net.spec, epochs: history.length, seconds, train_images_per_sec: images / trainSeconds,
     test_accuracy: testAccuracy, history, out, params: net.paramCount, stopped,
+    ...(photos ? { photos: photos.count, photos_left_out: skipped } : {}),
     // Wasm memory only grows: its size now is the run's peak (dataset bytes included).
     wasm_memory_bytes: fm.x.memory.buffer.byteLength,
   };
@@ -226,7 +254,7 @@ async function evaluate(fm, f) {
 
 async function predict(fm, f, files) {
   if (!files.length) throw new UsageError('predict needs at least one image file');
-  const { net } = await loadModel(fm, f.model);
+  const { net } = await loadModel(fm, f.model, 'photo');
   const results = [];
   for (const file of files) {
     const bytes = await readInput(file, 'image', MAX_IMAGE_BYTES);
@@ -238,11 +266,12 @@ async function predict(fm, f, files) {
       throw new FmnistError(`${file}: ${e.message}`);
     }
     const probs = Array.from(net.predict(input, 1));
-    const { index, unsure } = judge(probs);
-    results.push({ file, label: CLASS_NAMES[index], index, unsure, probabilities: probs, crop: box });
+    const { index, unsure, in_scope } = net.verdict(probs);
+    results.push({ file, label: CLASS_NAMES[index], index, unsure, in_scope, probabilities: probs, crop: box });
     if (!f.json) {
       const top = probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 3);
-      process.stdout.write(`${basename(file)}: ${unsure ? 'not sure, maybe ' : ''}${CLASS_NAMES[index]} (` +
+      const verdict = !in_scope ? 'probably none of the ten, closest ' : unsure ? 'not sure, maybe ' : '';
+      process.stdout.write(`${basename(file)}: ${verdict}${CLASS_NAMES[index]} (` +
         top.map(([p, i]) => `${CLASS_NAMES[i]} ${(100 * p).toFixed(1)}%`).join(', ') + ')\n');
     }
   }

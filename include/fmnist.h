@@ -85,6 +85,13 @@ int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs);
 int fm_net_set_meta(fm_net *net, const char *key, const char *value);
 const char *fm_net_get_meta(const fm_net *net, const char *key);
 
+/* The verdict on one image's probabilities: out[0] the top class, out[1] 1
+ * when unsure (top probability under the model's metadata "unsure_below",
+ * default 0.5), out[2] 1 when probably one of the ten classes (certainty,
+ * 1 - entropy / log 10, at least the metadata "scope_min"; always 1 for a
+ * model without it). Used by the page and `fmnist predict`. */
+int fm_net_verdict(const fm_net *net, const float *probs, int32_t *out);
+
 /* ---- Model files: safetensors ------------------------------------------ */
 
 /* Serialises to safetensors; *out is malloc'd (free with fm_free). */
@@ -108,7 +115,8 @@ void fm_config_free(fm_train_config *cfg);
  * augment_photo (probability of the photo-like distortions of
  * src/train/augment_photo.c), augment_pair (probability that a sneaker is
  * drawn as a pair, src/train/augment_pair.c), holdout (validation images at the end),
- * limit (use only the first N training images; 0 = all). */
+ * limit (use only the first N training images; 0 = all), photo_ratio
+ * (share of each batch drawn from real photos: fm_trainer_create_mixed). */
 int fm_config_set(fm_train_config *cfg, const char *key, double value);
 double fm_config_get(const fm_train_config *cfg, const char *key);
 
@@ -160,6 +168,58 @@ int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len);
 int fm_trainer_load_state(fm_trainer *tr, const uint8_t *bytes, size_t len);
 /* Epochs completed so far. */
 int fm_trainer_epoch(const fm_trainer *tr);
+
+/* ---- Real photos as training data (src/data/photoset.c) ---------------- */
+
+/* A set of real photos, each kept as the photo pipeline's 28x28 input with
+ * its label: the set of classes its folder allows (a partial label: "long
+ * sleeves" = T-shirt/top, Pullover or Shirt), or none of the ten (a hat). */
+typedef struct fm_photoset fm_photoset;
+#define FM_PHOTO_MAX_FOLDERS 64
+#define FM_PHOTO_FOLDER_NAME 64
+/* From a JSON mapping of folder names to allowed classes (names or indices;
+ * [] = none of the ten): {"folders": {"shoes": ["Sandal", "Sneaker",
+ * "Ankle boot"], "hat": []}}. Other top-level keys are ignored. */
+fm_photoset *fm_photoset_create(const char *mapping_json, size_t len);
+void fm_photoset_free(fm_photoset *ps);
+/* Decodes one photo file, runs the photo pipeline (as prediction does) and
+ * adds it under its folder. Returns its index, or -1 (unknown folder, bad or
+ * oversized image: the message says which; the set is unchanged). */
+int fm_photoset_add(fm_photoset *ps, const char *folder, const uint8_t *bytes, size_t len);
+/* Adds a 28x28 input the pipeline already made (the page decodes photos
+ * with the browser) under a folder of the mapping. */
+int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input28);
+/* Adds a 28x28 input with its own allowed classes (bit c = class c; 0 = none
+ * of the ten), outside any folder: a person's correction. */
+int fm_photoset_add_labeled(fm_photoset *ps, const uint8_t *input28, int allowed);
+int fm_photoset_count(const fm_photoset *ps);
+/* Photo i's allowed classes (bit mask), its folder index (-1: labelled on
+ * its own), and all inputs (count x 784 bytes). */
+int fm_photoset_allowed(const fm_photoset *ps, int i);
+int fm_photoset_folder_of(const fm_photoset *ps, int i);
+const uint8_t *fm_photoset_inputs(const fm_photoset *ps);
+/* The mapping: folder count, name and allowed mask of folder f, and the
+ * index of a folder name (-1 when the mapping does not list it). */
+int fm_photoset_folders(const fm_photoset *ps);
+const char *fm_photoset_folder_name(const fm_photoset *ps, int f);
+int fm_photoset_folder_allowed(const fm_photoset *ps, int f);
+int fm_photoset_folder(const fm_photoset *ps, const char *name);
+/* Cross-validation: the k-th photo of each folder (in the order added) is in
+ * fold k % folds. Returns a new set holding fold `fold` (held_out = 1) or
+ * every other fold (held_out = 0). */
+fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int held_out);
+
+/* A trainer whose batches mix Fashion-MNIST images with photos: option
+ * photo_ratio (0..1) is the share of each batch drawn from the photos (at
+ * least one photo per batch when above 0), in an order reshuffled at every
+ * pass over them; an epoch is still one pass over the Fashion-MNIST images
+ * in their share of the batches (all photos: one pass over the photos).
+ * Photos are augmented with a random mirror, a shift of up to 2 pixels and,
+ * with probability augment_photo, the photo distortions; their loss is
+ * minus the log of the probability on their allowed classes (uniform target
+ * for none of the ten). photos must outlive the trainer. */
+fm_trainer *fm_trainer_create_mixed(fm_net *net, const fm_dataset *train, const fm_photoset *photos,
+                                    const fm_train_config *cfg);
 
 /* ---- Evaluation -------------------------------------------------------- */
 

@@ -154,12 +154,30 @@ export class Fmnist {
     }
   }
 
+  // ---- real photos as training data ----
+  /** A photo set from a folder-to-classes mapping (an object or its JSON text:
+   * {folders: {"t-shirt": ["T-shirt/top"], "shoes": [5, 7, 9], "hat": []}}). */
+  createPhotoSet(mapping) {
+    const text = typeof mapping === 'string' ? mapping : JSON.stringify(mapping);
+    const b = new TextEncoder().encode(text), p = this.copyIn(b);
+    try {
+      const ps = this.x.fm_photoset_create(p, b.length);
+      if (!ps) throw this.error();
+      return new PhotoSet(this, ps);
+    } finally {
+      this.free(p);
+    }
+  }
+
   // ---- training ----
-  /** A trainer: call step() until it returns null. Options as in fm_config_set. */
+  /** A trainer: call step() until it returns null. Options as in fm_config_set;
+   * `photos` (a PhotoSet) with `photo_ratio` mixes real photos into every batch. */
   createTrainer(net, dataset, options = {}) {
     const cfg = this.x.fm_config_create();
+    const { photos, ...rest } = options;
+    if (photos !== undefined && !(photos instanceof PhotoSet)) throw new FmnistError('training option photos: not a PhotoSet');
     try {
-      for (const [key, raw] of Object.entries(options)) {
+      for (const [key, raw] of Object.entries(rest)) {
         if (raw === undefined) continue;
         let value = raw;
         if (key === 'optimizer' && typeof raw === 'string') value = OPTIMIZERS[raw];
@@ -169,9 +187,9 @@ export class Fmnist {
         const ok = this.withStr(key, (k) => this.x.fm_config_set(cfg, k, value));
         if (!ok) throw this.error();
       }
-      const tr = this.x.fm_trainer_create(net.ptr, dataset.ptr, cfg);
+      const tr = this.x.fm_trainer_create_mixed(net.ptr, dataset?.ptr ?? 0, photos?.ptr ?? 0, cfg);
       if (!tr) throw this.error('training');
-      return new Trainer(this, tr, net, dataset);
+      return new Trainer(this, tr, net, dataset, photos);
     } finally {
       this.x.fm_config_free(cfg);
     }
@@ -344,6 +362,20 @@ export class Net {
     const ok = fm.withStr(key, (k) => fm.withStr(String(value), (v) => fm.x.fm_net_set_meta(this.ptr, k, v)));
     if (!ok) throw fm.error('metadata');
   }
+  /** The verdict on one image's probabilities (fm_net_verdict): top class,
+   * whether it is unsure, and whether it is probably one of the ten classes
+   * (judged by models trained on out-of-scope photos; else always true). */
+  verdict(probs) {
+    const fm = this.fm, pp = fm.alloc(40 + 12);
+    try {
+      fm.f32.set(probs, pp >> 2);
+      if (!fm.x.fm_net_verdict(this.ptr, pp, pp + 40)) throw fm.error('verdict');
+      const [index, unsure, inScope] = fm.i32.slice((pp + 40) >> 2, (pp + 52) >> 2);
+      return { index, label: CLASS_NAMES[index], confidence: probs[index], unsure: !!unsure, in_scope: !!inScope };
+    } finally {
+      fm.free(pp);
+    }
+  }
   getMeta(key) {
     return this.fm.withStr(key, (k) => this.fm.str(this.fm.x.fm_net_get_meta(this.ptr, k)));
   }
@@ -363,12 +395,112 @@ export class Net {
   }
 }
 
+/** Real photos for training, each kept as the photo pipeline's 28x28 input
+ * with the classes its folder allows (fmnist.h, fm_photoset_*). */
+export class PhotoSet {
+  constructor(fm, ptr) {
+    this.fm = fm;
+    this.ptr = ptr;
+  }
+  get count() { return this.fm.x.fm_photoset_count(this.ptr); }
+  /** The mapping's folders: [{name, classes: [indices]}] ([] = none of the ten). */
+  get folders() {
+    const x = this.fm.x, out = [];
+    for (let f = 0; f < x.fm_photoset_folders(this.ptr); f++) {
+      const mask = x.fm_photoset_folder_allowed(this.ptr, f);
+      out.push({ name: this.fm.str(x.fm_photoset_folder_name(this.ptr, f)), classes: maskClasses(mask) });
+    }
+    return out;
+  }
+  /** Decodes a photo file (PNG/JPEG), runs the photo pipeline and adds it
+   * under its folder; returns its index. Throws (set unchanged) for an
+   * unknown folder or an image that cannot be decoded. */
+  add(folder, bytes) {
+    const fm = this.fm;
+    if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
+    const pb = fm.copyIn(bytes);
+    try {
+      const i = fm.withStr(folder, (f) => fm.x.fm_photoset_add(this.ptr, f, pb, bytes.length));
+      if (i < 0) throw fm.error();
+      return i;
+    } finally {
+      fm.free(pb);
+    }
+  }
+  /** Adds a 28x28 input the pipeline already made (photoToInput) under a folder. */
+  addInput(folder, input) {
+    const fm = this.fm, pi = fm.copyIn(checkInput(input));
+    try {
+      const i = fm.withStr(folder, (f) => fm.x.fm_photoset_add_input(this.ptr, f, pi));
+      if (i < 0) throw fm.error();
+      return i;
+    } finally {
+      fm.free(pi);
+    }
+  }
+  /** Adds a 28x28 input with its own allowed classes (indices; [] = none of the ten). */
+  addLabeled(input, classes) {
+    const fm = this.fm;
+    let mask = 0;
+    for (const c of classes) {
+      if (!Number.isInteger(c) || c < 0 || c > 9) throw new FmnistError(`class ${c} is not an index 0..9`);
+      mask |= 1 << c;
+    }
+    const pi = fm.copyIn(checkInput(input));
+    try {
+      const i = fm.x.fm_photoset_add_labeled(this.ptr, pi, mask);
+      if (i < 0) throw fm.error();
+      return i;
+    } finally {
+      fm.free(pi);
+    }
+  }
+  /** Photo i: its 28x28 input (a copy), allowed classes and folder name (null when labelled on its own). */
+  photo(i) {
+    const x = this.fm.x;
+    if (!(i >= 0 && i < this.count)) throw new FmnistError(`photo ${i} does not exist (${this.count} in the set)`);
+    const p = x.fm_photoset_inputs(this.ptr) + i * 784, f = x.fm_photoset_folder_of(this.ptr, i);
+    return {
+      input: this.fm.u8.slice(p, p + 784), classes: maskClasses(x.fm_photoset_allowed(this.ptr, i)),
+      folder: f >= 0 ? this.fm.str(x.fm_photoset_folder_name(this.ptr, f)) : null,
+    };
+  }
+  /** All inputs, count x 784 bytes (a copy), e.g. for net.predict. */
+  inputs() {
+    const p = this.fm.x.fm_photoset_inputs(this.ptr);
+    return this.fm.u8.slice(p, p + this.count * 784);
+  }
+  /** Cross-validation: fold `fold` of `folds` (the k-th photo of each folder is
+   * in fold k % folds) when heldOut, else every other fold, as a new set. */
+  split(fold, folds, heldOut) {
+    const p = this.fm.x.fm_photoset_split(this.ptr, fold, folds, heldOut ? 1 : 0);
+    if (!p) throw this.fm.error('split');
+    return new PhotoSet(this.fm, p);
+  }
+  free() {
+    if (this.ptr) this.fm.x.fm_photoset_free(this.ptr);
+    this.ptr = 0;
+  }
+}
+
+function maskClasses(mask) {
+  const out = [];
+  for (let c = 0; c < 10; c++) if (mask >> c & 1) out.push(c);
+  return out;
+}
+
+function checkInput(input) {
+  if (!(input instanceof Uint8Array) || input.length !== 784) throw new FmnistError('a photo input is 784 bytes (28x28)');
+  return input;
+}
+
 export class Trainer {
-  constructor(fm, ptr, net, dataset) {
+  constructor(fm, ptr, net, dataset, photos) {
     this.fm = fm;
     this.ptr = ptr;
     this.net = net;
     this.dataset = dataset;
+    this.photos = photos;
     this.info = fm.alloc(32);
   }
   /** Runs one mini-batch. Returns its stats, or null when training is done.

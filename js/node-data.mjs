@@ -48,3 +48,56 @@ export async function readInput(path, what = 'file', maxBytes = Infinity) {
     throw new FmnistError(`cannot read ${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   }
 }
+
+/** The mapping shipped for the clothing photos (folder -> allowed classes). */
+export const DEFAULT_PHOTO_MAP = new URL('../photos/clothing-dataset-small.json', import.meta.url);
+
+/** Reads a folder of class folders (DIR/t-shirt/a.jpg, ...) into a PhotoSet,
+ * files in sorted order (so cross-validation folds are the same everywhere).
+ * The mapping is DIR/mapping.json when it exists, else `mapping` (a path),
+ * else the shipped one. A file that is not a decodable image, a folder the
+ * mapping does not list and an empty folder are reported through onSkip
+ * (path, reason) and left out; no photo at all throws. */
+export async function loadPhotoFolder(fm, dir, { mapping, onSkip = () => {}, onProgress = () => {} } = {}) {
+  const { readdir } = await import('node:fs/promises');
+  let entries;
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name));
+  } catch (e) {
+    throw new FmnistError(`cannot read the photo folder ${dir}: ${e.code === 'ENOENT' ? 'no such folder' : e.message}`);
+  }
+  const own = join(dir, 'mapping.json');
+  const mapPath = mapping ?? (existsSync(own) ? own : DEFAULT_PHOTO_MAP);
+  const text = await readInput(mapPath, 'photo mapping', 64 * 1024);
+  let set;
+  try {
+    set = fm.createPhotoSet(new TextDecoder().decode(text));
+  } catch (e) {
+    throw new FmnistError(`${mapPath}: ${e.message}`);
+  }
+  const known = new Set(set.folders.map((f) => f.name));
+  const files = [];
+  for (const e of entries) {
+    const sub = join(dir, e.name);
+    if (e.name === 'mapping.json' || e.name.startsWith('.')) continue;
+    if (!e.isDirectory()) { onSkip(sub, 'not a folder'); continue; }
+    if (!known.has(e.name)) { onSkip(sub, 'the mapping does not list this folder'); continue; }
+    const names = (await readdir(sub)).filter((n) => !n.startsWith('.')).sort();
+    if (!names.length) onSkip(sub, 'empty folder');
+    for (const n of names) files.push([e.name, join(sub, n)]);
+  }
+  let done = 0;
+  for (const [folder, path] of files) {
+    try {
+      set.add(folder, await readInput(path, 'photo', 64 * 2 ** 20));
+    } catch (e) {
+      onSkip(path, e.message);
+    }
+    onProgress(++done, files.length);
+  }
+  if (!set.count) {
+    set.free();
+    throw new FmnistError(`${dir}: no photos in the folders the mapping lists`);
+  }
+  return set;
+}

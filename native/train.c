@@ -14,7 +14,14 @@
  * model's weights (its architecture; --arch is ignored) instead of a random
  * initialisation: a second schedule on top of a finished run (fine-tuning).
  * Validation uses the held-out tail of the
- * training set; the test set is evaluated once, at the end. */
+ * training set; the test set is evaluated once, at the end.
+ *
+ * Real photos: --photos DIR (a folder of class folders) with --photo-ratio R
+ * mixes them into every batch (fm_trainer_create_mixed); --photo-map FILE is
+ * the folder-to-classes mapping (default photos/clothing-dataset-small.json).
+ * --photo-fold K/N trains without fold K of N and, at the end, writes the
+ * held-out photos' probabilities to --photo-report FILE (JSON lines) for
+ * cross-validation (scripts/photo-cv.mjs). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +29,7 @@
 #include <time.h>
 
 #include "fmnist.h"
+#include "photo_folder.h"
 #include "read_file.h"
 
 static double now(void) {
@@ -72,6 +80,33 @@ static double accuracy(fm_net *net, const fm_dataset *ds, int start, int n) {
   return (double)right / n;
 }
 
+/* Held-out photos: right when the top class is allowed (for none of the ten:
+ * never counted right here; scripts/photo-cv.mjs judges doubt), and each
+ * photo's probabilities as a JSON line for the cross-validation script. */
+static void report_photos(fm_net *net, const fm_photoset *held, const char *path) {
+  int n = fm_photoset_count(held), right = 0, mapped = 0;
+  float *probs = malloc((size_t)n * 10 * sizeof(float));
+  if (!probs || !fm_net_predict_u8(net, fm_photoset_inputs(held), n, probs)) die("photos", fm_last_error());
+  FILE *f = path ? fopen(path, "w") : NULL;
+  if (path && !f) die(path, strerror(errno));
+  for (int i = 0; i < n; i++) {
+    const float *p = probs + 10 * i;
+    int top = 0, allowed = fm_photoset_allowed(held, i);
+    for (int c = 1; c < 10; c++) top = p[c] > p[top] ? c : top;
+    if (allowed) mapped++, right += allowed >> top & 1;
+    if (f) {
+      fprintf(f, "{\"folder\":\"%s\",\"allowed\":%d,\"probabilities\":[", 
+              fm_photoset_folder_name(held, fm_photoset_folder_of(held, i)), allowed);
+      for (int c = 0; c < 10; c++) fprintf(f, "%s%.6f", c ? "," : "", p[c]);
+      fprintf(f, "]}\n");
+    }
+  }
+  if (f && fclose(f)) die(path, strerror(errno));
+  printf("{\"held_out_photos\":%d,\"mapped\":%d,\"right\":%d,\"accuracy\":%.4f}\n", n, mapped, right,
+         mapped ? (double)right / mapped : 0);
+  free(probs);
+}
+
 /* "AMD EPYC ... (2 cores), native build, 2 threads" from /proc/cpuinfo. */
 static void describe_machine(char *out, size_t cap, int threads) {
   char model[256] = "unknown CPU", line[512];
@@ -92,6 +127,8 @@ static void describe_machine(char *out, size_t cap, int threads) {
 
 int main(int argc, char **argv) {
   const char *arch = "cnn-small", *out = NULL, *ckpt = NULL, *init = NULL;
+  const char *photos_dir = NULL, *photo_map = "photos/clothing-dataset-small.json", *photo_report = NULL;
+  int fold = -1, folds = 0;
   const char *data = getenv("FASHION_MNIST_DIR") ? getenv("FASHION_MNIST_DIR")
                                                  : "/usr/share/datasets/fashion-mnist";
   int threads = 1;
@@ -113,6 +150,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "checkpoint")) ckpt = v;
     else if (!strcmp(a, "init")) init = v;
     else if (!strcmp(a, "threads")) threads = atoi(v);
+    else if (!strcmp(a, "photos")) photos_dir = v;
+    else if (!strcmp(a, "photo-map")) photo_map = v;
+    else if (!strcmp(a, "photo-report")) photo_report = v;
+    else if (!strcmp(a, "photo-fold")) {
+      if (sscanf(v, "%d/%d", &fold, &folds) != 2 || folds < 2 || fold < 0 || fold >= folds)
+        die(argv[i - 1], "expects K/N with 0 <= K < N, N >= 2 (e.g. 0/5)");
+    }
     else {
       char key[64];
       snprintf(key, sizeof key, "%s", a);
@@ -157,7 +201,23 @@ int main(int argc, char **argv) {
   }
   if (!net) net = fm_net_create(arch, 1, 28, 28, (uint64_t)fm_config_get(cfg, "seed"));
   if (!net) die("architecture", fm_last_error());
-  fm_trainer *tr = fm_trainer_create(net, train, cfg);
+  fm_photoset *photos = NULL, *held = NULL;
+  if (photos_dir) {
+    if (!(photos = load_photo_folder(photos_dir, photo_map, threads))) exit(1);
+    if (fold >= 0) {
+      held = fm_photoset_split(photos, fold, folds, 1);
+      fm_photoset *rest = fm_photoset_split(photos, fold, folds, 0);
+      if (!held || !rest) die("--photo-fold", fm_last_error());
+      fm_photoset_free(photos);
+      photos = rest;
+      fprintf(stderr, "fold %d of %d: %d photos to train on, %d held out\n", fold, folds,
+              fm_photoset_count(photos), fm_photoset_count(held));
+    }
+    if (fm_config_get(cfg, "photo_ratio") <= 0) fm_config_set(cfg, "photo_ratio", 0.25);
+  } else if (fold >= 0 || photo_report) {
+    die("--photo-fold and --photo-report", "need --photos DIR");
+  }
+  fm_trainer *tr = fm_trainer_create_mixed(net, train, photos, cfg);
   if (!tr) die("trainer", fm_last_error());
   if (resumed) {
     if (!(bytes = read_file(spath, &len))) die(spath, "missing beside its model file");
@@ -231,7 +291,10 @@ int main(int argc, char **argv) {
     fm_free(mb);
     fprintf(stderr, "saved %s\n", out);
   }
+  if (held) report_photos(net, held, photo_report);
   fm_trainer_free(tr);
+  fm_photoset_free(photos);
+  fm_photoset_free(held);
   fm_net_free(net);
   fm_dataset_free(train);
   fm_dataset_free(test);

@@ -6,30 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fm, split, encodePng } from './helpers.mjs';
+import { fm, split, encodePng, renderPhoto } from './helpers.mjs';
 
 const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
-
-function renderPhoto(img, seed) {
-  let s = seed * 7919 + 1;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const W = 240 + Math.floor(rnd() * 160), H = 240 + Math.floor(rnd() * 160);
-  const scale = 5 + rnd() * 3, side = Math.floor(28 * scale);
-  const ox = Math.floor(rnd() * (W - side)), oy = Math.floor(rnd() * (H - side));
-  const tint = [200 + rnd() * 55, 190 + rnd() * 60, 170 + rnd() * 80];
-  const rgba = new Uint8Array(W * H * 4);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    const light = 0.85 + 0.15 * (x / W) + 0.05 * Math.sin(y / 9) * Math.sin(x / 11); // uneven light, soft texture
-    let c = tint.map((t) => t * light + (rnd() - 0.5) * 8);
-    const gx = Math.floor((x - ox) / scale), gy = Math.floor((y - oy) / scale);
-    if (gx >= 0 && gy >= 0 && gx < 28 && gy < 28) {
-      const v = img[gy * 28 + gx] / 255; // garment: darker where the dataset image is brighter
-      c = c.map((t) => t * (1 - 0.85 * v));
-    }
-    rgba.set([...c.map((t) => Math.max(0, Math.min(255, Math.round(t)))), 255], (y * W + x) * 4);
-  }
-  return { rgba, W, H };
-}
 
 test('rendered product photos classify as their source images (>= 80% agreement over 60 photos)', async () => {
   const m = await fm();

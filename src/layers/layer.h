@@ -100,6 +100,10 @@ void fm_gap_backward(fm_layer *L, const float *dy, float *dx, int B);
  * returns the mean loss and counts correct top-1 predictions. */
 float fm_softmax_xent(const float *logits, const uint8_t *labels, int B, int C, float smoothing,
                       float *probs, float *dlogits, int *correct);
+/* The same with a set of allowed classes per sample (bit j = class j; 0 =
+ * none of the classes, whose target is uniform): loss -log(mass on the set). */
+float fm_softmax_xent_sets(const float *logits, const uint16_t *allowed, int B, int C,
+                           float smoothing, float *probs, float *dlogits, int *correct);
 /* Softmax alone (inference). */
 void fm_softmax(const float *logits, int B, int C, float *probs);
 

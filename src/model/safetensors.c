@@ -11,12 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSMN_STATIC
-#define JSMN_STRICT
-#include <jsmn.h>
-
 #include "../common.h"
 #include "../net/net.h"
+#include "json.h"
 
 #define MAX_HEADER (4u * 1024 * 1024)
 #define MAX_TOKENS 65536
@@ -194,79 +191,6 @@ int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len) {
 /* ---- reading ------------------------------------------------------------ */
 
 typedef struct {
-  const char *js;
-  jsmntok_t *tok;
-  int ntok;
-} json;
-
-static int tok_eq(const json *j, int i, const char *s) {
-  const jsmntok_t *t = &j->tok[i];
-  return t->type == JSMN_STRING && (int)strlen(s) == t->end - t->start &&
-         !strncmp(j->js + t->start, s, (size_t)(t->end - t->start));
-}
-
-/* Index just past the value starting at token i: every token inside it
- * starts before it ends. (Counting children by `size` is not safe: jsmn
- * accepts an object or array as a key and then miscounts, which a fuzzer
- * turned into a read past the token array.) */
-static int skip(const json *j, int i) {
-  int end = j->tok[i].end, k = i + 1;
-  while (k < j->ntok && j->tok[k].start < end) k++;
-  return k;
-}
-
-/* Is token k a child of container token c (given k follows c)? */
-static int inside(const json *j, int k, int c) { return k < j->ntok && j->tok[k].start < j->tok[c].end; }
-
-static int tok_u64(const json *j, int i, uint64_t *out) {
-  const jsmntok_t *t = &j->tok[i];
-  if (t->type != JSMN_PRIMITIVE || t->end - t->start > 15) return 0;
-  uint64_t v = 0;
-  for (int k = t->start; k < t->end; k++) {
-    char c = j->js[k];
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + (uint64_t)(c - '0');
-  }
-  *out = v;
-  return 1;
-}
-
-/* Copies a JSON string token into dst (unescaping); 0 if too long or bad. */
-static int tok_string(const json *j, int i, char *dst, size_t cap) {
-  const jsmntok_t *t = &j->tok[i];
-  if (t->type != JSMN_STRING) return 0;
-  size_t o = 0;
-  for (int k = t->start; k < t->end; k++) {
-    unsigned c = (unsigned char)j->js[k];
-    if (c == '\\') {
-      char e = j->js[++k];
-      if (e == 'u') {
-        unsigned v = 0;
-        for (int d = 0; d < 4; d++) {
-          char h = j->js[++k];
-          v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
-        }
-        if (v == 0) return 0;
-        char u[3];
-        size_t un = 0;
-        if (v < 0x80) u[un++] = (char)v;
-        else if (v < 0x800) u[un++] = (char)(0xC0 | v >> 6), u[un++] = (char)(0x80 | (v & 63));
-        else u[un++] = (char)(0xE0 | v >> 12), u[un++] = (char)(0x80 | (v >> 6 & 63)), u[un++] = (char)(0x80 | (v & 63));
-        if (o + un >= cap) return 0;
-        memcpy(dst + o, u, un);
-        o += un;
-        continue;
-      }
-      c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : (unsigned char)e;
-    }
-    if (o + 1 >= cap) return 0;
-    dst[o++] = (char)c;
-  }
-  dst[o] = 0;
-  return 1;
-}
-
-typedef struct {
   int name_tok;
   int is_i64;
   int ndim;
@@ -318,28 +242,23 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
   const uint8_t *data = bytes + 8 + hlen;
   size_t data_len = len - 8 - hlen;
 
-  jsmn_parser p;
-  jsmn_init(&p);
-  int ntok = jsmn_parse(&p, js, (size_t)hlen, NULL, 0);
-  /* Trailing spaces are allowed padding; anything else after the object is not. */
-  if (ntok < 1 || ntok > MAX_TOKENS) {
-    fm_fail("model header is not valid JSON%s", ntok > MAX_TOKENS ? " (too many tokens)" : "");
+  fm_json j;
+  int parsed = fm_json_parse(&j, js, (size_t)hlen, MAX_TOKENS);
+  if (parsed <= 0) {
+    if (parsed == FM_JSON_TOO_MANY) fm_fail("model header is not valid JSON (too many tokens)");
+    else if (parsed == FM_JSON_NOT_OBJECT) fm_fail("model header is not a valid JSON object");
+    else if (parsed == FM_JSON_INVALID) fm_fail("model header is not valid JSON");
     return NULL;
   }
-  jsmntok_t *tok = fm_calloc((size_t)ntok, sizeof *tok);
+  jsmntok_t *tok = j.tok;
+  int ntok = j.ntok;
   entry *ents = fm_calloc((size_t)ntok, sizeof *ents);
-  if (!tok || !ents) return load_fail(NULL, tok, ents);
-  jsmn_init(&p);
-  if (jsmn_parse(&p, js, (size_t)hlen, tok, (unsigned)ntok) != ntok || tok[0].type != JSMN_OBJECT) {
-    fm_fail("model header is not a valid JSON object");
-    return load_fail(NULL, tok, ents);
-  }
+  if (!ents) return load_fail(NULL, tok, ents);
   for (size_t i = (size_t)tok[0].end; i < hlen; i++)
     if (js[i] != ' ' && js[i] != '\n' && js[i] != '\t' && js[i] != '\r' && js[i] != 0) {
       fm_fail("model header has data after its JSON object");
       return load_fail(NULL, tok, ents);
     }
-  json j = {js, tok, ntok};
 
   /* Metadata and tensor entries. */
   char arch[FM_MAX_SPEC_LEN + 1] = "", input[64] = "1x28x28", norm[64] = "x/255";
@@ -353,31 +272,31 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
       return load_fail(NULL, tok, ents);
     }
     int key = i++, val = i;
-    if (tok_eq(&j, key, "__metadata__")) {
+    if (fm_json_eq(&j, key, "__metadata__")) {
       if (tok[val].type != JSMN_OBJECT) {
         fm_fail("model header: __metadata__ must be an object of strings");
         return load_fail(NULL, tok, ents);
       }
-      for (int m = val + 1; inside(&j, m, val); m = skip(&j, m + 1)) {
-        if (tok[m].type != JSMN_STRING || !inside(&j, m + 1, val) || tok[m + 1].type != JSMN_STRING) {
+      for (int m = val + 1; fm_json_inside(&j, m, val); m = fm_json_skip(&j, m + 1)) {
+        if (tok[m].type != JSMN_STRING || !fm_json_inside(&j, m + 1, val) || tok[m + 1].type != JSMN_STRING) {
           fm_fail("model header: __metadata__ values must be strings");
           return load_fail(NULL, tok, ents);
         }
-        if (tok_eq(&j, m, "arch")) {
-          if (!tok_string(&j, m + 1, arch, sizeof arch)) {
+        if (fm_json_eq(&j, m, "arch")) {
+          if (!fm_json_string(&j, m + 1, arch, sizeof arch)) {
             fm_fail("model header: bad arch string");
             return load_fail(NULL, tok, ents);
           }
-        } else if (tok_eq(&j, m, "input")) {
-          if (!tok_string(&j, m + 1, input, sizeof input)) input[0] = 0;
-        } else if (tok_eq(&j, m, "normalization")) {
-          if (!tok_string(&j, m + 1, norm, sizeof norm)) norm[0] = 0;
+        } else if (fm_json_eq(&j, m, "input")) {
+          if (!fm_json_string(&j, m + 1, input, sizeof input)) input[0] = 0;
+        } else if (fm_json_eq(&j, m, "normalization")) {
+          if (!fm_json_string(&j, m + 1, norm, sizeof norm)) norm[0] = 0;
         } else if (nmeta < FM_MAX_META) {
           meta_keys[nmeta] = m;
           meta_vals[nmeta++] = m + 1;
         }
       }
-      i = skip(&j, val);
+      i = fm_json_skip(&j, val);
       continue;
     }
     entry *e = &ents[nent++];
@@ -388,32 +307,32 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
       return load_fail(NULL, tok, ents);
     }
     int have = 0;
-    for (int f = val + 1; inside(&j, f, val); f = skip(&j, f + 1)) {
+    for (int f = val + 1; fm_json_inside(&j, f, val); f = fm_json_skip(&j, f + 1)) {
       int v = f + 1;
-      if (!inside(&j, v, val)) break;
-      if (tok_eq(&j, f, "dtype")) {
-        if (tok_eq(&j, v, "F32")) e->is_i64 = 0;
-        else if (tok_eq(&j, v, "I64")) e->is_i64 = 1;
+      if (!fm_json_inside(&j, v, val)) break;
+      if (fm_json_eq(&j, f, "dtype")) {
+        if (fm_json_eq(&j, v, "F32")) e->is_i64 = 0;
+        else if (fm_json_eq(&j, v, "I64")) e->is_i64 = 1;
         else {
           fm_fail("tensor %.*s has dtype %.*s; only F32 is supported", tok[key].end - tok[key].start,
                   js + tok[key].start, tok[v].end - tok[v].start, js + tok[v].start);
           return load_fail(NULL, tok, ents);
         }
         have |= 1;
-      } else if (tok_eq(&j, f, "shape") && tok[v].type == JSMN_ARRAY) {
+      } else if (fm_json_eq(&j, f, "shape") && tok[v].type == JSMN_ARRAY) {
         int ok = 1;
         e->ndim = 0;
-        for (int d = v + 1; inside(&j, d, v); d = skip(&j, d))
-          if (e->ndim >= 8 || !tok_u64(&j, d, &e->shape[e->ndim++])) ok = 0;
+        for (int d = v + 1; fm_json_inside(&j, d, v); d = fm_json_skip(&j, d))
+          if (e->ndim >= 8 || !fm_json_u64(&j, d, &e->shape[e->ndim++])) ok = 0;
         if (ok) have |= 2;
-      } else if (tok_eq(&j, f, "data_offsets") && tok[v].type == JSMN_ARRAY) {
+      } else if (fm_json_eq(&j, f, "data_offsets") && tok[v].type == JSMN_ARRAY) {
         int d = v + 1;
-        if (inside(&j, d, v) && inside(&j, d + 1, v) && !inside(&j, d + 2, v) &&
-            tok_u64(&j, d, &e->begin) && tok_u64(&j, d + 1, &e->end))
+        if (fm_json_inside(&j, d, v) && fm_json_inside(&j, d + 1, v) && !fm_json_inside(&j, d + 2, v) &&
+            fm_json_u64(&j, d, &e->begin) && fm_json_u64(&j, d + 1, &e->end))
           have |= 4;
       }
     }
-    i = skip(&j, val);
+    i = fm_json_skip(&j, val);
     if (have != 7) {
       fm_fail("model header: tensor %.*s needs dtype, shape and data_offsets",
               tok[key].end - tok[key].start, js + tok[key].start);
@@ -452,7 +371,7 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
   for (int t = 0; t < nwant; t++) {
     entry *e = NULL;
     for (int q = 0; q < nent && !e; q++)
-      if (tok_eq(&j, ents[q].name_tok, want[t].name)) e = &ents[q];
+      if (fm_json_eq(&j, ents[q].name_tok, want[t].name)) e = &ents[q];
     if (!e) {
       fm_fail("model file is missing tensor %s (architecture %s)", want[t].name, net->spec);
       return load_fail(net, tok, ents);
@@ -506,8 +425,8 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
    * except "tta", which changes what predict computes: a value this build
    * does not know refuses the file rather than run it another way. */
   for (int q = 0; q < nmeta; q++)
-    if (tok_string(&j, meta_keys[q], mkey, sizeof mkey) &&
-        tok_string(&j, meta_vals[q], mval, sizeof mval) && !fm_net_set_meta(net, mkey, mval) &&
+    if (fm_json_string(&j, meta_keys[q], mkey, sizeof mkey) &&
+        fm_json_string(&j, meta_vals[q], mval, sizeof mval) && !fm_net_set_meta(net, mkey, mval) &&
         !strcmp(mkey, "tta"))
       return load_fail(net, tok, ents);
   free(tok);

@@ -40,6 +40,9 @@ struct fm_net {
 
   fm_rng dropout_rng;
   int tta; /* metadata "tta": 1 = average the "shift" views in predict */
+  /* The verdict on a photo (fm_net_verdict), from metadata "unsure_below"
+   * and "scope_min" (fixed at -1 = not judged, when absent). */
+  float unsure_below, scope_min;
   int nmeta;
   char *meta_key[FM_MAX_META], *meta_val[FM_MAX_META];
 };

@@ -34,6 +34,7 @@ fm_net *fm_net_build(const char *spec, int c, int h, int w) {
   }
   float *p = net->params, *g = net->grads, *buf = net->buffers;
   net->wgen = 1;
+  net->unsure_below = 0.5f, net->scope_min = -1;
   for (int i = 0; i < net->nlayers; i++) {
     fm_layer *L = &net->layers[i];
     L->wgen = &net->wgen;
@@ -159,9 +160,29 @@ double fm_net_macs(const fm_net *net) {
   return m;
 }
 
+/* "0", "1", "0.35", "1.0": a number in [0, 1] written plainly (by hand:
+ * strtod would pull in libc's float parser). */
+static int parse_unit(const char *s, float *out) {
+  if (*s != '0' && *s != '1') return 0;
+  double v = *s++ - '0', scale = 1;
+  if (*s == '.') {
+    if (!s[1]) return 0;
+    for (s++; *s >= '0' && *s <= '9'; s++) v += (*s - '0') * (scale /= 10);
+  }
+  if (*s || v > 1) return 0;
+  *out = (float)v;
+  return 1;
+}
+
 int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
   if (!key || !*key || !value) return fm_fail("metadata key and value must be non-empty strings");
   if (strlen(key) > 256 || strlen(value) > 65536) return fm_fail("metadata entry too long");
+  if (!strcmp(key, "unsure_below") || !strcmp(key, "scope_min")) {
+    float v;
+    if (!parse_unit(value, &v))
+      return fm_fail("metadata %s must be a number from 0 to 1, not \"%.40s\"", key, value);
+    *(key[0] == 'u' ? &net->unsure_below : &net->scope_min) = v;
+  }
   if (!strcmp(key, "tta")) {
     if (strcmp(value, "none") && strcmp(value, "shift"))
       return fm_fail("metadata tta must be \"none\" or \"shift\", not \"%.40s\"", value);

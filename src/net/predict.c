@@ -106,3 +106,29 @@ int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs) {
   return predict(net, NULL, pixels, n, probs);
 }
 
+
+/* The verdict the page and `fmnist predict` give for one image's
+ * probabilities. Unsure: the top class is under the model's "unsure_below"
+ * (0.5 unless its metadata says otherwise). In scope: how far the answer is
+ * from the uniform spread that a photo model is trained to give for garments
+ * that are none of the ten, 1 - entropy / log 10 (0 for uniform, 1 for one
+ * class), is at least the model's "scope_min"; a model without one (trained
+ * on Fashion-MNIST alone, never shown such garments) calls everything in
+ * scope. Entropy rather than the top class, so that a photo split between
+ * allowed look-alikes (a long sleeve: T-shirt, pullover or shirt) still counts
+ * as one of the ten. */
+int fm_net_verdict(const fm_net *net, const float *probs, int32_t *out) {
+  if (!net || !probs || !out) return fm_fail("verdict needs a network, probabilities and an output");
+  int top = 0;
+  double h = 0;
+  for (int j = 0; j < FM_NUM_CLASSES; j++) {
+    if (!(probs[j] >= 0 && probs[j] <= 1)) return fm_fail("probability %d is not in [0, 1]", j);
+    if (probs[j] > probs[top]) top = j;
+    if (probs[j] > 0) h -= probs[j] * log(probs[j]);
+  }
+  float certainty = (float)(1 - h / log(FM_NUM_CLASSES));
+  out[0] = top;
+  out[1] = probs[top] < net->unsure_below;
+  out[2] = net->scope_min < 0 || certainty >= net->scope_min;
+  return 1;
+}

@@ -11,7 +11,7 @@ typedef struct fm_rng {
 } fm_rng;
 
 /* Streams: one per use, so each is reproducible on its own. */
-enum { FM_STREAM_INIT = 1, FM_STREAM_SHUFFLE = 2, FM_STREAM_DROPOUT = 3, FM_STREAM_AUGMENT = 4 };
+enum { FM_STREAM_INIT = 1, FM_STREAM_SHUFFLE = 2, FM_STREAM_DROPOUT = 3, FM_STREAM_AUGMENT = 4, FM_STREAM_PHOTOS = 5 };
 
 void fm_rng_seed(fm_rng *r, uint64_t seed, uint64_t stream);
 uint32_t fm_rng_u32(fm_rng *r);

@@ -14,6 +14,7 @@ struct fm_train_config {
   double seed;
   int augment_shift, augment_flip;
   double augment_erase, augment_photo, augment_pair;
+  double photo_ratio; /* share of each batch drawn from real photos */
   int shard, shards; /* data-parallel: this trainer's part of every batch */
 };
 

@@ -6,17 +6,22 @@
 #include <string.h>
 
 #include "../common.h"
+#include "../data/photoset.h"
 #include "train.h"
 
 struct fm_trainer {
   fm_net *net;
   const fm_dataset *ds;
+  const fm_photoset *photos;
   fm_train_config cfg;
   int n, batches_per_epoch;
+  int fm_per_batch, photos_per_batch; /* the two shares of a full batch */
+  int32_t *photo_perm;                /* the order of photos in pass photo_pass */
+  long photo_pass;
   int epoch, batch;
   long step;
   int32_t *perm;
-  uint8_t *labels;
+  uint16_t *allowed; /* per sample of this shard's batch: allowed classes */
   float *m, *v;
   float *backup_params, *backup_buffers;
   fm_rng augment_rng;
@@ -30,6 +35,27 @@ struct fm_trainer {
 
 /* Every epoch draws its shuffle from its own stream, seeded by (seed, epoch),
  * so the order of any epoch can be rebuilt when a run resumes. */
+/* Photo number k of the run (counting every photo drawn so far): passes over
+ * the photos are reshuffled, each from its own stream seeded by (seed,
+ * pass), so a resumed run rebuilds the same order from its step count. */
+static int photo_index(fm_trainer *tr, long k) {
+  int np = tr->photos->count;
+  long pass = k / np;
+  if (pass != tr->photo_pass) {
+    fm_rng r;
+    fm_rng_seed(&r, (uint64_t)tr->cfg.seed + 0x9E3779B97F4A7C15ULL * (uint64_t)pass, FM_STREAM_PHOTOS);
+    for (int i = 0; i < np; i++) tr->photo_perm[i] = i;
+    for (int i = np - 1; i > 0; i--) {
+      int j = (int)fm_rng_below(&r, (uint32_t)i + 1);
+      int32_t t = tr->photo_perm[i];
+      tr->photo_perm[i] = tr->photo_perm[j];
+      tr->photo_perm[j] = t;
+    }
+    tr->photo_pass = pass;
+  }
+  return tr->photo_perm[k % np];
+}
+
 static void shuffle_epoch(fm_trainer *tr) {
   fm_rng r;
   fm_rng_seed(&r, (uint64_t)tr->cfg.seed + 0x9E3779B97F4A7C15ULL * (uint64_t)tr->epoch,
@@ -46,7 +72,8 @@ static void shuffle_epoch(fm_trainer *tr) {
 void fm_trainer_free(fm_trainer *tr) {
   if (!tr) return;
   free(tr->perm);
-  free(tr->labels);
+  free(tr->allowed);
+  free(tr->photo_perm);
   free(tr->m);
   free(tr->v);
   free(tr->backup_params);
@@ -56,18 +83,40 @@ void fm_trainer_free(fm_trainer *tr) {
 }
 
 fm_trainer *fm_trainer_create(fm_net *net, const fm_dataset *train, const fm_train_config *cfg) {
-  if (!net || !train || !cfg) {
+  return fm_trainer_create_mixed(net, train, NULL, cfg);
+}
+
+fm_trainer *fm_trainer_create_mixed(fm_net *net, const fm_dataset *train, const fm_photoset *photos,
+                                    const fm_train_config *cfg) {
+  if (!net || !cfg || (!train && !photos)) {
     fm_fail("trainer needs a network, a dataset and a config");
     return NULL;
   }
-  if (train->rows * train->cols != fm_net_input_size(net)) {
+  double ratio = cfg->photo_ratio;
+  if (ratio > 0 && (!photos || photos->count == 0)) {
+    fm_fail("photo_ratio is %g but there are no photos to train on", ratio);
+    return NULL;
+  }
+  if (photos && ratio <= 0) {
+    fm_fail("photos were given but photo_ratio is 0: set the share of each batch they fill");
+    return NULL;
+  }
+  if (!train && ratio < 1) {
+    fm_fail("photo_ratio %g below 1 needs Fashion-MNIST images as well", ratio);
+    return NULL;
+  }
+  if (train && train->rows * train->cols != fm_net_input_size(net)) {
     fm_fail("dataset images are %dx%d but the network expects %d inputs", train->rows, train->cols,
             fm_net_input_size(net));
     return NULL;
   }
-  int n = train->count - cfg->holdout;
-  if (cfg->limit > 0 && cfg->limit < n) n = cfg->limit;
-  if (n < 1) {
+  if (photos && fm_net_input_size(net) != FM_IMAGE_PIXELS) {
+    fm_fail("photos are 28x28 but the network expects %d inputs", fm_net_input_size(net));
+    return NULL;
+  }
+  int n = train ? train->count - cfg->holdout : 0;
+  if (train && cfg->limit > 0 && cfg->limit < n) n = cfg->limit;
+  if (train && n < 1) {
     fm_fail("no training images left (%d in the file, %d held out)", train->count, cfg->holdout);
     return NULL;
   }
@@ -79,18 +128,27 @@ fm_trainer *fm_trainer_create(fm_net *net, const fm_dataset *train, const fm_tra
   if (!tr) return NULL;
   tr->net = net;
   tr->ds = train;
+  tr->photos = photos;
   tr->cfg = *cfg;
   tr->n = n;
-  int B = FM_MIN(cfg->batch, n);
+  int np = photos ? photos->count : 0;
+  int B = FM_MIN(cfg->batch, n + np);
+  int Bp = photos ? FM_MAX(1, FM_MIN(B, (int)(ratio * B + 0.5))) : 0;
+  if (ratio < 1 && Bp == B && B > 1) Bp = B - 1; /* keep Fashion-MNIST in every batch */
   tr->cfg.batch = B;
-  tr->batches_per_epoch = (n + B - 1) / B;
-  tr->perm = fm_calloc((size_t)n, sizeof(int32_t));
-  tr->labels = fm_calloc((size_t)B, 1);
+  tr->photos_per_batch = Bp;
+  tr->fm_per_batch = B - Bp;
+  tr->batches_per_epoch = tr->fm_per_batch ? (n + tr->fm_per_batch - 1) / tr->fm_per_batch
+                                           : (np + Bp - 1) / Bp;
+  tr->photo_pass = -1;
+  tr->perm = fm_calloc((size_t)FM_MAX(n, 1), sizeof(int32_t));
+  tr->allowed = fm_calloc((size_t)B, sizeof *tr->allowed);
+  tr->photo_perm = fm_calloc((size_t)FM_MAX(np, 1), sizeof(int32_t));
   tr->m = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->v = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->backup_params = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->backup_buffers = fm_calloc((size_t)net->nbuffers, sizeof(float));
-  if (!tr->perm || !tr->labels || !tr->m || !tr->v || !tr->backup_params ||
+  if (!tr->perm || !tr->allowed || !tr->photo_perm || !tr->m || !tr->v || !tr->backup_params ||
       !tr->backup_buffers || !fm_net_reserve(net, B, 1) ||
       (cfg->shards > 1 &&
        !(tr->exchange = fm_calloc((size_t)(net->nparams + net->nbuffers), sizeof(float))))) {
@@ -124,31 +182,57 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
     return 0;
   }
   if (tr->batch == 0) shuffle_epoch(tr);
-  int start = tr->batch * cfg->batch;
-  int B = FM_MIN(cfg->batch, tr->n - start);
+  /* The batch: its Fashion-MNIST share, then its photo share. */
+  int Bf = tr->fm_per_batch, Bp = tr->photos_per_batch;
+  int start = tr->batch * Bf;
+  if (Bf) Bf = FM_MIN(Bf, tr->n - start);
+  long first_photo = ((long)tr->epoch * tr->batches_per_epoch + tr->batch) * Bp;
+  if (!tr->fm_per_batch) { /* photos only: an epoch is one pass over them */
+    first_photo = (long)tr->epoch * tr->photos->count + (long)tr->batch * Bp;
+    Bp = FM_MIN(Bp, tr->photos->count - tr->batch * Bp);
+  }
+  int B = Bf + Bp;
   /* Cheap when nothing changed; needed when inference in between grew the
    * activations (which drops their gradients) or the thread count changed. */
   if (!fm_net_reserve(net, cfg->batch, 1)) return -1;
   int in = fm_net_input_size(net), h = net->input.h, w = net->input.w;
   int augment = cfg->augment_shift || cfg->augment_flip || cfg->augment_erase > 0 ||
                 cfg->augment_photo > 0 || cfg->augment_pair > 0;
+  /* Photos are always mirrored and shifted at random: they are few. */
+  fm_train_config photo_cfg = *cfg;
+  photo_cfg.augment_flip = 1;
+  photo_cfg.augment_shift = FM_MAX(cfg->augment_shift, 2);
   /* Data-parallel: this trainer computes samples [s0, s1) of the batch. Every
    * shard still draws the augmentation of the whole batch, in order, so each
    * sample is augmented the same whatever the number of shards. */
   int s0 = (int)((long)B * cfg->shard / cfg->shards), s1 = (int)((long)B * (cfg->shard + 1) / cfg->shards);
   float scratch[64 * 64];
   for (int i = 0; i < B; i++) {
-    int idx = tr->perm[start + i], mine = i >= s0 && i < s1;
-    if (!mine && (!augment || in > 64 * 64)) continue;
-    const uint8_t *src = tr->ds->images + (size_t)idx * in;
+    int photo = i >= Bf, mine = i >= s0 && i < s1;
+    if (!mine && !photo && (!augment || in > 64 * 64)) continue;
+    const uint8_t *src;
+    uint16_t allowed;
+    if (photo) {
+      int idx = photo_index(tr, first_photo + (i - Bf));
+      src = tr->photos->inputs + (size_t)idx * in;
+      allowed = tr->photos->allowed[idx];
+    } else {
+      int idx = tr->perm[start + i];
+      src = tr->ds->images + (size_t)idx * in;
+      allowed = (uint16_t)(1u << tr->ds->labels[idx]);
+    }
     float *x = mine ? net->acts[0] + (size_t)(i - s0) * in : scratch;
     for (int j = 0; j < in; j++) x[j] = src[j] * (1.0f / 255.0f);
-    if (augment && net->input.c == 1) {
+    if (photo) {
+      fm_augment(&photo_cfg, x, h, w, &tr->augment_rng);
+      if (cfg->augment_photo > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_photo)
+        fm_augment_photo(x, h, w, &tr->augment_rng);
+    } else if (augment && net->input.c == 1) {
       /* Sneakers only: pairs of sandals taught the model that any odd,
        * textured shape is a sandal, pairs of ankle boots that two upright
-       * blobs (trouser legs) are boots (README, Photos). Drawn only when
+       * blobs (trouser legs) are boots (docs/photos.md). Drawn only when
        * enabled, so older recipes keep their exact stream. */
-      int sneaker = tr->ds->labels[idx] == 7;
+      int sneaker = allowed == 1u << 7;
       if (sneaker && cfg->augment_pair > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_pair)
         fm_augment_pair(x, h, w, &tr->augment_rng);
       fm_augment(cfg, x, h, w, &tr->augment_rng);
@@ -156,7 +240,7 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
       if (cfg->augment_photo > 0 && fm_rng_uniform(&tr->augment_rng) < cfg->augment_photo)
         fm_augment_photo(x, h, w, &tr->augment_rng);
     }
-    if (mine) tr->labels[i - s0] = tr->ds->labels[idx];
+    if (mine) tr->allowed[i - s0] = allowed;
   }
   int full = B; /* the loss is the mean over the whole batch */
   B = s1 - s0;
@@ -172,7 +256,7 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   if (B > 0) {
     float *logits = fm_net_forward(net, B, 1);
     float *dlogits = net->dacts[net->nlayers];
-    loss = fm_softmax_xent(logits, tr->labels, B, FM_NUM_CLASSES, (float)cfg->label_smoothing,
+    loss = fm_softmax_xent_sets(logits, tr->allowed, B, FM_NUM_CLASSES, (float)cfg->label_smoothing,
                            net->probs, dlogits, &correct);
     if (B != full) /* a shard's share of the batch mean */
       for (int i = 0; i < B * FM_NUM_CLASSES; i++) dlogits[i] *= (float)B / full;

@@ -306,6 +306,56 @@ static void test_layers(void) {
   gradcheck_layer("conv 3x3 Winograd forward", FM_CONV, (fm_shape){8, 5, 6, 0}, 3, 0, 0);
 }
 
+/* Partial labels (a set of allowed classes) and the out-of-scope target (the
+ * empty set: uniform): finite differences, and values with known answers. */
+static void test_loss_sets(void) {
+  enum { B = 5, C = 10 };
+  float z[B * C], p[B * C], d[B * C];
+  /* one class, three classes (long sleeves), two (shoes), none (a hat), all */
+  uint16_t sets[B] = {1u << 3, 1u << 0 | 1u << 2 | 1u << 6, 1u << 5 | 1u << 9, 0, 0x3FF};
+  for (int i = 0; i < B * C; i++) z[i] = frand() * 3;
+  for (int s = 0; s < 2; s++) {
+    float smooth = s ? 0.1f : 0.0f;
+    fm_softmax_xent_sets(z, sets, B, C, smooth, p, d, NULL);
+    double worst = 0;
+    for (int i = 0; i < B * C; i++) {
+      float keep = z[i], eps = 1e-2f;
+      z[i] = keep + eps;
+      double lp = fm_softmax_xent_sets(z, sets, B, C, smooth, p, NULL, NULL);
+      z[i] = keep - eps;
+      double lm = fm_softmax_xent_sets(z, sets, B, C, smooth, p, NULL, NULL);
+      z[i] = keep;
+      double num = (lp - lm) / (2 * eps);
+      worst = FM_MAX(worst, fabs(num - d[i]) / FM_MAX(1.0, fabs(num)));
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "max error %.3g", worst);
+    report(worst < 1e-3, s ? "gradcheck partial-label and out-of-scope loss, label smoothing"
+                           : "gradcheck partial-label and out-of-scope loss", detail);
+  }
+  /* Values: a one-class set equals plain cross-entropy; the set of all ten
+   * costs nothing; the empty set is -mean log p (log 10 at uniform logits). */
+  uint8_t y = 3;
+  float ls = fm_softmax_xent_sets(z, sets, 1, C, 0, p, NULL, NULL);
+  float ll = fm_softmax_xent(z, &y, 1, C, 0, p, NULL, NULL);
+  report(fabsf(ls - ll) < 1e-6f, "one-class set loss equals cross-entropy", "differs");
+  float lall = fm_softmax_xent_sets(z + 4 * C, sets + 4, 1, C, 0, p, NULL, NULL);
+  report(fabsf(lall) < 1e-6f, "loss of the set of all classes is 0", "not 0");
+  float zero[C] = {0}, dz[C];
+  uint16_t none = 0;
+  float lu = fm_softmax_xent_sets(zero, &none, 1, C, 0, p, dz, NULL);
+  double dmax = 0;
+  for (int j = 0; j < C; j++) dmax = FM_MAX(dmax, fabsf(dz[j]));
+  report(fabsf(lu - logf(10)) < 1e-5f && dmax < 1e-7, "out-of-scope target at uniform logits: log 10, zero gradient",
+         "wrong value");
+  /* Mass on the set: with probabilities spread over the three allowed classes
+   * only, a long-sleeve photo costs nothing more than its set's mass. */
+  float spread[C];
+  for (int j = 0; j < C; j++) spread[j] = (sets[1] >> j & 1) ? 2.0f : -30.0f;
+  float lsp = fm_softmax_xent_sets(spread, sets + 1, 1, C, 0, p, NULL, NULL);
+  report(lsp < 1e-6f, "partial label: mass spread inside the set costs nothing", "costs");
+}
+
 static void test_loss(void) {
   int B = 4, C = 10;
   float z[40], p[40], d[40];
@@ -335,6 +385,7 @@ static void test_loss(void) {
   uint8_t one = 2;
   float l = fm_softmax_xent(zero, &one, 1, 10, 0, p, NULL, NULL);
   report(fabsf(l - logf(10)) < 1e-5f, "cross-entropy of uniform logits is log 10", "wrong value");
+  test_loss_sets();
 }
 
 /* End to end: d(mean loss)/d(param) through a whole network. In float32, a

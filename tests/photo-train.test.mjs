@@ -1,0 +1,203 @@
+// Training on real photos (src/data/photoset.c, the trainer's photo share,
+// the partial-label loss) on photos the test makes itself: Fashion-MNIST test
+// images rendered as product photos, in class folders as a user keeps them,
+// next to broken files. Gradient checks of the loss are in tests/c.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fm, split, encodePng, renderPhoto } from './helpers.mjs';
+import { loadPhotoFolder } from '../js/node-data.mjs';
+
+const CLI = new URL('../bin/fmnist.mjs', import.meta.url).pathname;
+const run = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+// Folder -> allowed classes, as a user would write it for their own photos.
+const MAPPING = {
+  folders: { tops: ['T-shirt/top'], trousers: [1], footwear: ['Sandal', 'Sneaker', 'Ankle boot'], other: [] },
+};
+const FOLDER_OF = { 0: 'tops', 1: 'trousers', 5: 'footwear', 7: 'footwear', 9: 'footwear', 8: 'other' };
+
+let fixture;
+/** DIR/<folder>/<n>.png rendered from test images, plus broken entries. */
+async function photoFolder() {
+  if (fixture) return fixture;
+  const ds = await split('test');
+  const dir = mkdtempSync(join(tmpdir(), 'fmnist-photos-'));
+  const labels = ds.labels();
+  const per = {};
+  for (let i = 0; i < 400 && Object.values(per).reduce((a, b) => a + b, 0) < 48; i++) {
+    const folder = FOLDER_OF[labels[i]];
+    if (!folder || (per[folder] ?? 0) >= 12) continue;
+    per[folder] = (per[folder] ?? 0) + 1;
+    mkdirSync(join(dir, folder), { recursive: true });
+    const { rgba, W, H } = renderPhoto(ds.image(i), i);
+    writeFileSync(join(dir, folder, `${String(i).padStart(4, '0')}.png`), encodePng(rgba, W, H, 4));
+  }
+  writeFileSync(join(dir, 'mapping.json'), JSON.stringify(MAPPING));
+  // What people's folders also hold: a note, a truncated JPEG, an image
+  // claiming 100 megapixels, an empty folder and one the mapping lacks.
+  writeFileSync(join(dir, 'tops', 'notes.txt'), 'bought in 2019');
+  writeFileSync(join(dir, 'trousers', 'cut.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0]));
+  const huge = encodePng(new Uint8Array(4), 1, 1, 4);
+  huge.writeUInt32BE(10000, 16); huge.writeUInt32BE(10000, 20); // IHDR width, height
+  writeFileSync(join(dir, 'footwear', 'huge.png'), huge);
+  mkdirSync(join(dir, 'empty'));
+  mkdirSync(join(dir, 'other-stuff'));
+  writeFileSync(join(dir, 'other-stuff', 'x.png'), encodePng(new Uint8Array(4), 1, 1, 4));
+  fixture = { dir, count: Object.values(per).reduce((a, b) => a + b, 0), per };
+  return fixture;
+}
+
+test('a photo folder is read through the C pipeline; bad files and folders are named and left out', async () => {
+  const m = await fm();
+  const { dir, count, per } = await photoFolder();
+  const skipped = [];
+  const set = await loadPhotoFolder(m, dir, { onSkip: (p, why) => skipped.push([p, why]) });
+  assert.equal(set.count, count);
+  const why = Object.fromEntries(skipped.map(([p, w]) => [p.slice(dir.length + 1), w]));
+  assert.match(why['tops/notes.txt'], /cannot read the image header|unknown image type/);
+  assert.match(why['trousers/cut.jpg'], /cannot decode|corrupt|bad|image/i);
+  assert.match(why['footwear/huge.png'], /10000x10000 pixels, over the limit/);
+  assert.equal(why.empty, 'the mapping does not list this folder');
+  assert.equal(why['other-stuff'], 'the mapping does not list this folder');
+  // Sorted order, labels from the mapping, inputs as photoToInput makes them.
+  const first = set.photo(0);
+  assert.equal(first.folder, 'footwear');
+  assert.deepEqual(first.classes, [5, 7, 9]);
+  assert.deepEqual(set.photo(count - 1).classes, [1]);
+  assert.deepEqual(set.folders.find((f) => f.name === 'other').classes, []);
+  // Folds: stratified, disjoint, covering the set.
+  const held = set.split(0, 3, true), rest = set.split(0, 3, false);
+  assert.equal(held.count + rest.count, count);
+  assert.equal(held.count, Object.values(per).reduce((a, n) => a + Math.ceil(n / 3), 0));
+  assert.throws(() => set.split(3, 3, true), /fold 3 of 3 does not exist/);
+  held.free(); rest.free(); set.free();
+});
+
+test('photo mapping errors say what is wrong', async () => {
+  const m = await fm();
+  const bad = [
+    ['not json', /not a JSON object/],
+    ['{"source": "x"}', /no "folders" object/],
+    ['{"folders": {}}', /lists no folders/],
+    ['{"folders": {"tops": "T-shirt/top"}}', /folder 'tops' needs a list of classes/],
+    ['{"folders": {"tops": ["Tshirt"]}}', /folder 'tops': 'Tshirt' is not a class/],
+    ['{"folders": {"tops": [10]}}', /folder 'tops': '10' is not a class/],
+    ['{"folders": {"a": [0], "a": [1]}}', /folder 'a' is listed twice/],
+  ];
+  for (const [text, re] of bad) assert.throws(() => m.createPhotoSet(text), re, text);
+  const set = m.createPhotoSet(MAPPING);
+  assert.throws(() => set.addInput('hats', new Uint8Array(784)), /folder 'hats' is not in the photo mapping \(it knows tops, trousers, footwear, other\)/);
+  assert.throws(() => set.addLabeled(new Uint8Array(784), [10]), /class 10 is not an index/);
+  assert.throws(() => set.addInput('tops', new Uint8Array(10)), /784 bytes/);
+  assert.equal(set.count, 0);
+  set.free();
+  const net = m.createNet('mlp'), ds = await split('test');
+  assert.throws(() => m.createTrainer(net, ds, { photo_ratio: 0.5 }), /no photos to train on/);
+  net.free();
+});
+
+test('training on photos mixed with Fashion-MNIST: the photos\' loss falls, runs resume exactly', async () => {
+  const m = await fm();
+  const { dir } = await photoFolder();
+  const set = await loadPhotoFolder(m, dir);
+  const ds = await split('test');
+  const opts = { epochs: 6, batch: 32, lr: 2e-3, limit: 320, photo_ratio: 0.5, seed: 3, augment_photo: 0.3, photos: set };
+  // The photos' own loss (their set's mass) under the current weights.
+  const photoLoss = (net) => {
+    const p = net.predict(set.inputs(), set.count);
+    let loss = 0;
+    for (let i = 0; i < set.count; i++) {
+      const allowed = set.photo(i).classes, row = p.subarray(10 * i, 10 * i + 10);
+      loss -= allowed.length ? Math.log(allowed.reduce((a, c) => a + row[c], 0)) : row.reduce((a, q) => a + Math.log(q), 0) / 10;
+    }
+    return loss / set.count;
+  };
+  const net = m.createNet('conv3x3:8,relu,maxpool2,flatten,dense:10', { seed: 1 });
+  const before = photoLoss(net);
+  const tr = m.createTrainer(net, ds, opts);
+  let s, steps = 0, state, weights;
+  while ((s = tr.step())) {
+    if (++steps === 25) { state = tr.saveState(); weights = net.save(); }
+    assert.ok(Number.isFinite(s.loss));
+    assert.equal(s.images, 32);
+  }
+  assert.equal(steps, 6 * 20); // 320 Fashion-MNIST images, 16 per batch
+  const after = photoLoss(net);
+  assert.ok(after < 0.6 * before, `photo loss ${before.toFixed(3)} -> ${after.toFixed(3)}`);
+  // Resume from step 25: the photo order and augmentation are rebuilt exactly.
+  const again = m.loadNet(weights);
+  const tr2 = m.createTrainer(again, ds, opts);
+  tr2.loadState(state);
+  while (tr2.step());
+  assert.deepEqual(again.params(), net.params());
+  tr.free(); tr2.free(); net.free(); again.free(); set.free();
+});
+
+test('a photo model says when a photo is none of the ten (verdict from its metadata)', async () => {
+  const m = await fm();
+  const net = m.createNet('mlp');
+  const uniform = new Float32Array(10).fill(0.1), split3 = new Float32Array(10), sure = new Float32Array(10);
+  split3[0] = split3[2] = split3[6] = 1 / 3;
+  sure[4] = 0.9; sure[3] = 0.1;
+  // Without scope_min (a Fashion-MNIST-only model) everything is in scope.
+  assert.deepEqual([net.verdict(uniform).in_scope, net.verdict(uniform).unsure], [true, true]);
+  net.setMeta('scope_min', '0.35');
+  assert.equal(net.verdict(uniform).in_scope, false);
+  assert.equal(net.verdict(split3).in_scope, true); // 1 - log 3 / log 10 = 0.52
+  assert.equal(net.verdict(split3).unsure, true);
+  assert.deepEqual(net.verdict(sure), { index: 4, label: 'Coat', confidence: sure[4], unsure: false, in_scope: true });
+  net.setMeta('unsure_below', '0.3');
+  assert.equal(net.verdict(split3).unsure, false);
+  assert.throws(() => net.setMeta('scope_min', '1.5'), /scope_min must be a number from 0 to 1/);
+  assert.throws(() => net.setMeta('unsure_below', 'high'), /unsure_below must be a number from 0 to 1/);
+  // Saved and loaded with the file.
+  const again = m.loadNet(net.save());
+  assert.equal(again.verdict(uniform).in_scope, false);
+  assert.equal(again.getMeta('scope_min'), '0.35');
+  net.free(); again.free();
+});
+
+test('fmnist train --photos: the CLI contract', async () => {
+  const { dir, count } = await photoFolder();
+  const work = mkdtempSync(join(tmpdir(), 'fmnist-photo-cli-'));
+  const out = join(work, 'p.safetensors');
+  const r = run('train', '--arch', 'mlp', '--photos', dir, '--photo-ratio', '0.5', '--limit', '256', '--epochs', '1', '--out', out, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.photos, count);
+  assert.deepEqual(res.photos_left_out.map((x) => x.file.slice(dir.length + 1)).sort(),
+    ['empty', 'footwear/huge.png', 'other-stuff', 'tops/notes.txt', 'trousers/cut.jpg']);
+  assert.ok(existsSync(out));
+  // predict gives the verdict fields for every photo.
+  const p = run('predict', '--model', out, '--json', join(dir, 'tops', readdirSync(join(dir, 'tops')).filter((n) => n.endsWith('.png')).sort()[0]));
+  assert.equal(p.status, 0, p.stderr);
+  const [one] = JSON.parse(p.stdout);
+  for (const k of ['label', 'index', 'probabilities', 'unsure', 'in_scope']) assert.ok(k in one, k);
+  assert.equal(typeof one.in_scope, 'boolean');
+  // Bad flags and folders: one line, no model written.
+  const bad = join(work, 'bad.safetensors');
+  let e = run('train', '--arch', 'mlp', '--photos', join(work, 'nowhere'), '--out', bad);
+  assert.equal(e.status, 1);
+  assert.match(e.stderr, /^fmnist: cannot read the photo folder .*nowhere: no such folder\n$/);
+  e = run('train', '--arch', 'mlp', '--photo-ratio', '0.5', '--out', bad);
+  assert.equal(e.status, 2);
+  assert.match(e.stderr, /--photo-ratio and --photo-map need --photos DIR/);
+  e = run('train', '--arch', 'mlp', '--photos', dir, '--photo-ratio', '2', '--out', bad);
+  assert.equal(e.status, 2);
+  const empty = mkdtempSync(join(tmpdir(), 'fmnist-nophotos-'));
+  mkdirSync(join(empty, 'tops'));
+  writeFileSync(join(empty, 'mapping.json'), JSON.stringify(MAPPING));
+  e = run('train', '--arch', 'mlp', '--photos', empty, '--out', bad);
+  assert.equal(e.status, 1);
+  assert.match(e.stderr, /no photos in the folders the mapping lists/);
+  writeFileSync(join(empty, 'mapping.json'), '{"folders": {"tops": ["Tshirt"]}}');
+  e = run('train', '--arch', 'mlp', '--photos', empty, '--out', bad);
+  assert.equal(e.status, 1);
+  assert.match(e.stderr, /mapping\.json: photo mapping: folder 'tops': 'Tshirt' is not a class/);
+  assert.ok(!existsSync(bad) && !existsSync(bad + '.tmp'));
+  rmSync(work, { recursive: true }); rmSync(empty, { recursive: true });
+});
