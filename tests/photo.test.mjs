@@ -5,8 +5,10 @@
 // classifies as it classifies the original images.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fm, split, encodePng, renderPhoto } from './helpers.mjs';
+import { encodeBmp, encodeGif, webpHeader } from './formats.mjs';
 
 const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
 
@@ -119,4 +121,53 @@ test('a coarse-textured garment on a coarse-textured bed gets a clean mask (mask
   const { mask } = m.photoToInput(rgba, W, H);
   const iou = maskIoU(mask, garment, W, H);
   assert.ok(iou >= 0.96, `mask IoU ${iou.toFixed(2)}`);
+});
+
+test('GIF (its first frame) and BMP decode to the same pixels as PNG; WebP, HEIC and others are named, not guessed', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  const W = 56, H = 42, gray = new Uint8Array(W * H), rgb = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    gray[y * W + x] = 255 - ds.image(7)[Math.floor((y * 28) / H) * 28 + Math.floor((x * 28) / W)];
+    rgb.set([gray[y * W + x], (x * 4) & 255, (y * 6) & 255], (y * W + x) * 3);
+  }
+  const png = m.decodeImageRgba(encodePng(gray, W, H));
+  const other = new Uint8Array(W * H).fill(9); // a second frame: must not be the one decoded
+  for (const [name, bytes] of [['gif', encodeGif([gray, other], W, H)], ['bmp', encodeBmp(gray, W, H)]]) {
+    const img = m.decodeImageRgba(bytes);
+    assert.deepEqual([img.width, img.height], [W, H], name);
+    assert.deepEqual(img.rgba, png.rgba, `${name} pixels equal the PNG's`);
+    assert.deepEqual(m.imageInfo(bytes), { width: W, height: H });
+  }
+  const colour = m.decodeImageRgba(encodeBmp(rgb, W, H, 3));
+  assert.deepEqual(Array.from(colour.rgba.subarray(4 * 61, 4 * 62)), [...rgb.subarray(3 * 61, 3 * 62), 255]);
+  assert.throws(() => m.decodeImageRgba(webpHeader()), /^FmnistError: WebP images are not supported \(PNG, JPEG, GIF and BMP are\): save it as JPEG or PNG$/);
+  const heic = Buffer.alloc(32);
+  heic.write('ftypheic', 4, 'ascii');
+  assert.throws(() => m.imageInfo(heic), /HEIC images are not supported/);
+  assert.throws(() => m.imageInfo(Buffer.from('plain text, no image')), /cannot read the image header: unknown image type \(PNG, JPEG, GIF and BMP are supported\)/);
+  // A GIF over the pixel limit is refused from its header.
+  const huge = encodeGif([new Uint8Array(4)], 2, 2);
+  huge.writeUInt16LE(20000, 6);
+  huge.writeUInt16LE(20000, 8);
+  assert.throws(() => m.imageInfo(huge), /20000x20000 pixels, over the limit of 64 megapixels/);
+});
+
+test('fmnist predict reads GIF and BMP as the PNG of the same pixels, and refuses WebP with the module\'s message', () => {
+  const dir = mkdtempSync('/tmp/fmnist-formats-');
+  const W = 84, H = 84, px = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px[y * W + x] = (x - 42) ** 2 + (y - 42) ** 2 < 900 ? 40 : 230;
+  writeFileSync(`${dir}/a.png`, encodePng(px, W, H));
+  writeFileSync(`${dir}/a.gif`, encodeGif([px], W, H));
+  writeFileSync(`${dir}/a.bmp`, encodeBmp(px, W, H));
+  writeFileSync(`${dir}/a.webp`, webpHeader());
+  const cli = (...files) => spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'predict', '--json', ...files], { encoding: 'utf8' });
+  const r = cli(`${dir}/a.png`, `${dir}/a.gif`, `${dir}/a.bmp`);
+  assert.equal(r.status, 0, r.stderr);
+  const [png, gif, bmp] = JSON.parse(r.stdout);
+  assert.deepEqual(gif.probabilities, png.probabilities);
+  assert.deepEqual(bmp.probabilities, png.probabilities);
+  const w = cli(`${dir}/a.webp`);
+  assert.equal(w.status, 1);
+  assert.match(w.stderr.trim(), /a\.webp: WebP images are not supported \(PNG, JPEG, GIF and BMP are\): save it as JPEG or PNG$/);
 });
