@@ -2,7 +2,7 @@
 // bundler copies next to the bundle and whose URLs it hands back.
 //   esbuild bundled.mjs --bundle --format=esm --outdir=dist \
 //     --loader:.wasm=file --loader:.safetensors=file
-import { loadFmnist, judge } from 'fmnist-wasm';
+import { loadFmnist } from 'fmnist-wasm';
 import wasmFile from 'fmnist-wasm/fmnist.wasm';
 import modelFile from 'fmnist-wasm/models/cnn-bn.safetensors';
 
@@ -15,8 +15,9 @@ document.getElementById('photo').addEventListener('change', async (ev) => {
   try {
     const { rgba, width, height } = fm.decodeImageRgba(new Uint8Array(await ev.target.files[0].arrayBuffer()));
     const probabilities = net.predict(fm.photoToInput(rgba, width, height).input);
-    const { label, confidence, unsure } = judge(probabilities);
-    result.textContent = `${unsure ? 'Not sure, maybe ' : ''}${label} (${(100 * confidence).toFixed(1)}%)`;
+    const { label, confidence, unsure, in_scope } = net.verdict(probabilities);
+    const doubt = !in_scope ? 'Probably none of the ten, closest ' : unsure ? 'Not sure, maybe ' : '';
+    result.textContent = `${doubt}${label} (${(100 * confidence).toFixed(1)}%)`;
     result.dataset.probabilities = JSON.stringify(Array.from(probabilities));
   } catch (e) {
     result.textContent = `Could not classify: ${e.message}`;

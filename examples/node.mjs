@@ -5,36 +5,39 @@
 // The training part reads Fashion-MNIST from $FASHION_MNIST_DIR or Debian's
 // dataset-fashion-mnist folder.
 import { readFile } from 'node:fs/promises';
-import { loadFmnist, judge, CLASS_NAMES } from 'fmnist-wasm';
+import { loadFmnist, CLASS_NAMES } from 'fmnist-wasm';
 import { dataDir, loadSplit } from 'fmnist-wasm/node';
 
 const fm = await loadFmnist(); // the package's build/fmnist.wasm
 
-// The default model, found through the package's exports.
+// The model for photos (the index's "photo" model, else its default), found
+// through the package's exports.
 const modelFile = (name) => new URL(import.meta.resolve(`fmnist-wasm/models/${name}`));
 const index = JSON.parse(await readFile(modelFile('index.json'), 'utf8'));
-const net = fm.loadNet(await readFile(modelFile(index.default)));
+const model = index.photo ?? index.default;
+const net = fm.loadNet(await readFile(modelFile(model)));
 
-// A photo (PNG or JPEG) -> the 28x28 image the model expects -> ten probabilities.
+// A photo (PNG, JPEG, GIF, BMP) -> the 28x28 image the model expects -> ten
+// probabilities -> the model's verdict (label, confidence, unsure, in_scope).
 const photos = [];
 for (const file of process.argv.slice(2)) {
   const { rgba, width, height } = fm.decodeImageRgba(await readFile(file));
   const { input, box } = fm.photoToInput(rgba, width, height);
   const probabilities = Array.from(net.predict(input));
-  photos.push({ file, ...judge(probabilities), box, probabilities });
+  photos.push({ file, ...net.verdict(probabilities), box, probabilities });
 }
 
 // Training: a small CNN, 10 mini-batches of 64 images.
 const train = await loadSplit(fm, dataDir(), 'train');
-const model = fm.createNet('cnn-small', { seed: 1 });
-const trainer = fm.createTrainer(model, train, { limit: 640, batch: 64, lr: 1e-3, optimizer: 'adam', seed: 1 });
+const small = fm.createNet('cnn-small', { seed: 1 });
+const trainer = fm.createTrainer(small, train, { limit: 640, batch: 64, lr: 1e-3, optimizer: 'adam', seed: 1 });
 const losses = [];
 for (let step; (step = trainer.step()); ) losses.push(step.loss);
 trainer.free();
-const saved = model.save(); // safetensors bytes, loadable by fm.loadNet() and PyTorch
+const saved = small.save(); // safetensors bytes, loadable by fm.loadNet() and PyTorch
 const reloaded = fm.loadNet(saved);
 
 console.log(JSON.stringify({
-  model: index.default, classes: CLASS_NAMES, photos, losses,
+  model, classes: CLASS_NAMES, photos, losses,
   trained: { spec: reloaded.spec, params: reloaded.paramCount, bytes: saved.length },
 }));

@@ -2,12 +2,12 @@
 // type-checked by the package test (tsc --noEmit, strict). The wrong calls
 // at the end must stay errors: they show the declarations are enforced.
 import {
-  loadFmnist, judge, CLASS_NAMES, FmnistError, Fmnist, Dataset, Net, Trainer,
+  loadFmnist, judge, CLASS_NAMES, FmnistError, Fmnist, Dataset, Net, Trainer, PhotoSet,
   MAX_MODEL_BYTES, MAX_IMAGE_BYTES, OPTIMIZERS, SCHEDULES, UNSURE_BELOW,
-  type ClassName, type Judgement, type TrainerOptions, type StepResult, type Evaluation,
-  type Report, type PhotoInput, type RgbaImage,
+  type ClassName, type Judgement, type Verdict, type TrainerOptions, type StepResult, type Evaluation,
+  type Report, type PhotoInput, type RgbaImage, type PhotoMapping,
 } from 'fmnist-wasm';
-import { DEFAULT_DATA_DIR, dataDir, loadSplit, readInput } from 'fmnist-wasm/node';
+import { DEFAULT_DATA_DIR, DEFAULT_PHOTO_MAP, dataDir, loadSplit, readInput, loadPhotoFolder } from 'fmnist-wasm/node';
 
 export async function main(photoPath: string): Promise<void> {
   const fm: Fmnist = await loadFmnist();
@@ -66,6 +66,8 @@ export async function main(photoPath: string): Promise<void> {
   const prepared: PhotoInput = fm.photoToInput(img.rgba, img.width, img.height);
   const probs: Float32Array = loaded.predict(prepared.input);
   const verdict: Judgement = judge(probs);
+  const modelVerdict: Verdict = loaded.verdict(probs);
+  console.log(modelVerdict.in_scope, modelVerdict.unsure);
   const where: { index: number; gradient: Float32Array } = loaded.saliency(prepared.input);
   console.log(where.index, where.gradient.length);
   const label: ClassName = verdict.label;
@@ -86,6 +88,24 @@ export async function main(photoPath: string): Promise<void> {
   console.log(OPTIMIZERS.adamw, SCHEDULES.cosine, new Fmnist(fm.x) instanceof Fmnist);
   console.log(new Dataset(fm, 0) instanceof Dataset, new Net(fm, 0) instanceof Net, new Trainer(fm, 0, net, train) instanceof Trainer);
 
+  // Real photos as training data, mixed into Fashion-MNIST batches.
+  const mapping: PhotoMapping = { folders: { 't-shirt': ['T-shirt/top'], shoes: [5, 7, 9], hat: [] } };
+  const photos: PhotoSet = fm.createPhotoSet(mapping);
+  photos.add('t-shirt', photo);
+  photos.addInput('shoes', prepared.input);
+  photos.addLabeled(prepared.input, []);
+  const first = photos.photo(0);
+  console.log(photos.count, photos.folders[0].name, first.classes, first.folder, photos.inputs().length, photos.fm === fm, photos.ptr);
+  const fold: PhotoSet = photos.split(0, 2, true);
+  const mixed: Trainer = fm.createTrainer(net, train, { photos, photo_ratio: 0.25, limit: 128 });
+  while (mixed.step());
+  console.log(mixed.photos === photos);
+  mixed.free(); fold.free(); photos.free();
+  const folder: PhotoSet = await loadPhotoFolder(fm, '/photos', {
+    mapping: DEFAULT_PHOTO_MAP, onSkip: (path, reason) => console.log(path, reason), onProgress: (d, n) => console.log(d, n),
+  });
+  folder.free();
+
   try {
     fm.loadNet(new Uint8Array(8));
   } catch (e) {
@@ -101,6 +121,8 @@ export async function main(photoPath: string): Promise<void> {
   const wrong: ClassName = 'Hat';
   // @ts-expect-error: splits are 'train' and 'test'
   await loadSplit(fm, dir, 'validation');
+  // @ts-expect-error: photos are a PhotoSet
+  fm.createTrainer(net, train, { photos: [prepared.input] });
   console.log(wrong);
 }
 

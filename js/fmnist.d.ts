@@ -97,10 +97,28 @@ export interface TrainerOptions {
   limit?: number;
   /** [0] keep the last N training images out (for validation). */
   holdout?: number;
+  /** Real photos to mix into every batch (Fmnist.createPhotoSet, loadPhotoFolder); must outlive the trainer. */
+  photos?: PhotoSet;
+  /** [0] share of each batch drawn from `photos` (0-1; at least one photo per batch when above 0). */
+  photo_ratio?: number;
   /** Data-parallel training: this trainer's share (0 .. shards-1). */
   shard?: number;
   /** [1] Data-parallel training: how many trainers share each batch. */
   shards?: number;
+}
+
+/** The verdict of a model on one image's probabilities (Net.verdict). */
+export interface Verdict extends Judgement {
+  /** False when the picture is probably none of the ten classes (judged by models trained on
+   * out-of-scope photos, from their metadata `scope_min`; always true for other models). */
+  in_scope: boolean;
+}
+
+/** Which Fashion-MNIST classes the photos in each folder may be: class names or indices;
+ * [] = none of the ten (a hat). Other top-level keys are ignored. */
+export interface PhotoMapping {
+  folders: Record<string, Array<ClassName | number>>;
+  [key: string]: unknown;
 }
 
 /** Statistics of one training step (one mini-batch). */
@@ -206,8 +224,11 @@ export class Fmnist {
   createNet(spec: string, options?: { seed?: number }): Net;
   /** Loads a safetensors model file. */
   loadNet(bytes: Bytes): Net;
-  /** A trainer of net on dataset: call step() until it returns null. Net and dataset must outlive it. */
-  createTrainer(net: Net, dataset: Dataset, options?: TrainerOptions): Trainer;
+  /** A trainer of net on dataset (and options.photos): call step() until it returns null.
+   * Net, dataset and photos must outlive it. */
+  createTrainer(net: Net, dataset: Dataset | null, options?: TrainerOptions): Trainer;
+  /** An empty set of real photos for training, from a folder-to-classes mapping (or its JSON text). */
+  createPhotoSet(mapping: PhotoMapping | string): PhotoSet;
   /** Precision / recall / F1 / support per class and macro averages from a 10x10 confusion matrix (flat, row-major). */
   report(confusion: ArrayLike<number>): Report;
   /** Evaluates net on images [start, start+count) of a dataset. */
@@ -261,6 +282,9 @@ export class Net {
   predictAt(pxPtr: number, n: number, probsPtr: number): void;
   /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'none'). */
   setMeta(key: string, value: string | number): void;
+  /** The model's verdict on one image's probabilities: top class, unsure (under the model's
+   * `unsure_below`, default 0.5) and in_scope. */
+  verdict(probs: ArrayLike<number>): Verdict;
   /** Which pixels the answer rests on: the gradient of class `cls`'s logit (default -1: the top
    * class) with respect to the 28x28 input (batch norm in inference mode; weights untouched). */
   saliency(pixels: Uint8Array, cls?: number): { index: number; gradient: Float32Array };
@@ -272,13 +296,43 @@ export class Net {
   free(): void;
 }
 
+/** Real photos for training, each kept as the photo pipeline's 28x28 input with the classes
+ * its folder allows (from Fmnist.createPhotoSet or loadPhotoFolder). */
+export class PhotoSet {
+  constructor(fm: Fmnist, ptr: number);
+  readonly fm: Fmnist;
+  ptr: number;
+  /** Number of photos. */
+  readonly count: number;
+  /** The mapping's folders and their allowed classes (indices; [] = none of the ten). */
+  readonly folders: Array<{ name: string; classes: number[] }>;
+  /** Decodes a photo file, runs the photo pipeline and adds it under its folder; returns its
+   * index. Throws (set unchanged) for an unknown folder or an image that cannot be decoded. */
+  add(folder: string, bytes: Uint8Array): number;
+  /** Adds a 28x28 input the pipeline already made (photoToInput) under a folder; returns its index. */
+  addInput(folder: string, input: Uint8Array): number;
+  /** Adds a 28x28 input with its own allowed classes (indices; [] = none of the ten); returns its index. */
+  addLabeled(input: Uint8Array, classes: number[]): number;
+  /** Photo i: its 28x28 input (a copy), allowed classes and folder (null when labelled on its own). */
+  photo(i: number): { input: Uint8Array; classes: number[]; folder: string | null };
+  /** All inputs, count x 784 bytes (a copy). */
+  inputs(): Uint8Array;
+  /** Cross-validation: fold `fold` of `folds` (the k-th photo of each folder is in fold k % folds)
+   * when heldOut, else every other fold, as a new set. */
+  split(fold: number, folds: number, heldOut: boolean): PhotoSet;
+  /** Releases its wasm memory. */
+  free(): void;
+}
+
 /** Trains a network one mini-batch per step() call. */
 export class Trainer {
-  constructor(fm: Fmnist, ptr: number, net: Net, dataset: Dataset);
+  constructor(fm: Fmnist, ptr: number, net: Net, dataset: Dataset | null, photos?: PhotoSet);
   readonly fm: Fmnist;
   ptr: number;
   readonly net: Net;
-  readonly dataset: Dataset;
+  readonly dataset: Dataset | null;
+  /** The photos mixed into its batches, if any. */
+  readonly photos: PhotoSet | undefined;
   /** Runs one mini-batch; null when training is done. Throws FmnistError if the loss diverges (the weights from before the step are kept). */
   step(): StepResult | null;
   /** The statistics of the last step. */

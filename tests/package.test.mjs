@@ -102,16 +102,21 @@ before(async () => {
   await page.close();
   writeFileSync(join(app, 'bag.jpg'), Buffer.from(jpeg, 'base64'));
 
-  // What the repository's own module says about them, with the default model.
+  // What the repository's own module says about them: with the index's model
+  // for photos (its "photo" model, else the default), as the CLI and the
+  // examples use, and with cnn-bn, which the esbuild example imports by name.
   const m = await fm();
   const index = JSON.parse(readFileSync(join(root, 'models/index.json'), 'utf8'));
-  const net = m.loadNet(readFileSync(join(root, 'models', index.default)));
   expected = {};
-  for (const file of ['trouser.png', 'bag.jpg']) {
-    const { rgba, width, height } = m.decodeImageRgba(readFileSync(join(app, file)));
-    expected[file] = Array.from(net.predict(m.photoToInput(rgba, width, height).input));
+  for (const [key, model] of [['photo', index.photo ?? index.default], ['cnn-bn', 'cnn-bn.safetensors']]) {
+    const net = m.loadNet(readFileSync(join(root, 'models', model)));
+    expected[key] = {};
+    for (const file of ['trouser.png', 'bag.jpg']) {
+      const { rgba, width, height } = m.decodeImageRgba(readFileSync(join(app, file)));
+      expected[key][file] = Array.from(net.predict(m.photoToInput(rgba, width, height).input));
+    }
+    net.free();
   }
-  net.free();
   server = await serve(app);
   origin = `http://127.0.0.1:${server.address().port}`;
 });
@@ -137,11 +142,13 @@ test('the tarball holds the module, wrapper, CLI, types, shipped models and docs
   const named = [index.default, index.photo, ...(index.models ?? []).map((m) => m.file)].filter(Boolean);
   assert.ok(named.includes(index.default) && index.default, 'the index names a default model');
   for (const f of named) assert.ok(files.includes(`models/${f}`), `models/index.json names ${f}, which is not in the tarball`);
-  // Everything the shipped JS imports is shipped.
+  // Everything the shipped JS imports or finds next to itself (new URL(..., import.meta.url)) is shipped.
   for (const f of files.filter((p) => p.endsWith('.mjs'))) {
-    for (const [, rel] of readFileSync(join(installed, f), 'utf8').matchAll(/^import[^'"]*['"](\.[^'"]+)['"]/gm)) {
+    const src = readFileSync(join(installed, f), 'utf8');
+    const refs = [...src.matchAll(/^import[^'"]*['"](\.[^'"]+)['"]/gm), ...src.matchAll(/new URL\('(\.[^']+)', import\.meta\.url\)/g)];
+    for (const [, rel] of refs) {
       const target = normalize(join(f, '..', rel));
-      assert.ok(files.includes(target), `${f} imports ${rel}, which is not in the tarball`);
+      assert.ok(files.includes(target), `${f} refers to ${rel}, which is not in the tarball`);
     }
   }
   const stray = files.filter((f) => /^(src|include|native|tests|fuzz|bench|web|scripts|examples|node_modules)\//.test(f));
@@ -158,7 +165,7 @@ test('the tarball holds the module, wrapper, CLI, types, shipped models and docs
 test('Node: import the package, load the default model, classify a PNG and a JPEG, train a few steps', () => {
   copyFileSync(join(examples, 'node.mjs'), join(app, 'node.mjs'));
   const out = JSON.parse(run(process.execPath, ['node.mjs', 'trouser.png', 'bag.jpg'], { cwd: app }));
-  assert.deepEqual(out.photos.map((p) => p.probabilities), [expected['trouser.png'], expected['bag.jpg']]);
+  assert.deepEqual(out.photos.map((p) => p.probabilities), [expected.photo['trouser.png'], expected.photo['bag.jpg']]);
   assert.equal(out.photos[0].label, 'Trouser');
   assert.equal(out.losses.length, 10);
   assert.ok(out.losses.every(Number.isFinite) && out.losses.at(-1) < out.losses[0], `losses ${out.losses}`);
@@ -167,8 +174,9 @@ test('Node: import the package, load the default model, classify a PNG and a JPE
 
 test('npx fmnist predict runs from the installed package', () => {
   const out = JSON.parse(run('npx', ['--offline', 'fmnist', 'predict', '--json', 'trouser.png', 'bag.jpg'], { cwd: app, env: npmEnv() }));
-  assert.deepEqual(out.map((r) => r.probabilities), [expected['trouser.png'], expected['bag.jpg']]);
-  assert.deepEqual(out.map((r) => r.label), [CLASS[top(expected['trouser.png'])], CLASS[top(expected['bag.jpg'])]]);
+  const want = expected.photo;
+  assert.deepEqual(out.map((r) => r.probabilities), [want['trouser.png'], want['bag.jpg']]);
+  assert.deepEqual(out.map((r) => r.label), [CLASS[top(want['trouser.png'])], CLASS[top(want['bag.jpg'])]]);
   const help = run('npx', ['--offline', 'fmnist', 'help'], { cwd: app, env: npmEnv() });
   assert.match(help, /^usage: fmnist/);
 });
@@ -197,7 +205,7 @@ test('Chromium: the installed files, served as they are, load and classify (no b
   copyFileSync(join(examples, 'browser.html'), join(app, 'index.html'));
   copyFileSync(join(examples, 'browser.mjs'), join(app, 'browser.mjs'));
   server.requests.length = 0;
-  assert.deepEqual(await classifyInPage(`${origin}/index.html`, 'bag.jpg'), expected['bag.jpg']);
+  assert.deepEqual(await classifyInPage(`${origin}/index.html`, 'bag.jpg'), expected.photo['bag.jpg']);
   assert.ok(server.requests.includes(`/node_modules/${manifest.name}/build/fmnist.wasm`), server.requests.join(' '));
 });
 
@@ -210,7 +218,7 @@ test('Chromium: an app bundled by esbuild finds the wasm through new URL(..., im
   const wasm = readdirSync(join(app, 'dist')).find((f) => f.endsWith('.wasm'));
   assert.ok(wasm, 'esbuild copied the wasm module into dist/');
   server.requests.length = 0;
-  assert.deepEqual(await classifyInPage(`${origin}/dist/index.html`, 'trouser.png'), expected['trouser.png']);
+  assert.deepEqual(await classifyInPage(`${origin}/dist/index.html`, 'trouser.png'), expected['cnn-bn']['trouser.png']);
   assert.ok(server.requests.includes(`/dist/${wasm}`), server.requests.join(' '));
   assert.deepEqual(server.requests.filter((r) => r.startsWith('/node_modules/')), [], 'the bundle needs nothing from node_modules');
 });
