@@ -5,7 +5,7 @@
 // export, "#### `member...`" per class member under its class.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
@@ -92,4 +92,24 @@ for (const entry of ENTRIES) {
 
 test('docs/api.md documents only the entry points the package exports', () => {
   for (const e of Object.keys(docs)) assert.ok(pkg.exports[e], e);
+});
+
+test('README is the front door (at most 16 KB) and the docs describe the product, not its history', () => {
+  const readme = readFileSync(new URL('README.md', root));
+  assert.ok(readme.length <= 16 * 1024, `README.md is ${readme.length} bytes`);
+  const docs = ['README.md', 'CHANGELOG.md', ...readdirSync(new URL('docs/', root)).map((f) => `docs/${f}`),
+    ...readdirSync(new URL('models/', root)).filter((f) => /\.(md|json)$/.test(f)).map((f) => `models/${f}`)];
+  const history = /\b(?:this|that|next|last|previous|earlier) session\b|\bsessions? \d|\bissues? #?\d|\bthe issue\b/i;
+  for (const f of docs) {
+    const text = readFileSync(new URL(f, root), 'utf8');
+    const line = text.split('\n').find((l) => history.test(l));
+    assert.equal(line, undefined, `${f} tells work history`);
+  }
+  // Every relative link in README and docs/ points at a file that exists.
+  for (const f of docs.filter((d) => d.endsWith('.md') && !d.startsWith('models/'))) {
+    const text = readFileSync(new URL(f, root), 'utf8');
+    for (const [, target] of text.matchAll(/\]\(((?!https?:|#)[^)#\s]+)/g)) {
+      assert.ok(existsSync(new URL(target, new URL(f, root))), `${f} links to ${target}, which does not exist`);
+    }
+  }
 });
