@@ -50,18 +50,19 @@ train flags:
                        /usr/share/datasets/fashion-mnist)
   --out FILE           where to save the model (default <arch>.safetensors)
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
-                --views shift|none  override the model's test-time views
+                --views shift|mirror|none  override the model's test-time views
 predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
                 PNG/JPEG; --json gives label, index, probabilities, unsure, in_scope
-views flags:    --model FILE  --set shift|none  [--out FILE (default: in place)]
+views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]
                 shift: an image under 0.9 on its own is decided by the mean of
-                it and the image moved 1 pixel left and right; none: the image alone
+                it and the image moved 1 pixel left and right; mirror: every
+                image by the mean of it and its mirror image; none: the image alone
 bench flags:    --arch NAME (default cnn-small)  --data DIR
 all commands:   --json (one JSON object on stdout)`;
 
 class UsageError extends Error {}
 
-const VIEWS = ['shift', 'none'];
+const VIEWS = ['shift', 'mirror', 'none'];
 const COMMON = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
 const FLAGS = {
   train: {

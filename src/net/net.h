@@ -13,6 +13,8 @@
 #define FM_MAX_PARAMS (64L * 1024 * 1024)
 #define FM_MAX_ACTIVATIONS (16L * 1024 * 1024)
 
+enum { FM_TTA_NONE = 0, FM_TTA_SHIFT = 1, FM_TTA_MIRROR = 2 };
+
 struct fm_net {
   char *spec; /* expanded, canonical token list */
   fm_shape input;
@@ -39,7 +41,7 @@ struct fm_net {
   uint64_t wgen;
 
   fm_rng dropout_rng;
-  int tta; /* metadata "tta": 1 = average the "shift" views in predict */
+  int tta; /* metadata "tta": the views predict averages (FM_TTA_*) */
   /* The verdict on a photo (fm_net_verdict), from metadata "unsure_below"
    * and "scope_min" (fixed at -1 = not judged, when absent). */
   float unsure_below, scope_min;

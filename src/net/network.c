@@ -184,9 +184,9 @@ int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
     *(key[0] == 'u' ? &net->unsure_below : &net->scope_min) = v;
   }
   if (!strcmp(key, "tta")) {
-    if (strcmp(value, "none") && strcmp(value, "shift"))
-      return fm_fail("metadata tta must be \"none\" or \"shift\", not \"%.40s\"", value);
-    net->tta = !strcmp(value, "shift");
+    if (strcmp(value, "none") && strcmp(value, "shift") && strcmp(value, "mirror"))
+      return fm_fail("metadata tta must be \"none\", \"shift\" or \"mirror\", not \"%.40s\"", value);
+    net->tta = !strcmp(value, "shift") ? FM_TTA_SHIFT : !strcmp(value, "mirror") ? FM_TTA_MIRROR : FM_TTA_NONE;
   }
   for (int i = 0; i < net->nmeta; i++)
     if (!strcmp(net->meta_key[i], key)) {

@@ -29,14 +29,21 @@ static int logits_ok(const float *z, int n) {
  * and asking for them only below 0.9 kept all of it (94.92% either way) while
  * 15% of the images needed them: 1.3 forward passes per image instead of 3
  * (README, Models). */
+/* "mirror" (a photo model's views): every image is decided by the mean of
+ * itself and its mirror image; photos are left-right symmetric garments in
+ * any pose, and the photo models train with random mirroring (docs/photos.md). */
 #define VIEWS_SURE 0.9f
-static const int k_extra_views[2] = {1, -1};
+#define MIRROR 100 /* a view code: the mirror image, not a shift */
+static const int k_shift_views[2] = {1, -1}, k_mirror_views[1] = {MIRROR};
 
 /* acts[0][k] = view dx of image idx[k] (k < b) of x (float or u8 pixels):
- * out[.., x] = in[.., x + dx], zero where that falls outside the row. */
+ * out[.., x] = in[.., x + dx], zero where that falls outside the row; or,
+ * for dx = MIRROR, out[.., x] = in[.., w - 1 - x]. */
 static void fill_view(fm_net *net, const float *xf, const uint8_t *xu, const int *idx, int b,
                       int dx) {
   int w = net->input.w, rows = net->input.c * net->input.h, in = rows * w;
+  int mirror = dx == MIRROR;
+  if (mirror) dx = 0;
   int lo = FM_MAX(0, -dx), hi = FM_MIN(w, w - dx); /* x with x + dx inside */
   float *dst = net->acts[0];
   for (int k = 0; k < b; k++) {
@@ -44,12 +51,9 @@ static void fill_view(fm_net *net, const float *xf, const uint8_t *xu, const int
     for (int r = 0; r < rows; r++, dst += w) {
       for (int x = 0; x < lo; x++) dst[x] = 0;
       for (int x = hi; x < w; x++) dst[x] = 0;
-      if (xf) {
-        const float *src = xf + image + (size_t)r * w + dx;
-        for (int x = lo; x < hi; x++) dst[x] = src[x];
-      } else {
-        const uint8_t *src = xu + image + (size_t)r * w + dx;
-        for (int x = lo; x < hi; x++) dst[x] = src[x] * (1.0f / 255.0f);
+      for (int x = lo; x < hi; x++) {
+        size_t at = image + (size_t)r * w + (mirror ? w - 1 - x : x + dx);
+        dst[x] = xf ? xf[at] : xu[at] * (1.0f / 255.0f);
       }
     }
   }
@@ -78,22 +82,24 @@ static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float
     fill_view(net, cf, cu, NULL, b, 0);
     if (!forward_probs(net, b, out)) return 0;
     if (!net->tta) continue;
+    int mirror = net->tta == FM_TTA_MIRROR, nviews = mirror ? 1 : 2;
+    const int *views = mirror ? k_mirror_views : k_shift_views;
     int nu = 0;
     for (int i = 0; i < b; i++) {
       float top = 0;
       for (int j = 0; j < FM_NUM_CLASSES; j++) top = FM_MAX(top, out[i * FM_NUM_CLASSES + j]);
-      if (top < VIEWS_SURE) unsure[nu++] = i;
+      if (mirror || top < VIEWS_SURE) unsure[nu++] = i;
     }
     if (!nu) continue;
-    for (int v = 0; v < 2; v++) {
-      fill_view(net, cf, cu, unsure, nu, k_extra_views[v]);
+    for (int v = 0; v < nviews; v++) {
+      fill_view(net, cf, cu, unsure, nu, views[v]);
       if (!forward_probs(net, nu, view_probs)) return 0;
       for (int k = 0; k < nu; k++)
         for (int j = 0; j < FM_NUM_CLASSES; j++)
           out[unsure[k] * FM_NUM_CLASSES + j] += view_probs[k * FM_NUM_CLASSES + j];
     }
     for (int k = 0; k < nu; k++)
-      for (int j = 0; j < FM_NUM_CLASSES; j++) out[unsure[k] * FM_NUM_CLASSES + j] /= 3.0f;
+      for (int j = 0; j < FM_NUM_CLASSES; j++) out[unsure[k] * FM_NUM_CLASSES + j] /= (float)(nviews + 1);
   }
   return 1;
 }

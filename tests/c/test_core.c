@@ -620,6 +620,18 @@ static void test_views(void) {
   char why[96];
   snprintf(why, sizeof why, "error %.3g, %d of %d sure alone, bad mode / no images refused %d", worst, sure, N, refused);
   report(worst < 1e-6 && sure > 0 && sure < N && refused, "test-time views: shifted means for unsure images", why);
+  /* mirror: every image, sure or not, is the mean of itself and its mirror. */
+  float mirrored[N * H * W], mprobs[N * 10];
+  for (int r = 0; r < N * H; r++)
+    for (int c = 0; c < W; c++) mirrored[r * W + c] = x[r * W + W - 1 - c];
+  fm_net_set_meta(net, "tta", "none");
+  fm_net_predict_f32(net, mirrored, N, mprobs);
+  fm_net_set_meta(net, "tta", "mirror");
+  fm_net_predict_f32(net, x, N, got);
+  worst = 0;
+  for (int k = 0; k < N * 10; k++) worst = FM_MAX(worst, fabs(got[k] - (single[0][k] + mprobs[k]) / 2));
+  snprintf(why, sizeof why, "error %.3g", worst);
+  report(worst < 1e-6, "test-time views: mirror means for every image", why);
   fm_net_free(net);
 }
 

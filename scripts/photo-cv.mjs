@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// photo-cv.mjs: cross-validation figures for a photo model's recipe, from the
+// N models trained by `fmnist-train --photos DIR --photo-fold K/N` (K = 0..N-1):
+//   node scripts/photo-cv.mjs --photos DIR [--views none|shift|mirror] [--folds N] MODEL_0 ... MODEL_N-1
+// (--folds when only the first models of N folds are given)
+// or from their held-out reports (--photo-report FILE, JSON lines):
+//   node scripts/photo-cv.mjs REPORT_0.jsonl ... REPORT_N-1.jsonl
+// Model K answers the photos of fold K, which it never saw (the same split
+// as the trainer's, fm_photoset_split). Prints, per fold and as mean +-
+// standard deviation across folds, the accuracy on the photos of the ten
+// classes (top class allowed), per folder; then chooses the doubt thresholds
+// scope_min and unsure_below that flag the most photos of none of the ten
+// while flagging at most 8% of the others, from these out-of-fold answers.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadFmnist } from '../js/fmnist.mjs';
+import { loadPhotoFolder } from '../js/node-data.mjs';
+
+const { values: flags, positionals: files } = parseArgs({
+  options: { photos: { type: 'string' }, views: { type: 'string' }, map: { type: 'string' }, folds: { type: 'string' } }, allowPositionals: true,
+});
+if (!files.length) {
+  process.stderr.write('usage: node scripts/photo-cv.mjs --photos DIR [--views V] MODEL_0 ... | REPORT_0.jsonl ...\n');
+  process.exit(2);
+}
+async function foldsFromModels() {
+  const fm = await loadFmnist();
+  const set = await loadPhotoFolder(fm, flags.photos, { mapping: flags.map });
+  return files.map((file, k) => {
+    const net = fm.loadNet(readFileSync(file));
+    if (flags.views) net.setMeta('tta', flags.views);
+    const held = set.split(k, Number(flags.folds ?? files.length), true);
+    const p = net.predict(held.inputs(), held.count);
+    const rows = [];
+    for (let i = 0; i < held.count; i++) {
+      const { folder, classes } = held.photo(i);
+      rows.push({ folder, allowed: classes.reduce((m, c) => m | (1 << c), 0), probabilities: Array.from(p.subarray(10 * i, 10 * i + 10)) });
+    }
+    held.free(); net.free();
+    return rows;
+  });
+}
+const folds = flags.photos ? await foldsFromModels()
+  : files.map((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+const certainty = (p) => 1 + p.reduce((h, q) => h + (q > 0 ? q * Math.log(q) : 0), 0) / Math.log(10);
+const top = (p) => p.indexOf(Math.max(...p));
+const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+const sd = (a) => Math.sqrt(mean(a.map((x) => (x - mean(a)) ** 2)));
+const pct = (x) => (100 * x).toFixed(1);
+
+const accs = folds.map((rows) => {
+  const mapped = rows.filter((r) => r.allowed);
+  return mapped.filter((r) => (r.allowed >> top(r.probabilities)) & 1).length / mapped.length;
+});
+console.log(`accuracy on photos of the ten classes, per fold: ${accs.map(pct).join(', ')}; ` +
+  `mean ${pct(mean(accs))} +- ${pct(sd(accs))}`);
+const all = folds.flat();
+const folders = [...new Set(all.map((r) => r.folder))];
+for (const f of folders) {
+  const rows = all.filter((r) => r.folder === f);
+  if (!rows[0].allowed) continue;
+  const right = rows.filter((r) => (r.allowed >> top(r.probabilities)) & 1).length;
+  console.log(`  ${f.padEnd(12)} ${right}/${rows.length} = ${pct(right / rows.length)}%`);
+}
+
+// Doubt: a photo is flagged when unsure (top < u) or out of scope (certainty < s).
+const flagged = (r, s, u) => certainty(r.probabilities) < s || Math.max(...r.probabilities) < u;
+const oos = all.filter((r) => !r.allowed), ins = all.filter((r) => r.allowed);
+let best = null;
+for (let s = 0; s <= 0.9001; s += 0.01) {
+  for (const u of [0, 0.3, 0.35, 0.4, 0.45, 0.5]) {
+    const fo = oos.filter((r) => flagged(r, s, u)).length / oos.length;
+    const fi = ins.filter((r) => flagged(r, s, u)).length / ins.length;
+    if (fi <= 0.08 && (!best || fo > best.fo + 1e-9)) best = { s, u, fo, fi };
+  }
+}
+if (oos.length && best) {
+  console.log(`doubt: scope_min ${best.s.toFixed(2)}, unsure_below ${best.u}: flags ${pct(best.fo)}% of the ` +
+    `${oos.length} photos of none of the ten and ${pct(best.fi)}% of the ${ins.length} others`);
+  const perFold = folds.map((rows) => {
+    const o = rows.filter((r) => !r.allowed), i = rows.filter((r) => r.allowed);
+    return [o.filter((r) => flagged(r, best.s, best.u)).length / o.length, i.filter((r) => flagged(r, best.s, best.u)).length / i.length];
+  });
+  console.log(`  per fold (none of the ten / others flagged): ${perFold.map(([a, b]) => `${pct(a)}/${pct(b)}`).join(', ')}`);
+  // Accuracy of the answers given as sure (in scope and not unsure).
+  const sure = ins.filter((r) => !flagged(r, best.s, best.u));
+  console.log(`  answers given as sure: ${pct(sure.filter((r) => (r.allowed >> top(r.probabilities)) & 1).length / sure.length)}% right`);
+}
