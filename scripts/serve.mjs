@@ -20,12 +20,12 @@ const DATA = process.env.FASHION_MNIST_DIR || '/usr/share/datasets/fashion-mnist
 const PORT = Number(process.env.PORT ?? 8080);
 const HOST = process.env.HOST || '127.0.0.1';
 
-const routes = (dataDir) => [
+const routes = (dataDir, webDir, modelsDir) => [
   ['/js/', join(ROOT, 'js')],
   ['/build/', join(ROOT, 'build')],
-  ['/models/', join(ROOT, 'models')],
+  ['/models/', modelsDir],
   ['/data/', dataDir],
-  ['/', join(ROOT, 'web')],
+  ['/', webDir],
 ];
 // Only these files under /build/ are public.
 const BUILD_FILES = new Set(['fmnist.wasm']);
@@ -58,9 +58,12 @@ function resolve(pathname, table) {
   return null;
 }
 
-/** Starts the server; dataDir null serves no dataset (the page then asks for files). */
-export function startServer(port = PORT, host = HOST, { dataDir = DATA } = {}) {
-  const table = routes(dataDir ?? join(ROOT, 'no-dataset-here'));
+/** Starts the server; dataDir null serves no dataset (the page then asks for
+ * files); webDir and modelsDir serve other copies of the page and the models
+ * (tests: a new build, a models/index.json with a "photo" model). */
+export function startServer(port = PORT, host = HOST,
+  { dataDir = DATA, webDir = join(ROOT, 'web'), modelsDir = join(ROOT, 'models') } = {}) {
+  const table = routes(dataDir ?? join(ROOT, 'no-dataset-here'), webDir, modelsDir);
   const server = createServer((req, res) => {
     const headers = {
       'Content-Security-Policy': CSP,

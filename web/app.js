@@ -1,16 +1,33 @@
 // app.js: the page's main thread. It only handles the UI; every computation
-// happens in the worker behind the Bridge, so the page stays responsive while
-// training.
+// happens in workers behind Bridges, so the page stays responsive while
+// training. Two workers: `photos` answers photos (it loads the module and
+// the model first, before anything else, so a photo picked while the page
+// loads is answered within a second or two), `bridge` holds the dataset
+// (the test set next, the training set when training needs it or once the
+// page is idle), evaluates and trains.
 import { Bridge } from './bridge.js';
+import * as boot from './boot.js';
 import { LineChart } from './chart.js';
 import { saveCheckpoint, loadCheckpoint, clearCheckpoint } from './checkpoints.js';
 
 const $ = (id) => document.getElementById(id);
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const bridge = new Bridge();
+const photos = new Bridge();
+photos.start(boot.photoWorker); // started by boot.js while this script loaded
 // Two training workers only where there are two cores to run them.
 if ((navigator.hardwareConcurrency ?? 1) < 2) document.getElementById('workers').value = '1';
-const state = { dataReady: false, model: null, busy: false, training: false, evaluated: false };
+const state = {
+  testReady: false, trainReady: false, model: null, busy: false, training: false, evaluated: false,
+  // Photos: the model they use is ready; a model the user loaded or trained
+  // replaced the shipped one (it is then copied to the photo worker).
+  photoModel: null, userModel: false,
+};
+// The module's bytes, fetched once (boot.js; index.html preloads them) for
+// both workers, so neither waits for its own download.
+const initArgs = async (role) => { const b = await boot.wasmBytes; return { role, wasm: b ? b.slice(0) : null }; };
+let index = null; // models/index.json
+let defaultModel = null; // {bytes, name}: the shipped default, kept to restart workers
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 
 function el(tag, props = {}, ...children) {
@@ -62,15 +79,31 @@ function maskCanvas({ width, height, data }, size = 84) {
   return c;
 }
 
+/** The saliency map (0..1 per pixel) over the 28x28 input: the input dimmed,
+ * the pixels that moved the answer most in yellow, less in red. */
+function saliencyCanvas(pixels, map, offset = 0, size = 84) {
+  const c = el('canvas', { width: 28, height: 28, class: 'saliency', role: 'img' });
+  c.style.width = c.style.height = `${size}px`;
+  const ctx = c.getContext('2d');
+  const img = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const g = 0.45 * pixels[offset + i], a = Math.min(1, 1.3 * map[i]);
+    img.data.set([g + (255 - g) * a, g * (1 - a) + 230 * a * a, g * (1 - a), 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+  return c;
+}
+
 function updateButtons() {
   const idle = !state.busy;
-  $('evaluate').disabled = !(idle && state.dataReady && state.model);
+  $('evaluate').disabled = !(idle && state.testReady && state.model);
   $('download').disabled = !(idle && state.model);
   $('model-file').disabled = !idle;
-  $('train').disabled = !(idle && state.dataReady);
+  $('train').disabled = !(idle && state.testReady);
   $('stop').disabled = !state.training;
-  $('shuffle').disabled = !(idle && state.dataReady && state.model);
-  $('photo-input').disabled = !(idle && state.model);
+  $('shuffle').disabled = !(idle && state.testReady && state.model);
+  // The photo controls are never disabled: photos picked while the page
+  // loads (or trains) wait in the queue and are answered.
   for (const id of ['arch', 'epochs', 'lr', 'batch', 'optimizer', 'seed', 'limit', 'workers']) $(id).disabled = state.training;
 }
 
@@ -95,41 +128,81 @@ function showModel(info) {
     `${views ? '; test-time views: unsure images also seen shifted 1 pixel left and right' : ''}).`;
 }
 
-// ---- dataset ----
-async function loadDataset() {
-  $('data-status').textContent = 'Downloading the dataset…';
+// ---- dataset: the test set once the model is in, the training set when
+// training needs it or once the page is idle ----
+function dataFailed(e) {
+  $('data-status').textContent = `The dataset could not be loaded from this server (${e.message}). ` +
+    'Pick the four IDX files from your disk instead.';
+  $('data-pick').hidden = false;
+  $('data-progress').value = 0;
+}
+
+async function loadTest() {
+  $('data-status').textContent = 'Downloading the test set…';
   try {
-    const r = await bridge.call('loadDatasetUrls', { base: 'data/' }, { onProgress: dataProgress });
-    dataReady(r);
-  } catch (e) {
-    $('data-status').textContent = `The dataset could not be loaded from this server (${e.message}). ` +
-      'Pick the four IDX files from your disk instead.';
-    $('data-pick').hidden = false;
+    await bridge.call('loadSplitUrls', { base: 'data/', split: 'test' }, { onProgress: dataProgress });
+    state.testReady = true;
+    $('data-status').textContent = 'Test set ready: 10,000 images. The 60,000 training images load in the background.';
     $('data-progress').value = 0;
+    updateButtons();
+    if (state.model) refreshGallery();
+    return true;
+  } catch (e) {
+    dataFailed(e);
+    return false;
   }
 }
 
+let trainLoading = null;
+/** The training set (26 MB): once; a failure can be retried. */
+function loadTrain() {
+  trainLoading ??= (async () => {
+    try {
+      const r = await bridge.call('loadSplitUrls', { base: 'data/', split: 'train' }, { onProgress: dataProgress });
+      dataReady(r);
+    } catch (e) {
+      trainLoading = null;
+      dataFailed(e);
+      throw e;
+    }
+  })();
+  return trainLoading;
+}
+
+/** Runs fn once the page is idle: no photo waiting, the browser idle. */
+function whenIdle(fn) {
+  const go = () => (photoQueue.pending ? setTimeout(() => whenIdle(fn), 500) : fn());
+  if ('requestIdleCallback' in window) requestIdleCallback(go, { timeout: 3000 });
+  else setTimeout(go, 500);
+}
+
 function dataProgress(p) {
+  const what = p.split === 'test' ? 'the test set' : p.split === 'train' ? 'the training set' : 'the dataset';
   if (p.stage === 'download') {
     $('data-progress').max = p.total || 1;
     $('data-progress').value = p.loaded;
-    $('data-status').textContent = `Downloading the dataset: ${fmtBytes(p.loaded)}${p.total ? ` of ${fmtBytes(p.total)}` : ''}…`;
+    $('data-status').textContent = `Downloading ${what}: ${fmtBytes(p.loaded)}${p.total ? ` of ${fmtBytes(p.total)}` : ''}…`;
   } else {
-    $('data-status').textContent = 'Checking and decoding 70,000 images…';
+    $('data-status').textContent = `Checking and decoding ${p.split === 'test' ? '10,000' : p.split === 'train' ? '60,000' : '70,000'} images…`;
   }
 }
 
 function dataReady(r) {
-  state.dataReady = true;
+  state.testReady = state.trainReady = true;
   $('data-progress').max = 1;
   $('data-progress').value = 1;
   $('data-status').textContent = `Dataset ready: ${r.train.toLocaleString('en')} training and ${r.test.toLocaleString('en')} test images.`;
   $('data-pick').hidden = true;
   updateButtons();
   if (state.model) refreshGallery();
+  swCheck(); // the service worker keeps the dataset for offline visits
 }
 
-$('data-retry').addEventListener('click', () => task(loadDataset));
+$('data-retry').addEventListener('click', () => task(async () => {
+  $('data-pick').hidden = true;
+  if (!state.testReady && !(await loadTest())) return;
+  await loadTrain().catch(() => {});
+}));
 
 $('data-files').addEventListener('change', async (ev) => {
   const files = [...ev.target.files];
@@ -137,6 +210,7 @@ $('data-files').addEventListener('change', async (ev) => {
   await task(async () => {
     try {
       dataReady(await bridge.call('loadDatasetFiles', { files }, { onProgress: dataProgress }));
+      trainLoading = Promise.resolve();
     } catch (e) {
       $('data-status').textContent = `Those files could not be used: ${e.message}`;
     }
@@ -144,14 +218,43 @@ $('data-files').addEventListener('change', async (ev) => {
 });
 
 // ---- model ----
-async function loadDefaultModel() {
-  try {
-    const index = await (await fetch('models/index.json')).json();
-    showModel(await bridge.call('loadModelUrl', { url: `models/${index.default}`, name: index.default }));
-  } catch (e) {
-    $('model-status').textContent = `No pretrained model could be loaded (${e.message}); train one below.`;
+let firstIndex = boot.modelIndex, firstModel = boot.defaultModel; // boot.js's downloads, used once
+async function fetchIndex() {
+  if (firstIndex) {
+    const ix = firstIndex;
+    firstIndex = null;
+    return ix;
   }
-  updateButtons();
+  const res = await fetch('models/index.json');
+  if (!res.ok) throw new Error(`models/index.json: HTTP ${res.status}`);
+  return res.json();
+}
+
+async function fetchModel(name) {
+  if (firstModel) {
+    const m = firstModel;
+    firstModel = null;
+    const got = await m.catch(() => null);
+    if (got?.name === name) return got;
+  }
+  const res = await fetch(`models/${name}`);
+  if (!res.ok) throw new Error(`models/${name}: HTTP ${res.status}`);
+  return { bytes: new Uint8Array(await res.arrayBuffer()), name };
+}
+
+/** The current model (data worker) goes to the photo worker too, once the
+ * user has loaded or trained one: photos then use it. Photos picked
+ * meanwhile wait for the copy. */
+let modelSync = Promise.resolve();
+function syncPhotoModel() {
+  state.userModel = true;
+  modelSync = (async () => {
+    const bytes = await bridge.call('saveModel');
+    await photos.call('usePhotoModelUrl', { url: null });
+    state.photoModel = await photos.call('loadModelBytes', { bytes, name: state.model?.name ?? 'model' });
+    photoStatus();
+  })().catch((e) => console.warn('the photo worker keeps its model:', e.message));
+  return modelSync;
 }
 
 $('model-file').addEventListener('change', async (ev) => {
@@ -162,6 +265,7 @@ $('model-file').addEventListener('change', async (ev) => {
     $('model-error').hidden = true;
     try {
       showModel(await bridge.call('loadModelFile', { file }));
+      syncPhotoModel();
       clearResults();
       refreshGallery();
     } catch (e) {
@@ -271,7 +375,7 @@ async function refreshGallery(opts) {
 }
 
 async function fillGallery({ reshuffle = false } = {}) {
-  if (!state.dataReady || !state.model) return;
+  if (!state.testReady || !state.model) return;
   let pool;
   if ($('only-mistakes').checked) {
     if (!state.evaluated) {
@@ -288,14 +392,21 @@ async function fillGallery({ reshuffle = false } = {}) {
     while (picks.size < Math.min(24, n)) picks.add(Math.floor(Math.random() * n));
     galleryPool = { mistakes: !!pool, indices: [...picks].map((i) => (pool ? pool[i] : i)) };
   }
-  const r = await bridge.call('testImages', { indices: galleryPool.indices });
+  const r = await bridge.call('testImages', { indices: galleryPool.indices, saliency: $('show-saliency').checked });
   $('gallery').replaceChildren(...r.indices.map((idx, k) => {
     const p = Array.from(r.probs.subarray(k * 10, k * 10 + 10));
     const pred = p.indexOf(Math.max(...p)), ok = pred === r.labels[k];
     const bar = el('div', { class: 'bar' }, el('span'));
     bar.firstChild.style.width = `${(100 * p[pred]).toFixed(0)}%`;
+    const views = el('div', { class: 'views' }, imageCanvas(r.pixels, k * 784, r.saliency ? 48 : 56));
+    if (r.saliency?.[k]) {
+      const sal = saliencyCanvas(r.pixels, r.saliency[k], k * 784, 48);
+      sal.setAttribute('aria-label', `what the model looked at for test image ${idx} (bright = mattered most)`);
+      sal.dataset.testid = 'gallery-saliency';
+      views.append(sal);
+    }
     return el('figure', { class: ok ? 'card right' : 'card wrong' },
-      imageCanvas(r.pixels, k * 784, 56),
+      views,
       el('figcaption', {},
         el('span', { class: 'mark', 'aria-hidden': 'true' }, ok ? '✓' : '✗'),
         ` ${CLASS_NAMES[pred]} `, el('span', { class: 'muted' }, `${(100 * p[pred]).toFixed(0)}%`),
@@ -306,6 +417,7 @@ async function fillGallery({ reshuffle = false } = {}) {
 }
 $('shuffle').addEventListener('click', () => refreshGallery({ reshuffle: true }));
 $('only-mistakes').addEventListener('change', () => refreshGallery({ reshuffle: true }));
+$('show-saliency').addEventListener('change', () => refreshGallery());
 
 // ---- training ----
 const lossChart = new LineChart($('loss-chart'), { yMin: 0 });
@@ -324,12 +436,17 @@ async function train() {
     limit: Number($('limit').value), workers: Number($('workers').value),
   };
   const loss = [], acc = [], testAcc = [];
-  let ema = null, emaAcc = null, total = 1;
+  let ema = null, emaAcc = null, total = 1, started = false;
   state.training = true;
   clearResults();
   $('train-progress').hidden = false;
   await task(async () => {
     try {
+      if (!state.trainReady) {
+        $('train-status').textContent = 'Downloading the training set first…';
+        await loadTrain();
+      }
+      started = true;
       const r = await bridge.call('train', opts, {
         onProgress: (p) => {
           if (p.stage === 'train') {
@@ -359,6 +476,7 @@ async function train() {
         },
       });
       showModel(r.model);
+      syncPhotoModel();
       // Keep the finished (or stopped) model too: it survives a reload.
       const n = r.history.length, desc = `${r.stopped ? 'stopped' : 'finished'} after ${n} epoch${n === 1 ? '' : 's'}`;
       bridge.call('saveModel').then((bytes) => saveCheckpoint({ bytes, desc, name: r.model.name, arch: opts.arch, savedAt: Date.now() }))
@@ -369,7 +487,7 @@ async function train() {
     } catch (e) {
       $('train-status').textContent = `Training stopped: ${e.message}`;
       // The network trained so far (its last good weights) is the current model.
-      bridge.call('modelInfo').then((info) => info && showModel(info)).catch(() => {});
+      if (started) bridge.call('modelInfo').then((info) => { if (info) { showModel(info); syncPhotoModel(); } }).catch(() => {});
     } finally {
       state.training = false;
       $('train-progress').hidden = true;
@@ -384,64 +502,184 @@ $('stop').addEventListener('click', () => {
   bridge.call('stop').catch(() => {});
 });
 
-// ---- photos ----
-async function classifyPhotos(files) {
-  if (!files.length || !state.model) return;
-  await task(async () => {
-    let results;
+// ---- photos: picked, taken, dropped or pasted; queued from the first
+// moment, answered as soon as the photo worker has its model ----
+const photoQueue = { pending: 0, answered: 0, picked: 0 };
+let photoJobs = Promise.resolve();
+let photosReady = null; // settles when the photo worker can answer (or cannot)
+
+function photoStatus() {
+  const q = photoQueue, m = state.photoModel;
+  let text;
+  if (!m) text = photosFailed ? `No model could be loaded (${photosFailed}); photos cannot be classified.` : 'Loading the model… photos you pick now are answered as soon as it is ready.';
+  else text = `Ready: photos are classified on this device by ${m.name}.`;
+  if (q.pending) text += ` ${q.picked - q.pending} of ${q.picked} answered…`;
+  $('photo-status').textContent = text;
+}
+let photosFailed = null;
+
+function pendingCard(name, text) {
+  return el('figure', { class: 'photo pending', 'data-testid': 'photo-pending', 'aria-busy': 'true' },
+    el('figcaption', {}, el('strong', { class: 'name' }, name), el('p', { class: 'muted' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), text)));
+}
+
+let firstAnswer = false;
+/** A photo's card, filled with its answer (or one line saying why not). */
+function fillCard(card, r) {
+  card.className = 'photo';
+  card.dataset.testid = 'photo-result';
+  card.removeAttribute('aria-busy');
+  if (r.error) {
+    card.replaceChildren(el('figcaption', {}, el('strong', { class: 'name' }, r.name), el('p', { class: 'error' }, `Could not classify: ${r.error}`)));
+    return;
+  }
+  if (!firstAnswer) {
+    firstAnswer = true;
+    performance.mark('fmnist-first-answer');
+  }
+  const url = URL.createObjectURL(r.thumb);
+  const img = el('img', { alt: `your photo ${r.name}`, src: url });
+  // The crop the pipeline kept, outlined on the photo.
+  const box = el('span', { class: 'crop-box', 'aria-hidden': 'true' });
+  const frame = el('div', { class: 'crop-frame' }, img, box);
+  img.addEventListener('load', () => {
+    const b = box.style, [x0, y0, x1, y1] = r.crop;
+    b.left = `${x0 * img.clientWidth}px`; b.top = `${y0 * img.clientHeight}px`;
+    b.width = `${(x1 - x0) * img.clientWidth}px`; b.height = `${(y1 - y0) * img.clientHeight}px`;
+  }, { once: true });
+  const mask = maskCanvas(r.mask, 72);
+  mask.setAttribute('aria-label', 'the object mask: what the pipeline kept (white) and took for background');
+  mask.dataset.testid = 'photo-mask';
+  const seen = imageCanvas(r.input, 0, 72);
+  seen.setAttribute('aria-label', 'the 28x28 image the model sees');
+  const sal = saliencyCanvas(r.input, r.saliency, 0, 72);
+  sal.setAttribute('aria-label', `what the model looked at to answer ${r.top[0].label}: bright pixels mattered most`);
+  sal.dataset.testid = 'saliency';
+  const step = (node, caption) => el('figure', {}, node, el('figcaption', {}, caption));
+  const list = el('ol', { class: 'top3' }, ...r.top.map((t) => {
+    const bar = el('div', { class: 'bar' }, el('span'));
+    bar.firstChild.style.width = `${(100 * t.p).toFixed(0)}%`;
+    return el('li', {}, `${t.label} ${(100 * t.p).toFixed(1)}%`, bar);
+  }));
+  const verdict = r.unsure
+    ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
+    : `Looks like: ${r.top[0].label}`;
+  card.replaceChildren(
+    el('div', { class: 'pair' }, frame, el('div', { class: 'steps' },
+      step(mask, 'mask'), step(seen, 'model input'), step(sal, 'looked at'))),
+    el('figcaption', {}, el('strong', { class: 'name' }, r.name), el('p', { class: 'verdict' }, verdict), list,
+      // Room for correcting the answer (a class list, before/after).
+      el('div', { class: 'correction', 'data-slot': 'correction' }),
+      el('p', { class: 'muted', 'data-testid': 'photo-model' }, `model: ${r.model}`),
+      el('p', { class: 'muted', 'data-testid': 'photo-time' }, `${Math.round(r.ms)} ms (decode, pipeline, model)`)));
+}
+
+/** Queues photos: a card for each at once, answers as they come. */
+function addPhotos(files) {
+  files = files.filter(Boolean);
+  if (!files.length) return;
+  if (!photoQueue.picked) performance.mark('fmnist-photos-picked');
+  const waiting = state.photoModel ? 'In the queue…' : 'Waiting for the model to load…';
+  const cards = files.map((f) => pendingCard(f.name || 'pasted image', waiting));
+  const frag = document.createDocumentFragment();
+  frag.append(...cards);
+  $('photos').prepend(frag);
+  photoQueue.pending += files.length;
+  photoQueue.picked += files.length;
+  photoStatus();
+  const job = async () => {
+    await photosReady;
+    await modelSync;
+    for (const c of cards) c.querySelector('p').lastChild.textContent = 'Classifying…';
+    let left = cards.length;
+    const answer = (k, r) => {
+      if (cards[k].dataset.testid !== 'photo-pending') return;
+      fillCard(cards[k], r);
+      left--;
+      photoQueue.pending--;
+      photoStatus();
+    };
     try {
-      results = await bridge.call('classifyPhotos', { files });
+      await photos.call('classifyPhotos', { files }, { onProgress: ({ index: k, result }) => answer(k, result) });
     } catch (e) {
-      results = files.map((f) => ({ name: f.name, error: e.message }));
+      files.forEach((f, k) => answer(k, { name: f.name || 'pasted image', error: e.message }));
     }
-    for (const [k, r] of results.entries()) {
-      const card = el('figure', { class: 'photo', 'data-testid': 'photo-result' });
-      if (r.error) {
-        card.append(el('figcaption', {}, el('strong', {}, r.name), el('p', { class: 'error' }, `Could not classify: ${r.error}`)));
-      } else {
-        const img = el('img', { alt: `your photo ${r.name}`, src: URL.createObjectURL(files[k]) });
-        // The crop the pipeline kept, outlined on the photo.
-        const frame = el('div', { class: 'crop-frame' }, img, el('span', { class: 'crop-box', 'aria-hidden': 'true' }));
-        img.addEventListener('load', () => {
-          const b = frame.lastChild.style, [x0, y0, x1, y1] = r.crop;
-          b.left = `${x0 * img.clientWidth}px`; b.top = `${y0 * img.clientHeight}px`;
-          b.width = `${(x1 - x0) * img.clientWidth}px`; b.height = `${(y1 - y0) * img.clientHeight}px`;
-        });
-        const mask = maskCanvas(r.mask);
-        mask.setAttribute('aria-label', 'the object mask: what the pipeline kept (white) and took for background');
-        mask.dataset.testid = 'photo-mask';
-        const seen = imageCanvas(r.input, 0, 84);
-        seen.setAttribute('aria-label', 'the 28x28 image the model sees');
-        const list = el('ol', { class: 'top3' }, ...r.top.map((t) => {
-          const bar = el('div', { class: 'bar' }, el('span'));
-          bar.firstChild.style.width = `${(100 * t.p).toFixed(0)}%`;
-          return el('li', {}, `${t.label} ${(100 * t.p).toFixed(1)}%`, bar);
-        }));
-        const verdict = r.unsure
-          ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
-          : `Looks like: ${r.top[0].label}`;
-        card.append(el('div', { class: 'pair' }, frame, mask, seen),
-          el('figcaption', {}, el('strong', {}, r.name), el('p', {}, verdict), list,
-            el('p', { class: 'muted', 'data-testid': 'photo-model' }, `model: ${r.model}`),
-            el('p', { class: 'muted', 'data-testid': 'photo-time' }, `${Math.round(r.ms)} ms (decode, pipeline, model)`)));
-      }
-      $('photos').prepend(card);
-    }
+    if (!photoQueue.pending) photoQueue.picked = 0, photoStatus();
+    return left;
+  };
+  photoJobs = photoJobs.then(job, job);
+}
+
+for (const id of ['photo-input', 'camera-input']) {
+  $(id).addEventListener('change', (ev) => {
+    const files = [...ev.target.files];
+    ev.target.value = '';
+    addPhotos(files);
   });
 }
-$('photo-input').addEventListener('change', (ev) => {
-  const files = [...ev.target.files];
-  ev.target.value = '';
-  classifyPhotos(files);
-});
-const zone = $('drop-zone');
-zone.addEventListener('dragover', (ev) => { ev.preventDefault(); zone.classList.add('over'); });
-zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-zone.addEventListener('drop', (ev) => {
+
+// Drop anywhere on the page.
+let dragDepth = 0;
+const hasFiles = (ev) => [...(ev.dataTransfer?.types ?? [])].includes('Files');
+document.addEventListener('dragenter', (ev) => {
+  if (!hasFiles(ev)) return;
   ev.preventDefault();
-  zone.classList.remove('over');
-  classifyPhotos([...ev.dataTransfer.files]);
+  dragDepth++;
+  $('drop-overlay').hidden = false;
 });
+document.addEventListener('dragover', (ev) => { if (hasFiles(ev)) ev.preventDefault(); });
+document.addEventListener('dragleave', () => {
+  if (--dragDepth <= 0) dragDepth = 0, $('drop-overlay').hidden = true;
+});
+document.addEventListener('drop', (ev) => {
+  if (!hasFiles(ev)) return;
+  ev.preventDefault();
+  dragDepth = 0;
+  $('drop-overlay').hidden = true;
+  addPhotos([...ev.dataTransfer.files]);
+  $('photo-section').scrollIntoView({ block: 'start' });
+});
+// Paste an image (a screenshot, a copied photo) anywhere but in a text field.
+document.addEventListener('paste', (ev) => {
+  const files = [...(ev.clipboardData?.files ?? [])].filter((f) => f.type.startsWith('image/'));
+  if (!files.length) return;
+  ev.preventDefault();
+  addPhotos(files.map((f, k) => (f.name && f.name !== 'image.png' ? f : new File([f], `pasted image ${k + 1}.${f.type.split('/')[1] || 'png'}`, { type: f.type }))));
+  $('photo-section').scrollIntoView({ block: 'start' });
+});
+
+/** The photo worker: the module and the model (the shipped default, or
+ * models/index.json's "photo" model, fetched when the first photo comes). */
+async function startPhotos() {
+  photos.start();
+  // The module compiles while the model downloads; init goes first in the worker's queue.
+  const posted = initArgs('photos').then((a) => { photos.call('init', a).catch(() => {}); });
+  try {
+    index ??= await fetchIndex();
+    if (index.photo && !state.userModel) {
+      await posted;
+      await photos.call('usePhotoModelUrl', { url: `models/${index.photo}`, name: index.photo });
+      state.photoModel = { name: index.photo };
+    } else {
+      defaultModel ??= await fetchModel(index.default);
+      await posted;
+      const bytes = state.userModel ? await bridge.call('saveModel') : defaultModel.bytes.slice();
+      state.photoModel = await photos.call('loadModelBytes', { bytes, name: state.userModel ? state.model.name : defaultModel.name });
+      if (!state.model) showModel(state.photoModel);
+    }
+    photosFailed = null;
+  } catch (e) {
+    photosFailed = e.message;
+  }
+  photoStatus();
+}
+
+photos.onCrash = async (message) => {
+  state.photoModel = null;
+  $('worker-error').textContent = `The photo worker stopped (${message}). It has been restarted.`;
+  $('worker-error').hidden = false;
+  photosReady = startPhotos();
+};
 
 // ---- the model trained before a crash or reload, offered back ----
 async function offerCheckpoint(reason) {
@@ -458,6 +696,7 @@ async function offerCheckpoint(reason) {
   $('restore-load').onclick = () => task(async () => {
     try {
       showModel(await bridge.call('loadModelBytes', { bytes: rec.bytes, name: rec.name }));
+      syncPhotoModel();
       clearResults();
       refreshGallery({ reshuffle: true });
       $('restore').hidden = true;
@@ -473,27 +712,65 @@ async function offerCheckpoint(reason) {
 
 // ---- worker failures: say so, then start again ----
 bridge.onCrash = async (message) => {
+  const hadTrain = state.trainReady;
   state.training = false;
-  state.dataReady = false;
+  state.testReady = state.trainReady = false;
+  trainLoading = null;
   state.model = null;
   state.busy = false;
   $('worker-error').textContent = `The computation worker stopped (${message}). It has been restarted; the dataset and the pretrained model are being reloaded.`;
   $('worker-error').hidden = false;
   updateButtons();
-  await start();
+  await startData({ train: hadTrain });
   await offerCheckpoint('');
 };
 
-async function start() {
+/** The data worker: the default model, then the test set; the training set
+ * at once when asked, else once the page is idle. */
+async function startData({ train = false } = {}) {
   try {
-    await bridge.call('init');
+    await bridge.call('init', await initArgs('data'));
   } catch (e) {
     $('data-status').textContent = `The WebAssembly module could not start: ${e.message}`;
     return;
   }
-  await Promise.all([loadDefaultModel(), loadDataset()]);
+  try {
+    index ??= await fetchIndex();
+    defaultModel ??= await fetchModel(index.default);
+    showModel(await bridge.call('loadModelBytes', { bytes: defaultModel.bytes.slice(), name: defaultModel.name }));
+  } catch (e) {
+    $('model-status').textContent = `No pretrained model could be loaded (${e.message}); train one below.`;
+  }
   updateButtons();
+  if (!(await loadTest())) return;
+  if (train) await loadTrain().catch(() => {});
+  else whenIdle(() => loadTrain().catch(() => {}));
+  registerServiceWorker();
 }
 
+// ---- offline: a service worker keeps the page, module and models (and the
+// dataset once fetched) for visits without a network (web/sw.js) ----
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator) || registerServiceWorker.done) return;
+  registerServiceWorker.done = true;
+  navigator.serviceWorker.register('sw.js').then(() => swCheck(), (e) => console.warn('no offline copy:', e.message));
+}
+/** Asks the service worker to bring its copy up to date (a new build, the dataset). */
+function swCheck() {
+  navigator.serviceWorker?.ready.then((reg) => reg.active?.postMessage({ type: 'refresh' })).catch(() => {});
+}
+
+// Photos picked before this script ran (a slow first load) are in the inputs already.
+for (const id of ['photo-input', 'camera-input']) {
+  if ($(id).files?.length) {
+    const files = [...$(id).files];
+    $(id).value = '';
+    addPhotos(files);
+  }
+}
 updateButtons();
-start().then(() => offerCheckpoint(''));
+photoStatus();
+// Photos first: the data worker starts once the photo worker has its model,
+// so the model does not share the network with the dataset.
+photosReady = startPhotos();
+photosReady.then(() => startData()).then(() => offerCheckpoint(''));

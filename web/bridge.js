@@ -11,9 +11,10 @@ export class Bridge {
     this.onCrash = null; // (message) => void
   }
 
-  start() {
+  /** Starts the worker, or adopts one already started (web/boot.js). */
+  start(worker = null) {
     if (this.worker) return;
-    this.worker = new Worker(this.url, { type: 'module' });
+    this.worker = worker ?? new Worker(this.url, { type: 'module' });
     this.worker.onmessage = (ev) => {
       const { id, result, error, progress } = ev.data;
       const call = this.pending.get(id);

@@ -2,10 +2,15 @@
 // thread: the wasm module, the dataset, the model, training, evaluation and
 // photo preprocessing. The page talks to it only through bridge.js.
 //
+// The page runs two of these: one answers photos (module and model first,
+// nothing else), the other holds the dataset, evaluates and trains, so a
+// photo never waits behind a download, an evaluation or a training run.
+//
 // Protocol: {id, method, args} in; {id, result} or {id, error} out, plus
 // {id, progress} events while a call runs. Calls run one at a time, except
 // `stop`, which is answered at once and ends a running training loop at its
-// next batch boundary.
+// next batch boundary, and downloads, which run beside the queue and join it
+// only to parse what they fetched.
 import { loadFmnist, judge, CLASS_NAMES, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from './js/fmnist.mjs';
 import { Bridge } from './bridge.js';
 
@@ -14,8 +19,11 @@ const FILES = {
   testImages: 't10k-images-idx3-ubyte', testLabels: 't10k-labels-idx1-ubyte',
 };
 
-let fm = null;
+let fm = null, fmLoading = null;
 let train = null, test = null, net = null, modelName = null;
+// A separate model for photos (models/index.json "photo"), fetched only when
+// the first photo arrives; null when photos use the current model.
+let photoModel = null; // {url, name, net}
 let lastEval = null; // predictions and probabilities of the last full evaluation
 let shard = null; // as a data-parallel helper: its dataset, network and trainer
 let stopRequested = false;
@@ -54,23 +62,43 @@ async function fetchBytes(url, onBytes) {
 }
 
 const methods = {
-  async init() {
-    fm ??= await loadFmnist();
+  /** wasm: the module's bytes when the page has them (else fetched here). */
+  async init({ wasm = null, role } = {}) {
+    if (role) self.fmnistRole = role; // 'photos' or 'data' (tests tell the two apart)
+    fmLoading ??= loadFmnist(wasm ? new Uint8Array(wasm) : undefined); // one instance, however many callers wait
+    fm ??= await fmLoading;
+    performance.mark('fmnist-module-ready');
     return { classNames: CLASS_NAMES };
   },
 
-  /** The four IDX files from the server (base URL, e.g. "data/"). */
-  async loadDatasetUrls({ base }, progress) {
-    const keys = Object.keys(FILES);
+  /** One split ('test' or 'train': its images and labels) from the server
+   * (base URL, e.g. "data/"). Runs beside the queue: only the parse waits
+   * for the module. */
+  async loadSplitUrls({ base, split }, progress) {
+    const keys = split === 'test' ? ['testImages', 'testLabels'] : ['trainImages', 'trainLabels'];
     const got = {}, loaded = {}, totals = {};
     const report = () => progress({
-      stage: 'download', loaded: Object.values(loaded).reduce((a, b) => a + b, 0),
+      stage: 'download', split, loaded: Object.values(loaded).reduce((a, b) => a + b, 0),
       total: Object.values(totals).reduce((a, b) => a + b, 0),
     });
     await Promise.all(keys.map(async (k) => {
       got[k] = await fetchBytes(`${base}${FILES[k]}.gz`, (l, t) => { loaded[k] = l; totals[k] = t; report(); });
     }));
-    return parseAll(got, (k) => `${FILES[k]}.gz`, progress);
+    return serial(async () => {
+      if (!fm) await methods.init();
+      progress({ stage: 'parse', split });
+      const name = (k) => `${FILES[k]}.gz`;
+      const ds = fm.parseDataset(got[keys[0]], got[keys[1]], { imagesName: name(keys[0]), labelsName: name(keys[1]) });
+      if (split === 'test') {
+        test?.free();
+        test = ds;
+        lastEval = null;
+      } else {
+        train?.free();
+        train = ds;
+      }
+      return { split, count: ds.count, train: train?.count ?? 0, test: test?.count ?? 0 };
+    });
   },
 
   /** The four IDX files picked from disk (raw or .gz; named as the official files). */
@@ -87,8 +115,17 @@ const methods = {
     return parseAll(got, (k) => names[k], progress);
   },
 
-  async loadModelUrl({ url, name }) {
-    return setModel(await fetchBytes(url, () => {}), name ?? url.split('/').pop());
+  /** The fetch starts as the message arrives (see EAGER), beside the
+   * module's own download. */
+  async loadModelUrl({ url, name, bytes }) {
+    return setModel(await (bytes ?? fetchBytes(url, () => {})), name ?? url.split('/').pop());
+  },
+  /** Photos use this model instead of the current one; it is fetched when
+   * the first photo arrives. null: photos use the current model. */
+  async usePhotoModelUrl({ url, name }) {
+    photoModel?.net?.free();
+    photoModel = url ? { url, name: name ?? url.split('/').pop(), net: null } : null;
+    return true;
   },
   async loadModelBytes({ bytes, name }) { return setModel(bytes, name); },
   async loadModelFile({ file }) {
@@ -109,7 +146,7 @@ const methods = {
    * about 1/W of the time on W cores. A helper that fails leaves its share
    * to this worker. */
   async evaluate({ workers = 1 } = {}, progress) {
-    needModel(); needData();
+    needModel(); needTest();
     const t0 = performance.now();
     const chunk = 500, n = test.count;
     const W = Math.max(1, Math.min(workers, Math.floor(n / chunk)));
@@ -175,19 +212,27 @@ const methods = {
   },
 
   /** Test images with their labels and (if evaluated) predictions. */
-  async testImages({ indices }) {
-    needData();
+  async testImages({ indices, saliency = false }) {
+    needTest();
     const ids = indices.slice(0, 500).filter((i) => i >= 0 && i < test.count);
     const pixels = new Uint8Array(ids.length * 784), labels = test.labels();
     ids.forEach((idx, k) => pixels.set(test.image(idx), k * 784));
-    let probs = null;
+    let probs = null, maps = null;
     if (net) probs = net.predict(pixels, ids.length);
-    return { indices: ids, pixels, labels: ids.map((i) => labels[i]), probs };
+    // What the model looked at, for the gallery (up to 64 images).
+    if (net && saliency) {
+      maps = ids.slice(0, 64).map((_, k) => {
+        const row = Array.from(probs.subarray(k * 10, k * 10 + 10));
+        return saliencyMap(net, pixels.subarray(k * 784, k * 784 + 784), row.indexOf(Math.max(...row)));
+      });
+    }
+    return { indices: ids, pixels, labels: ids.map((i) => labels[i]), probs, saliency: maps };
   },
 
   /** Indices of test images by (true, predicted) class, from the last evaluation. */
   async cellIndices({ truth, predicted }) {
     if (!lastEval) throw new Error('evaluate first');
+    needTest();
     const labels = test.labels(), out = [];
     for (let i = 0; i < labels.length && out.length < 200; i++) {
       if (labels[i] === truth && lastEval.predictions[i] === predicted) out.push(i);
@@ -203,7 +248,7 @@ const methods = {
   },
 
   async train(opts, progress) {
-    needData();
+    needTest(); needTrain();
     stopRequested = false;
     const { arch, seed = 0, workers: wanted = 1, ...options } = opts;
     const workers = Math.max(1, Math.min(wanted, 2));
@@ -343,53 +388,95 @@ const methods = {
     return true;
   },
 
-  /** Photos (Blobs) -> what the model sees and its top 3, each photo on its own. */
-  async classifyPhotos({ files }) {
-    needModel();
-    const out = [];
-    for (const file of files) {
-      const t0 = performance.now(); // decode + pipeline + model, as the user waits for it
+  /** Photos (Blobs) -> what the model sees, its top 3 and what it looked
+   * at, each photo on its own; each result goes to the page as a progress
+   * event as soon as it is ready ({index, result}), so answers stream in. */
+  async classifyPhotos({ files }, progress) {
+    let done = 0;
+    for (const [index, file] of files.entries()) {
+      let result;
       try {
-        if (file.size > MAX_IMAGE_BYTES) throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
-        // Check PNG and JPEG dimensions from the header before the browser
-        // decodes anything: a 20,000 x 20,000 image is refused here.
-        const head = new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer());
-        const isPngOrJpeg = (head[0] === 0x89 && head[1] === 0x50) || (head[0] === 0xff && head[1] === 0xd8);
-        if (isPngOrJpeg) fm.imageInfo(head);
-        let bmp;
-        try {
-          bmp = await createImageBitmap(file);
-        } catch {
-          throw new Error('not an image this browser can decode');
-        }
-        if (bmp.width * bmp.height > 64 * 2 ** 20) {
-          bmp.close();
-          throw new Error(`the image is ${bmp.width}x${bmp.height} pixels, over the limit of 64 megapixels`);
-        }
-        // Very large photos are scaled down by the browser first (the
-        // pipeline works at 28x28; 1024 px keeps memory bounded).
-        const { width, height } = bmp;
-        const scale = Math.min(1, 1024 / Math.max(width, height));
-        const w = Math.max(1, Math.round(width * scale)), h = Math.max(1, Math.round(height * scale));
-        const canvas = new OffscreenCanvas(w, h);
-        const ctx = canvas.getContext('2d');
-        ctx.drawImage(bmp, 0, 0, w, h);
-        bmp.close();
-        const rgba = ctx.getImageData(0, 0, w, h).data;
-        const { input, box, mask } = fm.photoToInput(rgba, w, h);
-        const probs = Array.from(net.predict(input, 1));
-        const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
-        // The crop the pipeline kept, as fractions of the photo (for display).
-        const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
-        out.push({ name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: modelName,
-          ms: performance.now() - t0 });
+        result = await classifyPhoto(file);
       } catch (e) {
-        out.push({ name: file.name, error: e.message });
+        result = { name: file.name, error: e.message || String(e) };
       }
+      progress({ index, result });
+      done++;
+      await yieldNow(); // lets `stop`-like messages and transfers through
     }
-    return out;
+    return { done };
   },
 };
+
+/** One photo: the module reads its header first (so the page accepts what
+ * `fmnist predict` accepts, with the same messages), the browser decodes it,
+ * the C pipeline makes the 28x28 input, the model answers, and the gradient
+ * of its answer shows what it looked at. */
+async function classifyPhoto(file) {
+  const { n, name } = await photoNet();
+  performance.mark('fmnist-photo-start');
+  const t0 = performance.now(); // decode + pipeline + model, as the user waits for it
+  if (file.size > MAX_IMAGE_BYTES) throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
+  // Dimensions from the header before anything is decoded: a 20,000 x
+  // 20,000 image is refused here, and formats the module does not read
+  // (WebP, HEIC, ...) are refused with its message.
+  const head = new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer());
+  fm.imageInfo(head);
+  let bmp;
+  try {
+    bmp = await createImageBitmap(file);
+  } catch {
+    throw new Error('the file is damaged: the browser could not decode it');
+  }
+  if (bmp.width * bmp.height > 64 * 2 ** 20) {
+    bmp.close();
+    throw new Error(`the image is ${bmp.width}x${bmp.height} pixels, over the limit of 64 megapixels`);
+  }
+  // Very large photos are scaled down by the browser first (the pipeline
+  // works at 28x28; 1024 px keeps memory bounded).
+  const { width, height } = bmp;
+  const scale = Math.min(1, 1024 / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale)), h = Math.max(1, Math.round(height * scale));
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(bmp, 0, 0, w, h);
+  bmp.close();
+  const rgba = ctx.getImageData(0, 0, w, h).data;
+  const { input, box, mask } = fm.photoToInput(rgba, w, h);
+  const probs = Array.from(n.predict(input, 1));
+  const ms = performance.now() - t0;
+  performance.mark('fmnist-photo-answer');
+  const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
+  // The crop the pipeline kept, as fractions of the photo (for display).
+  const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
+  // A small JPEG of the photo for the page to show (the original may be
+  // 12 megapixels; 150 of them would not fit in a phone's memory).
+  const ts = Math.min(1, 320 / Math.max(w, h));
+  const thumbCanvas = new OffscreenCanvas(Math.max(1, Math.round(w * ts)), Math.max(1, Math.round(h * ts)));
+  thumbCanvas.getContext('2d').drawImage(canvas, 0, 0, thumbCanvas.width, thumbCanvas.height);
+  const thumb = await thumbCanvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+  performance.mark('fmnist-photo-thumb');
+  return { name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: name, ms,
+    saliency: saliencyMap(n, input, top[0].index), thumb };
+}
+
+/** |gradient of the class's logit| per input pixel (computed in C), lightly
+ * smoothed (3x3 mean: single-pixel gradients are speckled) and scaled to
+ * 0..1 by its 99th percentile (a few extreme pixels would wash it out). */
+function saliencyMap(n, pixels, cls = -1) {
+  const { gradient } = n.saliency(pixels, cls);
+  const abs = gradient.map(Math.abs), map = new Float32Array(784);
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+    let sum = 0, count = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const yy = y + dy, xx = x + dx;
+      if (yy >= 0 && yy < 28 && xx >= 0 && xx < 28) sum += abs[yy * 28 + xx], count++;
+    }
+    map[y * 28 + x] = sum / count;
+  }
+  const ref = [...map].sort((a, b) => a - b)[Math.floor(0.99 * 783)] || 1;
+  return map.map((v) => Math.min(1, v / ref));
+}
 
 function needModel() { if (!net) throw new Error('no model loaded'); }
 /** The training set as IDX files again (header + bytes), for a helper worker. */
@@ -403,15 +490,27 @@ function trainFiles() {
   return { images, labels };
 }
 
-function needData() { if (!test || !train) throw new Error('the dataset is not loaded yet'); }
+function needTest() { if (!test) throw new Error('the test set is not loaded yet'); }
+function needTrain() { if (!train) throw new Error('the training set is not loaded yet'); }
 
 function setModel(bytes, name) {
   const next = fm.loadNet(bytes); // throws on a bad file: the current model stays
+  performance.mark('fmnist-model-ready');
   net?.free();
   net = next;
   modelName = name;
   lastEval = null;
   return modelInfo();
+}
+
+/** The network photos are classified with, and its name. */
+async function photoNet() {
+  if (photoModel) {
+    if (!photoModel.net) photoModel.net = fm.loadNet(await fetchBytes(photoModel.url, () => {}));
+    return { n: photoModel.net, name: photoModel.name };
+  }
+  needModel();
+  return { n: net, name: modelName };
 }
 
 async function parseAll(got, nameOf, progress) {
@@ -432,14 +531,34 @@ async function parseAll(got, nameOf, progress) {
   return { train: train.count, test: test.count };
 }
 
+// Calls run one at a time on this queue; serial() puts work on it.
 let queue = Promise.resolve();
+function serial(fn) {
+  const p = queue.then(fn);
+  queue = p.catch(() => {});
+  return p;
+}
+// Downloads run beside the queue (they join it to parse); `stop` must not
+// wait behind the training call it stops.
+const BESIDE = new Set(['stop', 'loadSplitUrls']);
+// Work that starts as soon as the message arrives, before the call's turn:
+// the model's download overlaps the module's.
+const EAGER = {
+  loadModelUrl: (args) => ({ ...args, bytes: fetchBytes(args.url, () => {}) }),
+};
+
 self.onmessage = (ev) => {
-  const { id, method, args } = ev.data;
+  const { id, method } = ev.data;
+  let args = ev.data.args ?? {};
+  if (EAGER[method]) {
+    args = EAGER[method](args);
+    args.bytes.catch(() => {}); // reported when the call runs
+  }
   const run = async () => {
     try {
       if (!methods[method]) throw new Error(`unknown method ${method}`);
-      if (method !== 'init' && !fm) await methods.init();
-      const result = await methods[method](args ?? {}, (p) => self.postMessage({ id, progress: p }));
+      if (method !== 'init' && !BESIDE.has(method) && !fm) await methods.init();
+      const result = await methods[method](args, (p) => self.postMessage({ id, progress: p }));
       const transfer = result instanceof Uint8Array || result instanceof Float32Array ? [result.buffer]
         : [result?.vector?.buffer, result?.spare?.buffer].filter(Boolean);
       self.postMessage({ id, result }, transfer);
@@ -447,7 +566,6 @@ self.onmessage = (ev) => {
       self.postMessage({ id, error: e.message || String(e) });
     }
   };
-  // `stop` must not wait behind the training call it stops.
-  if (method === 'stop') run();
-  else queue = queue.then(run);
+  if (BESIDE.has(method)) run();
+  else serial(run);
 };
