@@ -116,7 +116,8 @@ void fm_config_free(fm_train_config *cfg);
  * src/train/augment_photo.c), augment_pair (probability that a sneaker is
  * drawn as a pair, src/train/augment_pair.c), holdout (validation images at the end),
  * limit (use only the first N training images; 0 = all), photo_ratio
- * (share of each batch drawn from real photos: fm_trainer_create_mixed). */
+ * (share of each batch drawn from real photos: fm_trainer_create_mixed),
+ * photo_balance (0: photos as they come; 1: each folder equally often). */
 int fm_config_set(fm_train_config *cfg, const char *key, double value);
 double fm_config_get(const fm_train_config *cfg, const char *key);
 

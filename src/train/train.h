@@ -14,7 +14,8 @@ struct fm_train_config {
   double seed;
   int augment_shift, augment_flip;
   double augment_erase, augment_photo, augment_pair;
-  double photo_ratio; /* share of each batch drawn from real photos */
+  double photo_ratio;   /* share of each batch drawn from real photos */
+  double photo_balance; /* 0: photos as they come; 1: every folder equally often */
   int shard, shards; /* data-parallel: this trainer's part of every batch */
 };
 

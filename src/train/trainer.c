@@ -35,11 +35,16 @@ struct fm_trainer {
 
 /* Every epoch draws its shuffle from its own stream, seeded by (seed, epoch),
  * so the order of any epoch can be rebuilt when a run resumes. */
-/* Photo number k of the run (counting every photo drawn so far): passes over
- * the photos are reshuffled, each from its own stream seeded by (seed,
- * pass), so a resumed run rebuilds the same order from its step count. */
+/* Photo number k of the run (counting every photo drawn so far). Each pass
+ * over the photos has its own order, drawn from a stream seeded by (seed,
+ * pass), so a resumed run rebuilds it from its step count. With
+ * photo_balance b > 0 a pass is drawn with replacement: a folder with n
+ * photos is picked with probability proportional to n^(1-b) (b = 1: every
+ * folder equally often), then one of its photos, so the few coats are not
+ * drowned by the many T-shirts; b = 0 is a plain shuffle. */
 static int photo_index(fm_trainer *tr, long k) {
-  int np = tr->photos->count;
+  const fm_photoset *ps = tr->photos;
+  int np = ps->count;
   long pass = k / np;
   if (pass != tr->photo_pass) {
     fm_rng r;
@@ -50,6 +55,28 @@ static int photo_index(fm_trainer *tr, long k) {
       int32_t t = tr->photo_perm[i];
       tr->photo_perm[i] = tr->photo_perm[j];
       tr->photo_perm[j] = t;
+    }
+    if (tr->cfg.photo_balance > 0) {
+      /* Groups: the folders, and one for photos labelled on their own. The
+       * shuffled order lists each group's photos in a random order. */
+      int ng = ps->nfolders + 1, count[FM_PHOTO_MAX_FOLDERS + 1] = {0}, start[FM_PHOTO_MAX_FOLDERS + 2] = {0};
+      double weight[FM_PHOTO_MAX_FOLDERS + 1], total = 0;
+      for (int i = 0; i < np; i++) count[ps->folder[i] + 1]++;
+      for (int g = 0; g < ng; g++) {
+        start[g + 1] = start[g] + count[g];
+        weight[g] = count[g] ? pow(count[g], 1 - tr->cfg.photo_balance) : 0;
+        total += weight[g];
+      }
+      int32_t *byg = tr->photo_perm + np, fill[FM_PHOTO_MAX_FOLDERS + 1];
+      memcpy(fill, start, sizeof fill);
+      for (int i = 0; i < np; i++) byg[fill[ps->folder[tr->photo_perm[i]] + 1]++] = tr->photo_perm[i];
+      for (int i = 0; i < np; i++) {
+        double u = fm_rng_uniform(&r) * total;
+        int g = 0;
+        while (g < ng - 1 && (u -= weight[g]) >= 0) g++;
+        while (!count[g]) g--; /* rounding at the top end */
+        tr->photo_perm[i] = byg[start[g] + (int)fm_rng_below(&r, (uint32_t)count[g])];
+      }
     }
     tr->photo_pass = pass;
   }
@@ -143,7 +170,7 @@ fm_trainer *fm_trainer_create_mixed(fm_net *net, const fm_dataset *train, const 
   tr->photo_pass = -1;
   tr->perm = fm_calloc((size_t)FM_MAX(n, 1), sizeof(int32_t));
   tr->allowed = fm_calloc((size_t)B, sizeof *tr->allowed);
-  tr->photo_perm = fm_calloc((size_t)FM_MAX(np, 1), sizeof(int32_t));
+  tr->photo_perm = fm_calloc((size_t)FM_MAX(2 * np, 1), sizeof(int32_t)); /* order, then by folder */
   tr->m = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->v = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->backup_params = fm_calloc((size_t)net->nparams, sizeof(float));
