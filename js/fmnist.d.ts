@@ -101,6 +101,8 @@ export interface TrainerOptions {
   photos?: PhotoSet;
   /** [0] share of each batch drawn from `photos` (0-1; at least one photo per batch when above 0). */
   photo_ratio?: number;
+  /** [0] 0: photos as they come; 1: each folder equally often (folders weighted by n^(1-b)). */
+  photo_balance?: number;
   /** Data-parallel training: this trainer's share (0 .. shards-1). */
   shard?: number;
   /** [1] Data-parallel training: how many trainers share each batch. */
@@ -280,7 +282,7 @@ export class Net {
   predict(pixels: Uint8Array, n?: number): Float32Array;
   /** Like predict, with pixels and output already in wasm memory (pointers). */
   predictAt(pxPtr: number, n: number, probsPtr: number): void;
-  /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'none'). */
+  /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'mirror' | 'none'). */
   setMeta(key: string, value: string | number): void;
   /** The model's verdict on one image's probabilities: top class, unsure (under the model's
    * `unsure_below`, default 0.5) and in_scope. */
