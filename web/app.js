@@ -63,22 +63,6 @@ function imageCanvas(pixels, offset = 0, size = 56) {
   return c;
 }
 
-/** The photo pipeline's object mask: what it kept (white) and took for background (dark). */
-function maskCanvas({ width, height, data }, size = 84) {
-  const c = el('canvas', { width, height, class: 'mask', role: 'img' });
-  const scale = size / Math.max(width, height);
-  c.style.width = `${Math.round(width * scale)}px`;
-  c.style.height = `${Math.round(height * scale)}px`;
-  const ctx = c.getContext('2d');
-  const img = ctx.createImageData(width, height);
-  for (let i = 0; i < width * height; i++) {
-    const v = data[i] ? 255 : 40;
-    img.data.set([v, v, v, 255], i * 4);
-  }
-  ctx.putImageData(img, 0, 0);
-  return c;
-}
-
 /** The saliency map (0..1 per pixel) over the 28x28 input: the input dimmed,
  * the pixels that moved the answer most in yellow, less in red. */
 function saliencyCanvas(pixels, map, offset = 0, size = 84) {
@@ -538,7 +522,7 @@ function fillCard(card, r) {
     performance.mark('fmnist-first-answer');
   }
   const url = URL.createObjectURL(r.thumb);
-  const img = el('img', { alt: `your photo ${r.name}`, src: url });
+  const img = el('img', { alt: `your photo ${r.name}`, src: url, class: 'thumb', decoding: 'async' });
   // The crop the pipeline kept, outlined on the photo.
   const box = el('span', { class: 'crop-box', 'aria-hidden': 'true' });
   const frame = el('div', { class: 'crop-frame' }, img, box);
@@ -547,14 +531,16 @@ function fillCard(card, r) {
     b.left = `${x0 * img.clientWidth}px`; b.top = `${y0 * img.clientHeight}px`;
     b.width = `${(x1 - x0) * img.clientWidth}px`; b.height = `${(y1 - y0) * img.clientHeight}px`;
   }, { once: true });
-  const mask = maskCanvas(r.mask, 72);
-  mask.setAttribute('aria-label', 'the object mask: what the pipeline kept (white) and took for background');
-  mask.dataset.testid = 'photo-mask';
-  const seen = imageCanvas(r.input, 0, 72);
-  seen.setAttribute('aria-label', 'the 28x28 image the model sees');
-  const sal = saliencyCanvas(r.input, r.saliency, 0, 72);
-  sal.setAttribute('aria-label', `what the model looked at to answer ${r.top[0].label}: bright pixels mattered most`);
-  sal.dataset.testid = 'saliency';
+  // The steps, drawn by the worker as small PNGs (no canvas work here).
+  const pic = (blob, alt, testid, w = 72, h = 72) => {
+    const scale = 72 / Math.max(w, h);
+    const i = el('img', { src: URL.createObjectURL(blob), alt, class: 'step', width: Math.round(w * scale), height: Math.round(h * scale), decoding: 'async' });
+    if (testid) i.dataset.testid = testid;
+    return i;
+  };
+  const mask = pic(r.maskPng, 'the object mask: what the pipeline kept (white) and took for background', 'photo-mask', r.mask.width, r.mask.height);
+  const seen = pic(r.inputPng, 'the 28x28 image the model sees', 'photo-input28');
+  const sal = pic(r.saliencyPng, `what the model looked at to answer ${r.top[0].label}: bright pixels mattered most`, 'saliency');
   const step = (node, caption) => el('figure', {}, node, el('figcaption', {}, caption));
   const list = el('ol', { class: 'top3' }, ...r.top.map((t) => {
     const bar = el('div', { class: 'bar' }, el('span'));
@@ -574,40 +560,66 @@ function fillCard(card, r) {
       el('p', { class: 'muted', 'data-testid': 'photo-time' }, `${Math.round(r.ms)} ms (decode, pipeline, model)`)));
 }
 
-/** Queues photos: a card for each at once, answers as they come. */
+/** DOM work for photos, a little per animation frame (3 items, about 5 ms),
+ * so 150 photos at once never freeze the page: cards to insert, answers to
+ * fill in. */
+const domWork = [];
+let domScheduled = false;
+function later(fn) {
+  domWork.push(fn);
+  if (domScheduled) return;
+  domScheduled = true;
+  requestAnimationFrame(function frame() {
+    const t0 = performance.now();
+    for (let n = 0; domWork.length && n < 3 && performance.now() - t0 < 5; n++) domWork.shift()();
+    if (domWork.length) requestAnimationFrame(frame);
+    else domScheduled = false;
+  });
+}
+
+/** Queues photos: answers as they come, in the order picked, newest batch
+ * on top. The first few show a waiting card at once; the others get theirs
+ * with their answer (150 waiting cards cost more to lay out than they say:
+ * the status line counts them). */
+const SHOWN_WAITING = 12;
 function addPhotos(files) {
   files = files.filter(Boolean);
   if (!files.length) return;
   if (!photoQueue.picked) performance.mark('fmnist-photos-picked');
   const waiting = state.photoModel ? 'In the queue…' : 'Waiting for the model to load…';
-  const cards = files.map((f) => pendingCard(f.name || 'pasted image', waiting));
-  const frag = document.createDocumentFragment();
-  frag.append(...cards);
-  $('photos').prepend(frag);
+  const batch = el('div', { class: 'batch' });
+  const cards = files.map((f, k) => (k < SHOWN_WAITING ? pendingCard(f.name || 'pasted image', waiting) : null));
+  batch.append(...cards.filter(Boolean));
+  $('photos').prepend(batch);
   photoQueue.pending += files.length;
   photoQueue.picked += files.length;
   photoStatus();
   const job = async () => {
     await photosReady;
     await modelSync;
-    for (const c of cards) c.querySelector('p').lastChild.textContent = 'Classifying…';
-    let left = cards.length;
-    const answer = (k, r) => {
-      if (cards[k].dataset.testid !== 'photo-pending') return;
+    later(() => { for (const c of cards) c?.querySelector('p').lastChild.replaceWith('Classifying…'); });
+    const answer = (k, r) => later(() => {
+      if (cards[k]?.dataset.testid === 'photo-result') return; // answered already (a crash after it)
+      if (!cards[k]) batch.append((cards[k] = el('figure', { class: 'photo' })));
       fillCard(cards[k], r);
-      left--;
       photoQueue.pending--;
       photoStatus();
-    };
-    try {
-      await photos.call('classifyPhotos', { files }, { onProgress: ({ index: k, result }) => answer(k, result) });
-    } catch (e) {
-      files.forEach((f, k) => answer(k, { name: f.name || 'pasted image', error: e.message }));
+    });
+    // To the worker 2 at a time, each message posted in a task of its own
+    // (cloning a File handle costs a few ms on a busy machine: 150 in one
+    // message took 60-90 ms).
+    const calls = [];
+    for (let i = 0; i < files.length; i += 2) {
+      if (i) await new Promise((r) => setTimeout(r, 0));
+      const part = files.slice(i, i + 2);
+      calls.push(photos.call('classifyPhotos', { files: part }, { onProgress: ({ index: k, result }) => answer(i + k, result) })
+        .catch((e) => part.forEach((f, k) => answer(i + k, { name: f.name || 'pasted image', error: e.message }))));
     }
-    if (!photoQueue.pending) photoQueue.picked = 0, photoStatus();
-    return left;
+    await Promise.all(calls);
+    later(() => { if (!photoQueue.pending) photoQueue.picked = 0, photoStatus(); });
   };
   photoJobs = photoJobs.then(job, job);
+  performance.mark('fmnist-photos-queued');
 }
 
 for (const id of ['photo-input', 'camera-input']) {

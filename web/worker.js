@@ -455,9 +455,31 @@ async function classifyPhoto(file) {
   const thumbCanvas = new OffscreenCanvas(Math.max(1, Math.round(w * ts)), Math.max(1, Math.round(h * ts)));
   thumbCanvas.getContext('2d').drawImage(canvas, 0, 0, thumbCanvas.width, thumbCanvas.height);
   const thumb = await thumbCanvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+  // The steps as small PNGs too, drawn here: the page only shows them (no
+  // canvas work on its main thread, however many photos come at once).
+  const saliency = saliencyMap(n, input, top[0].index);
+  const [maskPng, inputPng, saliencyPng] = await Promise.all([
+    pngOf(mask.width, mask.height, (i) => { const v = mask.data[i] ? 255 : 40; return [v, v, v]; }),
+    pngOf(28, 28, (i) => [input[i], input[i], input[i]]),
+    pngOf(28, 28, (i) => heat(input[i], saliency[i]))]);
   performance.mark('fmnist-photo-thumb');
   return { name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: name, ms,
-    saliency: saliencyMap(n, input, top[0].index), thumb };
+    saliency, thumb, maskPng, inputPng, saliencyPng };
+}
+
+/** A PNG of w x h pixels, rgb(i) giving pixel i's colour. */
+function pngOf(w, h, rgb) {
+  const c = new OffscreenCanvas(w, h), ctx = c.getContext('2d'), img = ctx.createImageData(w, h);
+  for (let i = 0; i < w * h; i++) img.data.set([...rgb(i), 255], i * 4);
+  ctx.putImageData(img, 0, 0);
+  return c.convertToBlob({ type: 'image/png' });
+}
+
+/** The saliency colours (as app.js's saliencyCanvas): the input dimmed, the
+ * pixels that moved the answer most in yellow, less in red. */
+function heat(v, s) {
+  const g = 0.45 * v, a = Math.min(1, 1.3 * s);
+  return [g + (255 - g) * a, g * (1 - a) + 230 * a * a, g * (1 - a)];
 }
 
 /** |gradient of the class's logit| per input pixel (computed in C), lightly
