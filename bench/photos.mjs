@@ -1,27 +1,28 @@
 // bench/photos.mjs: how well uploaded photos classify, on the real photos in
 // ../shared/photos/clothing-validation (evaluation only: never trained on,
-// never copied here). Uses the README's mapping from folders to allowed
-// Fashion-MNIST classes; hat / shorts / skirt have none and only count for
-// the "unsure" rate. Same module and pipeline as `fmnist predict`.
+// never copied here). Uses photos/clothing-dataset-small.json, the mapping
+// from folders to allowed Fashion-MNIST classes; hat / shorts / skirt have
+// none and only count for the doubt rates: a photo is flagged when the
+// model's verdict is unsure or not one of the ten. Same module, pipeline and
+// verdict as `fmnist predict` (default: the index's photo model).
 //   node bench/photos.mjs [--model FILE] [--json]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFmnist, judge, CLASS_NAMES } from '../js/fmnist.mjs';
+import { loadFmnist, CLASS_NAMES } from '../js/fmnist.mjs';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, json: { type: 'boolean' }, dir: { type: 'string' } } });
 const DIR = values.dir ?? new URL('../../shared/photos/clothing-validation', import.meta.url).pathname;
-const ALLOWED = {
-  't-shirt': [0], pants: [1], longsleeve: [0, 2, 6], dress: [3], outwear: [4], shirt: [6], shoes: [5, 7, 9],
-  hat: null, shorts: null, skirt: null,
-};
+const MAPPING = JSON.parse(readFileSync(new URL('../photos/clothing-dataset-small.json', import.meta.url), 'utf8')).folders;
+const ALLOWED = Object.fromEntries(Object.entries(MAPPING).map(([folder, classes]) =>
+  [folder, classes.length ? classes.map((c) => (typeof c === 'number' ? c : CLASS_NAMES.indexOf(c))) : null]));
 if (!existsSync(DIR)) {
   console.log(`photo benchmark skipped: ${DIR} does not exist`);
   process.exit(0);
 }
 const root = new URL('..', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(join(root, 'models/index.json'), 'utf8'));
-const modelFile = values.model ?? join(root, 'models', index.default); // the model uploads use
+const modelFile = values.model ?? join(root, 'models', index.photo ?? index.default); // the model photos use
 const fm = await loadFmnist();
 const net = fm.loadNet(readFileSync(modelFile));
 const perFolder = {};
@@ -39,7 +40,7 @@ for (const folder of Object.keys(ALLOWED)) {
     const p = Array.from(net.predict(input, 1));
     const top = p.indexOf(Math.max(...p));
     stats.predicted[top]++;
-    const { unsure: doubt } = judge(p);
+    const verdict = net.verdict(p), doubt = verdict.unsure || !verdict.in_scope;
     stats.unsure += doubt;
     photos++;
     if (ALLOWED[folder]) {
@@ -59,9 +60,9 @@ else {
   console.log(`model ${modelFile}`);
   for (const [folder, s] of Object.entries(perFolder)) {
     const most = s.predicted.map((n, i) => [n, i]).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([n, i]) => `${CLASS_NAMES[i]} ${n}`).join(', ');
-    console.log(`${folder.padEnd(11)} ${ALLOWED[folder] ? `${s.right}/${s.photos}`.padStart(7) : 'n/a'.padStart(7)}   unsure ${String(s.unsure).padStart(2)}   most predicted: ${most}`);
+    console.log(`${folder.padEnd(11)} ${ALLOWED[folder] ? `${s.right}/${s.photos}`.padStart(7) : 'n/a'.padStart(7)}   flagged ${String(s.unsure).padStart(2)}   most predicted: ${most}`);
   }
   const pct = (a, b) => `${(100 * a / b).toFixed(1)}%`;
-  console.log(`answers given as sure: ${sure.right}/${sure.answered} = ${pct(sure.right, sure.answered)} right; flagged unsure: ${unsure.mapped}/${mapped} = ${pct(unsure.mapped, mapped)} of mapped photos, ${unsure.unmapped}/${unsure.unmappedPhotos} = ${pct(unsure.unmapped, unsure.unmappedPhotos)} of hat/shorts/skirt`);
+  console.log(`answers given as sure: ${sure.right}/${sure.answered} = ${pct(sure.right, sure.answered)} right; flagged (unsure or none of the ten): ${unsure.mapped}/${mapped} = ${pct(unsure.mapped, mapped)} of mapped photos, ${unsure.unmapped}/${unsure.unmappedPhotos} = ${pct(unsure.unmapped, unsure.unmappedPhotos)} of hat/shorts/skirt`);
   console.log(`overall: ${right}/${mapped} = ${(100 * right / mapped).toFixed(1)}% of mapped photos right, ${result.ms_per_photo.toFixed(1)} ms per photo`);
 }

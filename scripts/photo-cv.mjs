@@ -11,13 +11,18 @@
 // classes (top class allowed), per folder; then chooses the doubt thresholds
 // scope_min and unsure_below that flag the most photos of none of the ten
 // while flagging at most 8% of the others, from these out-of-fold answers.
-import { readFileSync } from 'node:fs';
+// --json FILE writes the figures; --apply MODEL writes the chosen thresholds
+// into that model's metadata (the verdict of fm_net_verdict).
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadFmnist } from '../js/fmnist.mjs';
 import { loadPhotoFolder } from '../js/node-data.mjs';
 
 const { values: flags, positionals: files } = parseArgs({
-  options: { photos: { type: 'string' }, views: { type: 'string' }, map: { type: 'string' }, folds: { type: 'string' } }, allowPositionals: true,
+  options: {
+    photos: { type: 'string' }, views: { type: 'string' }, map: { type: 'string' }, folds: { type: 'string' },
+    json: { type: 'string' }, apply: { type: 'string' },
+  }, allowPositionals: true,
 });
 if (!files.length) {
   process.stderr.write('usage: node scripts/photo-cv.mjs --photos DIR [--views V] MODEL_0 ... | REPORT_0.jsonl ...\n');
@@ -48,10 +53,12 @@ const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 const sd = (a) => Math.sqrt(mean(a.map((x) => (x - mean(a)) ** 2)));
 const pct = (x) => (100 * x).toFixed(1);
 
+const rightOf = (r) => (r.allowed >> top(r.probabilities)) & 1;
 const accs = folds.map((rows) => {
   const mapped = rows.filter((r) => r.allowed);
-  return mapped.filter((r) => (r.allowed >> top(r.probabilities)) & 1).length / mapped.length;
+  return mapped.filter(rightOf).length / mapped.length;
 });
+const result = { folds: folds.length, photos: folds.reduce((n, f) => n + f.length, 0), accuracy_per_fold: accs, accuracy_mean: mean(accs), accuracy_sd: sd(accs), per_folder: {} };
 console.log(`accuracy on photos of the ten classes, per fold: ${accs.map(pct).join(', ')}; ` +
   `mean ${pct(mean(accs))} +- ${pct(sd(accs))}`);
 const all = folds.flat();
@@ -59,7 +66,8 @@ const folders = [...new Set(all.map((r) => r.folder))];
 for (const f of folders) {
   const rows = all.filter((r) => r.folder === f);
   if (!rows[0].allowed) continue;
-  const right = rows.filter((r) => (r.allowed >> top(r.probabilities)) & 1).length;
+  const right = rows.filter(rightOf).length;
+  result.per_folder[f] = { right, count: rows.length };
   console.log(`  ${f.padEnd(12)} ${right}/${rows.length} = ${pct(right / rows.length)}%`);
 }
 
@@ -67,7 +75,8 @@ for (const f of folders) {
 const flagged = (r, s, u) => certainty(r.probabilities) < s || Math.max(...r.probabilities) < u;
 const oos = all.filter((r) => !r.allowed), ins = all.filter((r) => r.allowed);
 let best = null;
-for (let s = 0; s <= 0.9001; s += 0.01) {
+for (let i = 0; i <= 90; i++) {
+  const s = i / 100;
   for (const u of [0, 0.3, 0.35, 0.4, 0.45, 0.5]) {
     const fo = oos.filter((r) => flagged(r, s, u)).length / oos.length;
     const fi = ins.filter((r) => flagged(r, s, u)).length / ins.length;
@@ -84,5 +93,22 @@ if (oos.length && best) {
   console.log(`  per fold (none of the ten / others flagged): ${perFold.map(([a, b]) => `${pct(a)}/${pct(b)}`).join(', ')}`);
   // Accuracy of the answers given as sure (in scope and not unsure).
   const sure = ins.filter((r) => !flagged(r, best.s, best.u));
-  console.log(`  answers given as sure: ${pct(sure.filter((r) => (r.allowed >> top(r.probabilities)) & 1).length / sure.length)}% right`);
+  const sureRight = sure.filter(rightOf).length / sure.length;
+  console.log(`  answers given as sure: ${pct(sureRight)}% right`);
+  Object.assign(result, {
+    scope_min: best.s, unsure_below: best.u, out_of_scope_flagged: best.fo, in_scope_flagged: best.fi,
+    flagged_per_fold: perFold, sure_answers_right: sureRight,
+  });
+}
+if (flags.json) writeFileSync(flags.json, JSON.stringify(result, null, 2) + '\n');
+if (flags.apply) {
+  if (result.scope_min === undefined) throw new Error('--apply: no thresholds (the folds hold no photos of none of the ten)');
+  const fm = await loadFmnist();
+  const net = fm.loadNet(readFileSync(flags.apply));
+  net.setMeta('scope_min', result.scope_min.toFixed(2));
+  net.setMeta('unsure_below', String(result.unsure_below));
+  net.setMeta('photo_cv', JSON.stringify({ folds: result.folds, accuracy_mean: +result.accuracy_mean.toFixed(4), accuracy_sd: +result.accuracy_sd.toFixed(4) }));
+  writeFileSync(flags.apply + '.tmp', net.save());
+  renameSync(flags.apply + '.tmp', flags.apply);
+  console.log(`${flags.apply}: scope_min ${result.scope_min.toFixed(2)}, unsure_below ${result.unsure_below}`);
 }

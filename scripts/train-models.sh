@@ -25,9 +25,6 @@ RECIPES=(
   "cnn-bn~1|no|--arch cnn-bn --epochs 25 $CNN_BN_AUG --lr 0.05 --warmup-epochs 1 --holdout 5000 --seed 1"
   "cnn-bn~2|no|--init build/ckpt/cnn-bn~1-final.safetensors --epochs 15 $CNN_BN_AUG --lr 0.02 --warmup-epochs 0 --holdout 5000 --seed 2"
   "cnn-bn|yes|--init build/ckpt/cnn-bn~2-final.safetensors --epochs 8 $CNN_BN_AUG --lr 0.01 --warmup-epochs 0 --holdout 0 --seed 6|shift"
-  # No photo model: cnn-bn fine-tuned with --augment-photo 0.7 classified no
-  # more real photos than cnn-bn itself with the current photo pipeline
-  # (193/290 each), so uploads use the default model (docs/photos.md).
 )
 
 for recipe in "${RECIPES[@]}"; do
@@ -42,3 +39,36 @@ for recipe in "${RECIPES[@]}"; do
   [ -z "$views" ] || node bin/fmnist.mjs views --model "$out" --set "$views"
   [[ $name == *~* ]] || node scripts/model-card.mjs "$out" $([ "$default" = yes ] && echo --default)
 done
+
+# The photo model (docs/photos.md): cnn-bn fine-tuned on real photos mixed
+# with Fashion-MNIST. Needs the photos: PHOTOS=DIR make models, DIR a folder
+# of class folders (such as ../shared/photos/clothing-train, or a clone of
+# github.com/alexeygrigorev/clothing-dataset-small's train/ folder) listed in
+# photos/clothing-dataset-small.json. First the recipe's 5-fold
+# cross-validation on those photos (each fold model answers the photos it
+# never saw: scripts/photo-cv.mjs), which also sets the doubt thresholds;
+# then the shipped model on all of them.
+PHOTO_FLAGS="--init models/cnn-bn.safetensors --photo-ratio 0.5 --photo-balance 0.5 --batch 64 --optimizer sgd --momentum 0.9 --nesterov --lr 0.01 --schedule cosine --epochs 3 --limit 10000 --augment-shift 2 --augment-flip --augment-photo 0.6 --seed 0"
+PHOTO_FOLDS=5
+if [ -n "${MODELS:-}" ] && [[ " $MODELS " != *" cnn-photo "* ]]; then exit 0; fi
+if [ -z "${PHOTOS:-}" ] || [ ! -d "${PHOTOS}" ]; then
+  echo "== cnn-photo: skipped: no photos (PHOTOS=DIR make models, DIR a folder of class folders such as ../shared/photos/clothing-train)" >&2
+  exit 0
+fi
+reports=()
+for ((k = 0; k < PHOTO_FOLDS; k++)); do
+  fold="build/ckpt/cnn-photo-fold$k"
+  reports+=("$fold.jsonl")
+  [ -f "$fold.jsonl" ] && continue # a finished fold
+  echo "== cnn-photo, cross-validation fold $k of $PHOTO_FOLDS" >&2
+  # shellcheck disable=SC2086
+  $TRAIN $PHOTO_FLAGS --photos "$PHOTOS" --photo-fold "$k/$PHOTO_FOLDS" --photo-report "$fold.jsonl.tmp" \
+    --threads "$THREADS" --checkpoint "$fold" --out "$fold-final.safetensors"
+  mv "$fold.jsonl.tmp" "$fold.jsonl"
+done
+echo "== cnn-photo: $PHOTO_FLAGS --photos $PHOTOS" >&2
+# shellcheck disable=SC2086
+$TRAIN $PHOTO_FLAGS --photos "$PHOTOS" --threads "$THREADS" --checkpoint build/ckpt/cnn-photo --out build/ckpt/cnn-photo-final.safetensors
+node scripts/photo-cv.mjs --json build/ckpt/cnn-photo-cv.json --apply build/ckpt/cnn-photo-final.safetensors "${reports[@]}"
+cp build/ckpt/cnn-photo-final.safetensors models/cnn-photo.safetensors
+node scripts/model-card.mjs models/cnn-photo.safetensors --photo --photo-cv build/ckpt/cnn-photo-cv.json --photos-dir "$PHOTOS"
