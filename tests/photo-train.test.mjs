@@ -201,3 +201,31 @@ test('fmnist train --photos: the CLI contract', async () => {
   assert.ok(!existsSync(bad) && !existsSync(bad + '.tmp'));
   rmSync(work, { recursive: true }); rmSync(empty, { recursive: true });
 });
+
+test('photo_balance draws rare folders as often as common ones', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  const labels = ds.labels();
+  const set = m.createPhotoSet({ folders: { many: ['T-shirt/top'], few: ['Trouser'] } });
+  let many = 0, few = 0;
+  for (let i = 0; i < labels.length && (many < 60 || few < 2); i++) {
+    if (labels[i] === 0 && many < 60) set.addInput('many', ds.image(i)), many++;
+    if (labels[i] === 1 && few < 2) set.addInput('few', ds.image(i)), few++;
+  }
+  const rare = [];
+  for (let i = 0; i < set.count; i++) if (set.photo(i).folder === 'few') rare.push(set.photo(i).input);
+  assert.equal(rare.length, 2);
+  // Photos only; the rare photos' loss after the same number of steps.
+  const rareLoss = (balance) => {
+    const net = m.createNet('flatten,dense:10', { seed: 5 });
+    const tr = m.createTrainer(net, ds, { epochs: 1, batch: 8, lr: 1e-3, photo_ratio: 1, photo_balance: balance, seed: 1, photos: set });
+    for (let s = 0; s < 4 && tr.step(); s++);
+    const p = net.predict(Uint8Array.from([...rare[0], ...rare[1]]), 2);
+    tr.free(); net.free();
+    return -(Math.log(p[1]) + Math.log(p[11])) / 2;
+  };
+  const plain = rareLoss(0), balanced = rareLoss(1);
+  assert.ok(balanced < plain - 0.1, `rare folder loss: plain ${plain.toFixed(3)}, balanced ${balanced.toFixed(3)}`);
+  assert.throws(() => m.createTrainer(m.createNet('mlp'), ds, { photo_ratio: 1, photo_balance: 2, photos: set }), /photo_balance: 2 is out of range/);
+  set.free();
+});
