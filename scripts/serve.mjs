@@ -12,7 +12,7 @@
 // that make the page cross-origin isolated.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -63,7 +63,7 @@ function resolve(pathname, table) {
  * (tests: a new build, a models/index.json with a "photo" model). */
 export function startServer(port = PORT, host = HOST,
   { dataDir = DATA, webDir = join(ROOT, 'web'), modelsDir = join(ROOT, 'models') } = {}) {
-  const table = routes(dataDir ?? join(ROOT, 'no-dataset-here'), webDir, modelsDir);
+  const table = routes(resolvePath(dataDir ?? join(ROOT, 'no-dataset-here')), resolvePath(webDir), resolvePath(modelsDir));
   const server = createServer((req, res) => {
     const headers = {
       'Content-Security-Policy': CSP,

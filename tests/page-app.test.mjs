@@ -59,6 +59,17 @@ function photo(i, w = 140) {
 }
 const pngFile = (name, i, w) => ({ name, mimeType: 'image/png', buffer: encodePng(photo(i, w), w ?? 140, w ?? 140, 3) });
 
+/** Polls fn (in this process; it may evaluate in the page) until it returns a truthy value. */
+async function until(fn, timeout = 60000, what = 'condition') {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function newPage(opts) {
   const context = await browser.newContext(opts);
   const page = await context.newPage();
@@ -294,22 +305,20 @@ test('offline: a second visit with no network loads and classifies a photo; a ne
     // First visit: the service worker keeps the build once the page has loaded.
     await page.goto(url);
     await page.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 120000 });
-    await page.waitForFunction(async () => (await caches.keys()).some((k) => k.startsWith('fmnist-build-')) &&
-      !!(await (await caches.open('fmnist-meta')).match('current')), null, { timeout: 30000 });
-    await page.waitForFunction(async () => (await (await caches.open('fmnist-data-1')).keys()).length === 4, null, { timeout: 60000 });
-    const first = await caches();
+    const first = await until(async () => {
+      const c = await caches();
+      return c.current && c.data.length === 4 && c;
+    }, 60000, 'the build and the dataset in the caches');
     assert.equal(first.builds.length, 1);
     assert.equal(first.current, first.builds[0]);
     // A new build: one file of the page changes. The next visit (online)
     // fills a new cache and deletes the old one.
     appendFileSync(`${site}web/style.css`, '\n/* build 2 */\n');
     await page.reload();
-    await page.waitForFunction((old) => (async () => {
-      const meta = await (await caches.open('fmnist-meta')).match('current');
-      const keys = (await caches.keys()).filter((k) => k.startsWith('fmnist-build-'));
-      return meta && (await meta.text()) !== old && keys.length === 1;
-    })(), first.current, { timeout: 60000 });
-    const second = await caches();
+    const second = await until(async () => {
+      const c = await caches();
+      return c.current !== first.current && c.builds.length === 1 && c;
+    }, 60000, 'the new build replacing the old one');
     assert.notEqual(second.current, first.current);
     assert.deepEqual(second.builds, [second.current]);
     assert.deepEqual(second.data.sort(), first.data.sort(), 'the dataset stays cached across builds');
@@ -334,12 +343,12 @@ test('offline: a second visit with no network loads and classifies a photo; a ne
 });
 
 test('a "photo" model in models/index.json is fetched only when a photo arrives and answers photos; evaluation keeps the default', { skip }, async () => {
-  const models = `${root}build/test-models/`;
+  const models = `${root}build/test-models`;
   rmSync(models, { recursive: true, force: true });
   mkdirSync(models, { recursive: true });
-  cpSync(`${root}models/${index.default}`, `${models}${index.default}`);
-  cpSync(`${root}models/${index.default}`, `${models}photo-copy.safetensors`);
-  writeFileSync(`${models}index.json`, JSON.stringify({ ...index, photo: 'photo-copy.safetensors' }));
+  cpSync(`${root}models/${index.default}`, `${models}/${index.default}`);
+  cpSync(`${root}models/${index.default}`, `${models}/photo-copy.safetensors`);
+  writeFileSync(`${models}/index.json`, JSON.stringify({ ...index, photo: 'photo-copy.safetensors' }));
   const own = await startServer(0, '127.0.0.1', { modelsDir: models });
   const { context, page, errors } = await newPage(PHONE);
   const fetched = [];

@@ -43,14 +43,15 @@ function modelInfo() {
   };
 }
 
-/** Fetches a URL, reporting bytes, and gunzips with DecompressionStream when it is gzip. */
-async function fetchBytes(url, onBytes) {
+/** Fetches a URL, reporting bytes, and gunzips with DecompressionStream when
+ * it is gzip. keep: an array that receives the bytes as fetched (compressed). */
+async function fetchBytes(url, onBytes, keep = null) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   const total = Number(res.headers.get('Content-Length')) || 0;
   let loaded = 0;
   const counter = new TransformStream({
-    transform(chunk, ctl) { loaded += chunk.length; onBytes(loaded, total); ctl.enqueue(chunk); },
+    transform(chunk, ctl) { loaded += chunk.length; onBytes(loaded, total); keep?.push(chunk); ctl.enqueue(chunk); },
   });
   let stream = res.body.pipeThrough(counter);
   if (url.endsWith('.gz')) stream = stream.pipeThrough(new DecompressionStream('gzip'));
@@ -59,6 +60,16 @@ async function fetchBytes(url, onBytes) {
   } catch (e) {
     throw new Error(`${url}: download or gzip decoding failed (${e.message})`);
   }
+}
+
+/** The dataset cache of web/sw.js: files the page has fetched and checked. */
+const DATA_CACHE = 'fmnist-data-1';
+function keepForOffline(url, chunks) {
+  if (!self.caches || !chunks?.length) return;
+  caches.open(DATA_CACHE).then(async (cache) => {
+    if (await cache.match(url)) return;
+    await cache.put(url, new Response(new Blob(chunks), { headers: { 'Content-Type': 'application/gzip' } }));
+  }).catch(() => {}); // no room, or no Cache Storage here: the next visit downloads again
 }
 
 const methods = {
@@ -76,19 +87,21 @@ const methods = {
    * for the module. */
   async loadSplitUrls({ base, split }, progress) {
     const keys = split === 'test' ? ['testImages', 'testLabels'] : ['trainImages', 'trainLabels'];
-    const got = {}, loaded = {}, totals = {};
+    const got = {}, loaded = {}, totals = {}, raw = {};
     const report = () => progress({
       stage: 'download', split, loaded: Object.values(loaded).reduce((a, b) => a + b, 0),
       total: Object.values(totals).reduce((a, b) => a + b, 0),
     });
     await Promise.all(keys.map(async (k) => {
-      got[k] = await fetchBytes(`${base}${FILES[k]}.gz`, (l, t) => { loaded[k] = l; totals[k] = t; report(); });
+      got[k] = await fetchBytes(`${base}${FILES[k]}.gz`, (l, t) => { loaded[k] = l; totals[k] = t; report(); }, (raw[k] = []));
     }));
     return serial(async () => {
       if (!fm) await methods.init();
       progress({ stage: 'parse', split });
       const name = (k) => `${FILES[k]}.gz`;
       const ds = fm.parseDataset(got[keys[0]], got[keys[1]], { imagesName: name(keys[0]), labelsName: name(keys[1]) });
+      // Checked: kept for visits without a network (web/sw.js serves it).
+      for (const k of keys) keepForOffline(new URL(`${base}${FILES[k]}.gz`, self.location.href).href, raw[k]);
       if (split === 'test') {
         test?.free();
         test = ds;
