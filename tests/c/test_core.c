@@ -306,33 +306,42 @@ static void test_layers(void) {
   gradcheck_layer("conv 3x3 Winograd forward", FM_CONV, (fm_shape){8, 5, 6, 0}, 3, 0, 0);
 }
 
+/* Cross-entropy of B x 10 logits z with labels y, or with label sets when y is
+ * NULL: its gradient against central finite differences. */
+static double xent(float *z, const uint8_t *y, const uint16_t *sets, int B, float smooth, float *p, float *d) {
+  return y ? fm_softmax_xent(z, y, B, 10, smooth, p, d, NULL) : fm_softmax_xent_sets(z, sets, B, 10, smooth, p, d, NULL);
+}
+static void gradcheck_xent(float *z, const uint8_t *y, const uint16_t *sets, int B, float smooth, const char *name) {
+  float p[64 * 10], d[64 * 10];
+  xent(z, y, sets, B, smooth, p, d);
+  double worst = 0;
+  for (int i = 0; i < B * 10; i++) {
+    float keep = z[i], eps = 1e-2f;
+    z[i] = keep + eps;
+    double lp = xent(z, y, sets, B, smooth, p, NULL);
+    z[i] = keep - eps;
+    double lm = xent(z, y, sets, B, smooth, p, NULL);
+    z[i] = keep;
+    double num = (lp - lm) / (2 * eps);
+    worst = FM_MAX(worst, fabs(num - d[i]) / FM_MAX(1.0, fabs(num)));
+  }
+  char detail[64];
+  snprintf(detail, sizeof detail, "max error %.3g", worst);
+  report(worst < 1e-3, name, detail);
+}
+
 /* Partial labels (a set of allowed classes) and the out-of-scope target (the
  * empty set: uniform): finite differences, and values with known answers. */
 static void test_loss_sets(void) {
   enum { B = 5, C = 10 };
-  float z[B * C], p[B * C], d[B * C];
+  float z[B * C], p[B * C];
   /* one class, three classes (long sleeves), two (shoes), none (a hat), all */
   uint16_t sets[B] = {1u << 3, 1u << 0 | 1u << 2 | 1u << 6, 1u << 5 | 1u << 9, 0, 0x3FF};
   for (int i = 0; i < B * C; i++) z[i] = frand() * 3;
-  for (int s = 0; s < 2; s++) {
-    float smooth = s ? 0.1f : 0.0f;
-    fm_softmax_xent_sets(z, sets, B, C, smooth, p, d, NULL);
-    double worst = 0;
-    for (int i = 0; i < B * C; i++) {
-      float keep = z[i], eps = 1e-2f;
-      z[i] = keep + eps;
-      double lp = fm_softmax_xent_sets(z, sets, B, C, smooth, p, NULL, NULL);
-      z[i] = keep - eps;
-      double lm = fm_softmax_xent_sets(z, sets, B, C, smooth, p, NULL, NULL);
-      z[i] = keep;
-      double num = (lp - lm) / (2 * eps);
-      worst = FM_MAX(worst, fabs(num - d[i]) / FM_MAX(1.0, fabs(num)));
-    }
-    char detail[64];
-    snprintf(detail, sizeof detail, "max error %.3g", worst);
-    report(worst < 1e-3, s ? "gradcheck partial-label and out-of-scope loss, label smoothing"
-                           : "gradcheck partial-label and out-of-scope loss", detail);
-  }
+  for (int s = 0; s < 2; s++)
+    gradcheck_xent(z, NULL, sets, B, s ? 0.1f : 0.0f,
+                   s ? "gradcheck partial-label and out-of-scope loss, label smoothing"
+                     : "gradcheck partial-label and out-of-scope loss");
   /* Values: a one-class set equals plain cross-entropy; the set of all ten
    * costs nothing; the empty set is -mean log p (log 10 at uniform logits). */
   uint8_t y = 3;
@@ -358,28 +367,12 @@ static void test_loss_sets(void) {
 
 static void test_loss(void) {
   int B = 4, C = 10;
-  float z[40], p[40], d[40];
+  float z[40], p[40];
   uint8_t y[4] = {0, 3, 9, 3};
   for (int i = 0; i < B * C; i++) z[i] = frand() * 3;
-  for (int s = 0; s < 2; s++) {
-    float smooth = s ? 0.1f : 0.0f;
-    fm_softmax_xent(z, y, B, C, smooth, p, d, NULL);
-    double worst = 0;
-    for (int i = 0; i < B * C; i++) {
-      float keep = z[i], eps = 1e-2f;
-      z[i] = keep + eps;
-      double lp = fm_softmax_xent(z, y, B, C, smooth, p, NULL, NULL);
-      z[i] = keep - eps;
-      double lm = fm_softmax_xent(z, y, B, C, smooth, p, NULL, NULL);
-      z[i] = keep;
-      double num = (lp - lm) / (2 * eps);
-      worst = FM_MAX(worst, fabs(num - d[i]) / FM_MAX(1.0, fabs(num)));
-    }
-    char detail[64];
-    snprintf(detail, sizeof detail, "max error %.3g", worst);
-    report(worst < 1e-3, s ? "gradcheck softmax cross-entropy, label smoothing" :
-                             "gradcheck softmax cross-entropy", detail);
-  }
+  for (int s = 0; s < 2; s++)
+    gradcheck_xent(z, y, NULL, B, s ? 0.1f : 0.0f,
+                   s ? "gradcheck softmax cross-entropy, label smoothing" : "gradcheck softmax cross-entropy");
   /* Uniform logits: loss = log(10). */
   float zero[10] = {0};
   uint8_t one = 2;
