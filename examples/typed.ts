@@ -57,6 +57,7 @@ export async function main(photoPath: string): Promise<void> {
   const bytes: Uint8Array = net.save();
   if (bytes.length > MAX_MODEL_BYTES) throw new FmnistError('too big');
   const loaded: Net = fm.loadNet(bytes);
+  loaded.blend(fm.loadNet(bytes), 0.5); // a weight average of two networks
   console.log(loaded.spec, loaded.paramCount, loaded.macs, loaded.params().length, loaded.getMeta('note'), loaded.fm === fm);
 
   // A photo: decode, the photo pipeline, predict, judge.

@@ -284,6 +284,9 @@ export class Net {
   predictAt(pxPtr: number, n: number, probsPtr: number): void;
   /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'mirror' | 'none'). */
   setMeta(key: string, value: string | number): void;
+  /** Moves this network's weights and batch-norm statistics toward another of the same
+   * architecture: this = (1 - weight) * this + weight * other (a weight average, "model soup"). */
+  blend(other: Net, weight: number): void;
   /** The model's verdict on one image's probabilities: top class, unsure (under the model's
    * `unsure_below`, default 0.5) and in_scope. */
   verdict(probs: ArrayLike<number>): Verdict;
