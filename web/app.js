@@ -496,11 +496,13 @@ function photoStatus() {
   const q = photoQueue, m = state.photoModel;
   let text;
   if (!m) text = photosFailed ? `No model could be loaded (${photosFailed}); photos cannot be classified.` : 'Loading the model… photos you pick now are answered as soon as it is ready.';
-  else text = `Ready: photos are classified on this device by ${m.name}.`;
+  else text = `Ready: photos are classified on this device by ${m.name}${navigator.onLine ? '' : ' (offline: the copy kept on this device)'}.`;
   if (q.pending) text += ` ${q.picked - q.pending} of ${q.picked} answered…`;
   $('photo-status').textContent = text;
 }
 let photosFailed = null;
+addEventListener('online', () => photoStatus());
+addEventListener('offline', () => photoStatus());
 
 function pendingCard(name, text) {
   return el('figure', { class: 'photo pending', 'data-testid': 'photo-pending', 'aria-busy': 'true' },
