@@ -70,6 +70,11 @@ int fm_net_output_size(const fm_net *net);
 /* Flat float32 view of all trainable parameters, in state_dict order. */
 float *fm_net_params(fm_net *net);
 
+/* net = (1 - weight) * net + weight * other, parameter by parameter and for
+ * the batch-norm statistics: a weight average ("model soup") of networks of
+ * the same architecture fine-tuned from the same start. */
+int fm_net_blend(fm_net *net, const fm_net *other, float weight);
+
 /* Inference (batch norm uses running statistics, dropout is off).
  * pixels: n images of 8-bit grayscale; probs: n x 10 softmax outputs. */
 int fm_net_predict_u8(fm_net *net, const uint8_t *pixels, int n, float *probs);

@@ -362,6 +362,11 @@ export class Net {
     const ok = fm.withStr(key, (k) => fm.withStr(String(value), (v) => fm.x.fm_net_set_meta(this.ptr, k, v)));
     if (!ok) throw fm.error('metadata');
   }
+  /** Moves this network's weights (and batch-norm statistics) toward another
+   * of the same architecture: this = (1 - weight) * this + weight * other. */
+  blend(other, weight) {
+    if (!this.fm.x.fm_net_blend(this.ptr, other.ptr, weight)) throw this.fm.error('blend');
+  }
   /** The verdict on one image's probabilities (fm_net_verdict): top class,
    * whether it is unsure, and whether it is probably one of the ten classes
    * (judged by models trained on out-of-scope photos; else always true). */

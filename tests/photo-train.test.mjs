@@ -229,3 +229,30 @@ test('photo_balance draws rare folders as often as common ones', async () => {
   assert.throws(() => m.createTrainer(m.createNet('mlp'), ds, { photo_ratio: 1, photo_balance: 2, photos: set }), /photo_balance: 2 is out of range/);
   set.free();
 });
+
+test('net.blend averages weights and batch-norm statistics (model soups); predictions follow', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  const spec = 'conv3x3:8,bn,relu,conv3x3:8,relu,maxpool2,flatten,dense:10';
+  const a = m.createNet(spec, { seed: 1 }), b = m.createNet(spec, { seed: 2 });
+  // Give b different batch-norm statistics: a few training steps.
+  const tr = m.createTrainer(b, ds, { epochs: 1, limit: 64, batch: 32 });
+  while (tr.step());
+  tr.free();
+  const before = a.predict(ds.images(0, 4), 4); // fills a's cached Winograd filters
+  const pa = a.params(), pb = b.params();
+  a.blend(b, 0.25);
+  const pc = a.params();
+  let worst = 0;
+  for (let i = 0; i < pc.length; i++) worst = Math.max(worst, Math.abs(pc[i] - (0.75 * pa[i] + 0.25 * pb[i])));
+  assert.ok(worst < 1e-6, `weights off by ${worst}`);
+  const fresh = m.loadNet(a.save()); // running statistics travel in the file
+  assert.deepEqual(a.predict(ds.images(0, 4), 4), fresh.predict(ds.images(0, 4), 4));
+  assert.notDeepEqual(a.predict(ds.images(0, 4), 4), before);
+  fresh.blend(b, 1); // all the way: b's weights and b's batch-norm statistics
+  assert.deepEqual(fresh.predict(ds.images(0, 4), 4), b.predict(ds.images(0, 4), 4));
+  const other = m.createNet('mlp');
+  assert.throws(() => a.blend(other, 0.5), /cannot blend networks of different architectures/);
+  assert.throws(() => a.blend(b, 1.5), /blend weight must be in \[0, 1\]/);
+  [a, b, fresh, other].forEach((n) => n.free());
+});

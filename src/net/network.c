@@ -154,6 +154,17 @@ float *fm_net_params(fm_net *net) {
   return net->params;
 }
 
+int fm_net_blend(fm_net *net, const fm_net *other, float weight) {
+  if (!net || !other) return fm_fail("blend needs two networks");
+  if (strcmp(net->spec, other->spec) || fm_shape_size(net->input) != fm_shape_size(other->input))
+    return fm_fail("cannot blend networks of different architectures (%.60s vs %.60s)", net->spec, other->spec);
+  if (!(weight >= 0 && weight <= 1)) return fm_fail("blend weight must be in [0, 1]");
+  for (long i = 0; i < net->nparams; i++) net->params[i] += weight * (other->params[i] - net->params[i]);
+  for (long i = 0; i < net->nbuffers; i++) net->buffers[i] += weight * (other->buffers[i] - net->buffers[i]);
+  net->wgen++;
+  return 1;
+}
+
 double fm_net_macs(const fm_net *net) {
   double m = 0;
   for (int i = 0; i < net->nlayers; i++) m += fm_layer_macs(&net->layers[i]);
