@@ -48,7 +48,7 @@ done
 # cross-validation on those photos (each fold model answers the photos it
 # never saw: scripts/photo-cv.mjs), which also sets the doubt thresholds;
 # then the shipped model on all of them.
-PHOTO_FLAGS="--init models/cnn-bn.safetensors --photo-ratio 0.5 --photo-balance 0.5 --batch 64 --optimizer sgd --momentum 0.9 --nesterov --lr 0.01 --schedule cosine --epochs 3 --limit 10000 --augment-shift 2 --augment-flip --augment-photo 0.6 --seed 0"
+PHOTO_FLAGS="--init models/cnn-bn.safetensors --photo-ratio 0.5 --batch 64 --optimizer sgd --momentum 0.9 --nesterov --lr 0.01 --schedule cosine --epochs 3 --limit 10000 --augment-shift 2 --augment-flip --augment-photo 0.3 --seed 0"
 PHOTO_FOLDS=5
 if [ -n "${MODELS:-}" ] && [[ " $MODELS " != *" cnn-photo "* ]]; then exit 0; fi
 if [ -z "${PHOTOS:-}" ] || [ ! -d "${PHOTOS}" ]; then
