@@ -69,6 +69,8 @@ int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h) {
   if (!stbi_info_from_memory(bytes, (int)len, w, h, &comp))
     return fm_fail("cannot read the image header: %s (PNG, JPEG, GIF and BMP are supported)",
                    stbi_failure_reason());
+  if (*w < 1 || *h < 1) /* a BMP header may say 0 (found by fuzzing) */
+    return fm_fail("image is %dx%d pixels: it has no pixels", *w, *h);
   if ((long long)*w * *h > FM_MAX_IMAGE_PIXELS)
     return fm_fail("image is %dx%d pixels, over the limit of %d megapixels", *w, *h,
                    FM_MAX_IMAGE_PIXELS >> 20);
