@@ -510,6 +510,19 @@ function pendingCard(name, text) {
 }
 
 let firstAnswer = false;
+const verdictOf = (r) => (r.unsure
+  ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
+  : `Looks like: ${r.top[0].label}`);
+
+/** A waiting card shows the verdict as soon as the model has answered. */
+function earlyVerdict(card, r) {
+  if (!firstAnswer) {
+    firstAnswer = true;
+    performance.mark('fmnist-first-answer');
+  }
+  card.querySelector('p').replaceChildren(el('strong', {}, verdictOf(r)), ' (drawing the steps…)');
+}
+
 /** A photo's card, filled with its answer (or one line saying why not). */
 function fillCard(card, r) {
   card.className = 'photo';
@@ -549,9 +562,7 @@ function fillCard(card, r) {
     bar.firstChild.style.width = `${(100 * t.p).toFixed(0)}%`;
     return el('li', {}, `${t.label} ${(100 * t.p).toFixed(1)}%`, bar);
   }));
-  const verdict = r.unsure
-    ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
-    : `Looks like: ${r.top[0].label}`;
+  const verdict = verdictOf(r);
   card.replaceChildren(
     el('div', { class: 'pair' }, frame, el('div', { class: 'steps' },
       step(mask, 'mask'), step(seen, 'model input'), step(sal, 'looked at'))),
@@ -600,8 +611,12 @@ function addPhotos(files) {
     await photosReady;
     await modelSync;
     later(() => { for (const c of cards) c?.querySelector('p').lastChild.replaceWith('Classifying…'); });
-    const answer = (k, r) => later(() => {
+    const answer = (k, r, early) => later(() => {
       if (cards[k]?.dataset.testid === 'photo-result') return; // answered already (a crash after it)
+      if (early) {
+        if (cards[k]) earlyVerdict(cards[k], r);
+        return;
+      }
       if (!cards[k]) batch.append((cards[k] = el('figure', { class: 'photo' })));
       fillCard(cards[k], r);
       photoQueue.pending--;
@@ -614,7 +629,7 @@ function addPhotos(files) {
     for (let i = 0; i < files.length; i += 2) {
       if (i) await new Promise((r) => setTimeout(r, 0));
       const part = files.slice(i, i + 2);
-      calls.push(photos.call('classifyPhotos', { files: part }, { onProgress: ({ index: k, result }) => answer(i + k, result) })
+      calls.push(photos.call('classifyPhotos', { files: part }, { onProgress: ({ index: k, result, early }) => answer(i + k, result, early) })
         .catch((e) => part.forEach((f, k) => answer(i + k, { name: f.name || 'pasted image', error: e.message }))));
     }
     await Promise.all(calls);
@@ -784,7 +799,8 @@ for (const id of ['photo-input', 'camera-input']) {
 }
 updateButtons();
 photoStatus();
-// Photos first: the data worker starts once the photo worker has its model,
-// so the model does not share the network with the dataset.
+// Photos first: the data worker starts once the photo worker has its model
+// and has answered the photos picked meanwhile, so the dataset shares
+// neither the network nor the processor with them.
 photosReady = startPhotos();
-photosReady.then(() => startData()).then(() => offerCheckpoint(''));
+photosReady.then(() => photoJobs).then(() => startData()).then(() => offerCheckpoint(''));

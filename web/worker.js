@@ -409,7 +409,9 @@ const methods = {
     for (const [index, file] of files.entries()) {
       let result;
       try {
-        result = await classifyPhoto(file);
+        // The verdict goes out as soon as the model has answered; the
+        // pictures of each step follow with the full result.
+        result = await classifyPhoto(file, (early) => progress({ index, result: early, early: true }));
       } catch (e) {
         result = { name: file.name, error: e.message || String(e) };
       }
@@ -425,7 +427,7 @@ const methods = {
  * `fmnist predict` accepts, with the same messages), the browser decodes it,
  * the C pipeline makes the 28x28 input, the model answers, and the gradient
  * of its answer shows what it looked at. */
-async function classifyPhoto(file) {
+async function classifyPhoto(file, onVerdict = () => {}) {
   const { n, name } = await photoNet();
   performance.mark('fmnist-photo-start');
   const t0 = performance.now(); // decode + pipeline + model, as the user waits for it
@@ -460,6 +462,8 @@ async function classifyPhoto(file) {
   const ms = performance.now() - t0;
   performance.mark('fmnist-photo-answer');
   const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
+  const unsure = judge(probs).unsure;
+  onVerdict({ name: file.name, top, unsure, model: name, ms });
   // The crop the pipeline kept, as fractions of the photo (for display).
   const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
   // A small JPEG of the photo for the page to show (the original may be
@@ -476,7 +480,7 @@ async function classifyPhoto(file) {
     pngOf(28, 28, (i) => [input[i], input[i], input[i]]),
     pngOf(28, 28, (i) => heat(input[i], saliency[i]))]);
   performance.mark('fmnist-photo-thumb');
-  return { name: file.name, input, top, width, height, crop, mask, unsure: judge(probs).unsure, model: name, ms,
+  return { name: file.name, input, top, width, height, crop, mask, unsure, model: name, ms,
     saliency, thumb, maskPng, inputPng, saliencyPng };
 }
 
