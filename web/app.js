@@ -488,7 +488,7 @@ $('stop').addEventListener('click', () => {
 
 // ---- photos: picked, taken, dropped or pasted; queued from the first
 // moment, answered as soon as the photo worker has its model ----
-const photoQueue = { pending: 0, answered: 0, picked: 0 };
+const photoQueue = { pending: 0, picked: 0 };
 let photoJobs = Promise.resolve();
 let photosReady = null; // settles when the photo worker can answer (or cannot)
 
