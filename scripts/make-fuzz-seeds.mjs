@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // make-fuzz-seeds.mjs: seed corpora for `make fuzz`, made by the project's
 // own code (no dataset files are copied): small IDX pairs (raw and gzip),
-// small model files saved by the module, spec strings, PNG images.
+// small model files saved by the module, spec strings, PNG images, photo
+// folder mappings.
 //   node scripts/make-fuzz-seeds.mjs OUT_DIR
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadFmnist } from '../js/fmnist.mjs';
@@ -36,4 +37,7 @@ const gray = Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 13) % 256);
 put('image', 'gray.png', encodePng(gray, 40, 30));
 put('image', 'rgb.png', encodePng(Uint8Array.from({ length: 17 * 9 * 3 }, (_, i) => (i * 31) % 256), 17, 9, 3));
 put('image', 'tiny.png', encodePng(Uint8Array.of(200), 1, 1));
+// Photo folder mappings: the shipped one, indices, an empty list, escapes.
+put('mapping', 'shipped.json', readFileSync(new URL('../photos/clothing-dataset-small.json', import.meta.url)));
+put('mapping', 'indices.json', '{"folders": {"a": [0, 9], "b": [], "c\\u00e9": ["Ankle boot"]}, "note": [1, {"x": 2}]}');
 console.log(`fuzz seeds written to ${out}`);
