@@ -405,21 +405,22 @@ const methods = {
    * at, each photo on its own; each result goes to the page as a progress
    * event as soon as it is ready ({index, result}), so answers stream in. */
   async classifyPhotos({ files }, progress) {
-    let done = 0;
+    const encoding = [];
     for (const [index, file] of files.entries()) {
-      let result;
+      const fail = (e) => progress({ index, result: { name: file.name, error: e.message || String(e) } });
       try {
-        // The verdict goes out as soon as the model has answered; the
-        // pictures of each step follow with the full result.
-        result = await classifyPhoto(file, (early) => progress({ index, result: early, early: true }));
+        // The verdict goes out as soon as the model has answered; the full
+        // result once its pictures are encoded (the next photo starts
+        // meanwhile: the encoders run beside this thread).
+        const { result, pictures } = await classifyPhoto(file, (early) => progress({ index, result: early, early: true }));
+        encoding.push(pictures.then((p) => progress({ index, result: { ...result, ...p } }), fail));
       } catch (e) {
-        result = { name: file.name, error: e.message || String(e) };
+        fail(e);
       }
-      progress({ index, result });
-      done++;
-      await yieldNow(); // lets `stop`-like messages and transfers through
+      await yieldNow(); // lets other messages and transfers through
     }
-    return { done };
+    await Promise.all(encoding);
+    return { done: files.length };
   },
 };
 
@@ -471,32 +472,41 @@ async function classifyPhoto(file, onVerdict = () => {}) {
   const ts = Math.min(1, 320 / Math.max(w, h));
   const thumbCanvas = new OffscreenCanvas(Math.max(1, Math.round(w * ts)), Math.max(1, Math.round(h * ts)));
   thumbCanvas.getContext('2d').drawImage(canvas, 0, 0, thumbCanvas.width, thumbCanvas.height);
-  const thumb = await thumbCanvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+  const thumbP = thumbCanvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 }); // encodes while the rest runs
   // The steps as small PNGs too, drawn here: the page only shows them (no
   // canvas work on its main thread, however many photos come at once).
   const saliency = saliencyMap(n, input, top[0].index);
-  const [maskPng, inputPng, saliencyPng] = await Promise.all([
-    pngOf(mask.width, mask.height, (i) => { const v = mask.data[i] ? 255 : 40; return [v, v, v]; }),
-    pngOf(28, 28, (i) => [input[i], input[i], input[i]]),
-    pngOf(28, 28, (i) => heat(input[i], saliency[i]))]);
-  performance.mark('fmnist-photo-thumb');
-  return { name: file.name, input, top, width, height, crop, mask, unsure, model: name, ms,
-    saliency, thumb, maskPng, inputPng, saliencyPng };
+  performance.mark('fmnist-photo-saliency');
+  const pictures = Promise.all([thumbP,
+    pngOf(mask.width, mask.height, (i, o) => o.fill(mask.data[i] ? 255 : 40, 0, 3)),
+    pngOf(28, 28, (i, o) => o.fill(input[i], 0, 3)),
+    pngOf(28, 28, (i, o) => heat(input[i], saliency[i], o))])
+    .then(([thumb, maskPng, inputPng, saliencyPng]) => {
+      performance.mark('fmnist-photo-thumb');
+      return { thumb, maskPng, inputPng, saliencyPng };
+    });
+  return { result: { name: file.name, input, top, width, height, crop, mask, unsure, model: name, ms, saliency }, pictures };
 }
 
-/** A PNG of w x h pixels, rgb(i) giving pixel i's colour. */
-function pngOf(w, h, rgb) {
+/** A PNG of w x h pixels; paint(i, rgba) writes pixel i's red, green, blue. */
+function pngOf(w, h, paint) {
   const c = new OffscreenCanvas(w, h), ctx = c.getContext('2d'), img = ctx.createImageData(w, h);
-  for (let i = 0; i < w * h; i++) img.data.set([...rgb(i), 255], i * 4);
+  for (let i = 0; i < w * h; i++) {
+    const o = img.data.subarray(i * 4, i * 4 + 4);
+    paint(i, o);
+    o[3] = 255;
+  }
   ctx.putImageData(img, 0, 0);
   return c.convertToBlob({ type: 'image/png' });
 }
 
 /** The saliency colours (as app.js's saliencyCanvas): the input dimmed, the
  * pixels that moved the answer most in yellow, less in red. */
-function heat(v, s) {
+function heat(v, s, o) {
   const g = 0.45 * v, a = Math.min(1, 1.3 * s);
-  return [g + (255 - g) * a, g * (1 - a) + 230 * a * a, g * (1 - a)];
+  o[0] = g + (255 - g) * a;
+  o[1] = g * (1 - a) + 230 * a * a;
+  o[2] = g * (1 - a);
 }
 
 /** |gradient of the class's logit| per input pixel (computed in C), lightly
