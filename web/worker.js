@@ -470,7 +470,7 @@ async function classifyPhoto(file, onVerdict = () => {}) {
   // A small JPEG of the photo for the page to show (the original may be
   // 12 megapixels; 150 of them would not fit in a phone's memory).
   const ts = Math.min(1, 320 / Math.max(w, h));
-  const thumbCanvas = new OffscreenCanvas(Math.max(1, Math.round(w * ts)), Math.max(1, Math.round(h * ts)));
+  const thumbCanvas = reusedCanvas('thumb', Math.max(1, Math.round(w * ts)), Math.max(1, Math.round(h * ts)));
   thumbCanvas.getContext('2d').drawImage(canvas, 0, 0, thumbCanvas.width, thumbCanvas.height);
   const thumbP = thumbCanvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 }); // encodes while the rest runs
   // The steps as small PNGs too, drawn here: the page only shows them (no
@@ -488,9 +488,23 @@ async function classifyPhoto(file, onVerdict = () => {}) {
   return { result: { name: file.name, input, top, width, height, crop, mask, unsure, model: name, ms, saliency }, pictures };
 }
 
-/** A PNG of w x h pixels; paint(i, rgba) writes pixel i's red, green, blue. */
+/** One canvas per use, resized as needed: making a canvas and its context
+ * for every picture of every photo cost more than drawing them. */
+const canvases = {};
+function reusedCanvas(key, w, h) {
+  const c = (canvases[key] ??= new OffscreenCanvas(w, h));
+  if (c.width !== w || c.height !== h) {
+    c.width = w;
+    c.height = h;
+  }
+  return c;
+}
+
+/** A PNG of w x h pixels; paint(i, rgba) writes pixel i's red, green, blue.
+ * convertToBlob takes the pixels as they are when it is called, so the
+ * canvas is free again at once. */
 function pngOf(w, h, paint) {
-  const c = new OffscreenCanvas(w, h), ctx = c.getContext('2d'), img = ctx.createImageData(w, h);
+  const c = reusedCanvas(`png${w}x${h}`, w, h), ctx = c.getContext('2d'), img = ctx.createImageData(w, h);
   for (let i = 0; i < w * h; i++) {
     const o = img.data.subarray(i * 4, i * 4 + 4);
     paint(i, o);
