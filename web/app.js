@@ -510,9 +510,11 @@ function pendingCard(name, text) {
 }
 
 let firstAnswer = false;
-const verdictOf = (r) => (r.unsure
-  ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
-  : `Looks like: ${r.top[0].label}`);
+const verdictOf = (r) => (r.inScope === false
+  ? `Probably none of the ten classes (closest: ${r.top[0].label})`
+  : r.unsure
+    ? `Not sure: maybe ${r.top[0].label} or ${r.top[1].label} (or none of the ten classes)`
+    : `Looks like: ${r.top[0].label}`);
 
 /** A waiting card shows the verdict as soon as the model has answered. */
 function earlyVerdict(card, r) {

@@ -11,7 +11,7 @@
 // `stop`, which is answered at once and ends a running training loop at its
 // next batch boundary, and downloads, which run beside the queue and join it
 // only to parse what they fetched.
-import { loadFmnist, judge, CLASS_NAMES, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from './js/fmnist.mjs';
+import { loadFmnist, CLASS_NAMES, MAX_IMAGE_BYTES, MAX_MODEL_BYTES } from './js/fmnist.mjs';
 import { Bridge } from './bridge.js';
 
 const FILES = {
@@ -463,8 +463,10 @@ async function classifyPhoto(file, onVerdict = () => {}) {
   const ms = performance.now() - t0;
   performance.mark('fmnist-photo-answer');
   const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);
-  const unsure = judge(probs).unsure;
-  onVerdict({ name: file.name, top, unsure, model: name, ms });
+  // The model's own verdict (its thresholds travel in the file): unsure,
+  // and whether the photo is probably one of the ten at all.
+  const { unsure, in_scope: inScope } = n.verdict(probs);
+  onVerdict({ name: file.name, top, unsure, inScope, model: name, ms });
   // The crop the pipeline kept, as fractions of the photo (for display).
   const crop = [box[0] / w, box[1] / h, box[2] / w, box[3] / h];
   // A small JPEG of the photo for the page to show (the original may be
@@ -485,7 +487,7 @@ async function classifyPhoto(file, onVerdict = () => {}) {
       performance.mark('fmnist-photo-thumb');
       return { thumb, maskPng, inputPng, saliencyPng };
     });
-  return { result: { name: file.name, input, top, width, height, crop, mask, unsure, model: name, ms, saliency }, pictures };
+  return { result: { name: file.name, input, top, width, height, crop, mask, unsure, inScope, model: name, ms, saliency }, pictures };
 }
 
 /** One canvas per use, resized as needed: making a canvas and its context
