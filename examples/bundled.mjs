@@ -4,7 +4,7 @@
 //     --loader:.wasm=file --loader:.safetensors=file
 import { loadFmnist } from 'fmnist-wasm';
 import wasmFile from 'fmnist-wasm/fmnist.wasm';
-import modelFile from 'fmnist-wasm/models/cnn-bn.safetensors';
+import modelFile from 'fmnist-wasm/models/cnn-photo.safetensors'; // the model for photos
 
 const fm = await loadFmnist(new URL(wasmFile, import.meta.url));
 const net = fm.loadNet(new Uint8Array(await (await fetch(new URL(modelFile, import.meta.url))).arrayBuffer()));

@@ -1,4 +1,4 @@
-// Node: classify photos with the package's default model, then train a
+// Node: classify photos with the package's photo model, then train a
 // network for a few steps and save it.
 //   npm install fmnist-wasm
 //   node node.mjs shirt.jpg bag.png      (one JSON object on stdout)

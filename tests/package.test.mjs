@@ -104,11 +104,11 @@ before(async () => {
 
   // What the repository's own module says about them: with the index's model
   // for photos (its "photo" model, else the default), as the CLI and the
-  // examples use, and with cnn-bn, which the esbuild example imports by name.
+  // examples use, and with cnn-photo, which the esbuild example imports by name.
   const m = await fm();
   const index = JSON.parse(readFileSync(join(root, 'models/index.json'), 'utf8'));
   expected = {};
-  for (const [key, model] of [['photo', index.photo ?? index.default], ['cnn-bn', 'cnn-bn.safetensors']]) {
+  for (const [key, model] of [['photo', index.photo ?? index.default], ['cnn-photo', 'cnn-photo.safetensors']]) {
     const net = m.loadNet(readFileSync(join(root, 'models', model)));
     expected[key] = {};
     for (const file of ['trouser.png', 'bag.jpg']) {
@@ -162,7 +162,7 @@ test('the tarball holds the module, wrapper, CLI, types, shipped models and docs
   assert.ok(existsSync(join(installed, pj.types)), `types: ${pj.types} is shipped`);
 });
 
-test('Node: import the package, load the default model, classify a PNG and a JPEG, train a few steps', () => {
+test('Node: import the package, load the photo model, classify a PNG and a JPEG, train a few steps', () => {
   copyFileSync(join(examples, 'node.mjs'), join(app, 'node.mjs'));
   const out = JSON.parse(run(process.execPath, ['node.mjs', 'trouser.png', 'bag.jpg'], { cwd: app }));
   assert.deepEqual(out.photos.map((p) => p.probabilities), [expected.photo['trouser.png'], expected.photo['bag.jpg']]);
@@ -218,7 +218,7 @@ test('Chromium: an app bundled by esbuild finds the wasm through new URL(..., im
   const wasm = readdirSync(join(app, 'dist')).find((f) => f.endsWith('.wasm'));
   assert.ok(wasm, 'esbuild copied the wasm module into dist/');
   server.requests.length = 0;
-  assert.deepEqual(await classifyInPage(`${origin}/dist/index.html`, 'trouser.png'), expected['cnn-bn']['trouser.png']);
+  assert.deepEqual(await classifyInPage(`${origin}/dist/index.html`, 'trouser.png'), expected['cnn-photo']['trouser.png']);
   assert.ok(server.requests.includes(`/dist/${wasm}`), server.requests.join(' '));
   assert.deepEqual(server.requests.filter((r) => r.startsWith('/node_modules/')), [], 'the bundle needs nothing from node_modules');
 });
