@@ -9,6 +9,7 @@ import { Bridge } from './bridge.js';
 import * as boot from './boot.js';
 import { LineChart } from './chart.js';
 import { saveCheckpoint, loadCheckpoint, clearCheckpoint } from './checkpoints.js';
+import { setupCorrections } from './corrections.js';
 
 const $ = (id) => document.getElementById(id);
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -491,6 +492,7 @@ $('stop').addEventListener('click', () => {
 const photoQueue = { pending: 0, picked: 0 };
 let photoJobs = Promise.resolve();
 let photosReady = null; // settles when the photo worker can answer (or cannot)
+let photoModelBytes = null; // settles once boot.js's download of the photo model is in the worker
 
 function photoStatus() {
   const q = photoQueue, m = state.photoModel;
@@ -540,14 +542,12 @@ function fillCard(card, r) {
   }
   const url = URL.createObjectURL(r.thumb);
   const img = el('img', { alt: `your photo ${r.name}`, src: url, class: 'thumb', decoding: 'async' });
-  // The crop the pipeline kept, outlined on the photo.
+  // The crop the pipeline kept, outlined on the photo: in percent of the
+  // frame, which wraps the image exactly (no layout to read back).
   const box = el('span', { class: 'crop-box', 'aria-hidden': 'true' });
+  const [x0, y0, x1, y1] = r.crop, b = box.style;
+  b.left = `${100 * x0}%`; b.top = `${100 * y0}%`; b.width = `${100 * (x1 - x0)}%`; b.height = `${100 * (y1 - y0)}%`;
   const frame = el('div', { class: 'crop-frame' }, img, box);
-  img.addEventListener('load', () => {
-    const b = box.style, [x0, y0, x1, y1] = r.crop;
-    b.left = `${x0 * img.clientWidth}px`; b.top = `${y0 * img.clientHeight}px`;
-    b.width = `${(x1 - x0) * img.clientWidth}px`; b.height = `${(y1 - y0) * img.clientHeight}px`;
-  }, { once: true });
   // The steps, drawn by the worker as small PNGs (no canvas work here).
   const pic = (blob, alt, testid, w = 72, h = 72) => {
     const scale = 72 / Math.max(w, h);
@@ -564,16 +564,32 @@ function fillCard(card, r) {
     bar.firstChild.style.width = `${(100 * t.p).toFixed(0)}%`;
     return el('li', {}, `${t.label} ${(100 * t.p).toFixed(1)}%`, bar);
   }));
-  const verdict = verdictOf(r);
+  const verdict = verdictOf(r), correction = corrections.slot();
   card.replaceChildren(
     el('div', { class: 'pair' }, frame, el('div', { class: 'steps' },
       step(mask, 'mask'), step(seen, 'model input'), step(sal, 'looked at'))),
     el('figcaption', {}, el('strong', { class: 'name' }, r.name), el('p', { class: 'verdict' }, verdict), list,
-      // Room for correcting the answer (a class list, before/after).
-      el('div', { class: 'correction', 'data-slot': 'correction' }),
+      // What it really is, and the answer before and after learning from it.
+      correction,
       el('p', { class: 'muted', 'data-testid': 'photo-model' }, `model: ${r.model}`),
       el('p', { class: 'muted', 'data-testid': 'photo-time' }, `${Math.round(r.ms)} ms (decode, pipeline, model)`)));
+  corrections.attach(card, r, correction);
 }
+
+// ---- learning from corrections (web/corrections.js) ----
+let dataStarted = null; // the data worker's start (module, model, test set)
+const corrections = (() => {
+  const api = setupCorrections({
+    photosWorker: photos, dataWorker: bridge, el, panel: $('learn-panel'),
+    ensureData: async () => {
+      await dataStarted;
+      if (!state.testReady && !(await loadTest())) throw new Error('the test set could not be loaded');
+      await loadTrain();
+    },
+    onModel: (name) => { state.photoModel = { name }; photoStatus(); },
+  });
+  return { ...api, slot: () => el('div', { class: 'correction', 'data-slot': 'correction' }) };
+})();
 
 /** DOM work for photos, a little per animation frame (3 items, about 5 ms),
  * so 150 photos at once never freeze the page: cards to insert, answers to
@@ -609,8 +625,10 @@ function addPhotos(files) {
   photoQueue.pending += files.length;
   photoQueue.picked += files.length;
   photoStatus();
+  boot.wantPhotoModel(); // the first photo starts the photo model's download
   const job = async () => {
     await photosReady;
+    await photoModelBytes;
     await modelSync;
     later(() => { for (const c of cards) c?.querySelector('p').lastChild.replaceWith('Classifying…'); });
     const answer = (k, r, early) => later(() => {
@@ -688,9 +706,14 @@ async function startPhotos() {
   try {
     index ??= await fetchIndex();
     if (index.photo && !state.userModel) {
+      // The photo model: fetched when the first photo comes (boot.js starts
+      // it then); the worker fetches it itself if that failed.
       await posted;
       await photos.call('usePhotoModelUrl', { url: `models/${index.photo}`, name: index.photo });
       state.photoModel = { name: index.photo };
+      photoModelBytes = boot.photoModel.then(async (m) => {
+        if (m && !state.userModel) await photos.call('usePhotoModelUrl', { url: `models/${index.photo}`, name: index.photo, bytes: m.bytes });
+      }).catch(() => {});
     } else {
       defaultModel ??= await fetchModel(index.default);
       await posted;
@@ -805,4 +828,5 @@ photoStatus();
 // and has answered the photos picked meanwhile, so the dataset shares
 // neither the network nor the processor with them.
 photosReady = startPhotos();
-photosReady.then(() => photoJobs).then(() => startData()).then(() => offerCheckpoint(''));
+dataStarted = photosReady.then(() => photoJobs).then(() => startData());
+dataStarted.then(() => offerCheckpoint(''));

@@ -1,6 +1,7 @@
 // checkpoints.js: the latest model trained in this browser, kept in
 // IndexedDB so that a worker crash, a closed tab or a reload during training
-// does not lose it. One record, replaced as training goes on.
+// does not lose it (one record, replaced as training goes on), and the photo
+// model taught by corrections.
 const DB = 'fmnist-demo', STORE = 'checkpoints', KEY = 'latest';
 
 function open() {
@@ -31,3 +32,10 @@ async function run(mode, fn) {
 export const saveCheckpoint = (record) => run('readwrite', (s) => s.put(record, KEY));
 export const loadCheckpoint = () => run('readonly', (s) => s.get(KEY));
 export const clearCheckpoint = () => run('readwrite', (s) => s.delete(KEY));
+
+/** The photo model a person taught with their corrections (web/corrections.js):
+ * {bytes, name, corrections, testAccuracy, savedAt}. */
+const LEARNED = 'learned-photo-model';
+export const saveLearned = (record) => run('readwrite', (s) => s.put(record, LEARNED));
+export const loadLearned = () => run('readonly', (s) => s.get(LEARNED));
+export const clearLearned = () => run('readwrite', (s) => s.delete(LEARNED));
