@@ -17,7 +17,7 @@
 const BUILD = 'fmnist-build-';
 const DATA = 'fmnist-data-1';
 const META = 'fmnist-meta';
-const SHELL = ['./', 'style.css', 'boot.js', 'app.js', 'bridge.js', 'chart.js', 'checkpoints.js', 'worker.js',
+const SHELL = ['./', 'style.css', 'boot.js', 'app.js', 'bridge.js', 'chart.js', 'checkpoints.js', 'corrections.js', 'worker.js',
   'manifest.webmanifest', 'icon.svg', 'js/fmnist.mjs', 'build/fmnist.wasm', 'models/index.json'];
 const DATA_FILES = ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz',
   'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'].map((f) => `data/${f}`);
