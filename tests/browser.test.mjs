@@ -335,9 +335,10 @@ test('a reload during training offers the model trained so far back (IndexedDB)'
   }
 });
 
-// Uploads use the model the page has loaded; with the shipped one, the page and
-// `fmnist predict` without --model agree.
-test('with the shipped model loaded, uploads use it, as fmnist predict does', { skip }, async () => {
+// Uploads use models/index.json's photo model when it names one (else the
+// default the page has loaded); the page and `fmnist predict` without
+// --model agree.
+test('with the shipped models, uploads use the photo model (else the default), as fmnist predict does', { skip }, async () => {
   const p = await browser.newPage();
   try {
     await p.goto(`${origin}/`);
@@ -351,7 +352,7 @@ test('with the shipped model loaded, uploads use it, as fmnist predict does', { 
     await p.setInputFiles('#photo-input', file);
     await p.waitForFunction(() => document.querySelectorAll('[data-testid=photo-result]').length === 1, null, { timeout: 60000 });
     const card = await p.textContent('[data-testid=photo-result]');
-    assert.ok(card.includes(`model: ${index.default}`), card);
+    assert.ok(card.includes(`model: ${index.photo ?? index.default}`), card);
     const cli = spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'predict', '--json', file], { encoding: 'utf8' });
     assert.equal(cli.status, 0, cli.stderr);
     const [r] = JSON.parse(cli.stdout);

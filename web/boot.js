@@ -1,9 +1,11 @@
 // boot.js: the page's first script, with no imports, so it runs as soon as
-// the page is parsed and its few bytes are in: it starts the photo worker,
+// the page is parsed and its few bytes are in: it starts the photo worker
 // and the downloads a first photo needs (the module, preloaded by
-// index.html, then models/index.json and the default model), before app.js
-// has run (the model's download itself starts earlier: index.html preloads
-// it, and the fetch here picks that up).
+// index.html, models/index.json, then the model photos use) before app.js
+// has run. When models/index.json names a "photo" model, that one is
+// fetched when the first photo is picked, dropped or pasted, and the
+// default (for the test set) later, by app.js, once photos are answered;
+// else the default model is fetched at once, as photos use it.
 export const photoWorker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 export const wasmBytes = fetch('build/fmnist.wasm').then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null);
 const get = async (url, as) => {
@@ -11,8 +13,19 @@ const get = async (url, as) => {
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res[as]();
 };
+const model = async (name) => ({ bytes: new Uint8Array(await get(`models/${name}`, 'arrayBuffer')), name });
 export const modelIndex = get('models/index.json', 'json');
-/** {bytes, name} of the default model (rejects with the reason). */
-export const defaultModel = modelIndex.then(async (index) => ({ bytes: new Uint8Array(await get(`models/${index.default}`, 'arrayBuffer')), name: index.default }));
-modelIndex.catch(() => {});
-defaultModel.catch(() => {});
+
+let picked;
+const firstPhoto = new Promise((resolve) => { picked = resolve; });
+/** Called when a photo arrives (app.js calls it too, for photos it finds). */
+export function wantPhotoModel() { picked(); }
+for (const id of ['photo-input', 'camera-input']) document.getElementById(id)?.addEventListener('change', wantPhotoModel, { once: true });
+document.addEventListener('drop', wantPhotoModel, { once: true });
+document.addEventListener('paste', wantPhotoModel, { once: true });
+
+/** {bytes, name} of the default model, or null when photos use a photo model. */
+export const defaultModel = modelIndex.then((index) => (index.photo ? null : model(index.default)));
+/** {bytes, name} of the photo model once a photo has come, or null without one. */
+export const photoModel = modelIndex.then((index) => (index.photo ? firstPhoto.then(() => model(index.photo)) : null));
+for (const p of [modelIndex, defaultModel, photoModel]) p.catch(() => {});
