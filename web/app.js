@@ -591,7 +591,7 @@ const corrections = (() => {
   return { ...api, slot: () => el('div', { class: 'correction', 'data-slot': 'correction' }) };
 })();
 
-/** DOM work for photos, a little per animation frame (3 items, about 5 ms),
+/** DOM work for photos, a little per animation frame (2 items, about 4 ms),
  * so 150 photos at once never freeze the page: cards to insert, answers to
  * fill in. */
 const domWork = [];
@@ -602,7 +602,7 @@ function later(fn) {
   domScheduled = true;
   requestAnimationFrame(function frame() {
     const t0 = performance.now();
-    for (let n = 0; domWork.length && n < 3 && performance.now() - t0 < 5; n++) domWork.shift()();
+    for (let n = 0; domWork.length && n < 2 && performance.now() - t0 < 4; n++) domWork.shift()();
     if (domWork.length) requestAnimationFrame(frame);
     else domScheduled = false;
   });
