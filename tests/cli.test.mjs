@@ -32,8 +32,8 @@ test('unknown commands and flags, bad values: exit 2 with one line on stderr', (
   assertOneLineError(run('train', '--optimizer', 'rmsprop'), 2, /^fmnist: --optimizer: 'rmsprop' is not one of adam, adamw, sgd/);
   assertOneLineError(run('predict'), 2, /^fmnist: predict needs at least one image file/);
   assertOneLineError(run('views', '--set', 'shift'), 2, /^fmnist: views: --model FILE is required/);
-  assertOneLineError(run('views', '--model', 'm.safetensors', '--set', 'flip'), 2, /^fmnist: --set: 'flip' is not one of shift, none/);
-  assertOneLineError(run('eval', '--views', 'all'), 2, /^fmnist: --views: 'all' is not one of shift, none/);
+  assertOneLineError(run('views', '--model', 'm.safetensors', '--set', 'flip'), 2, /^fmnist: --set: 'flip' is not one of shift, mirror, none/);
+  assertOneLineError(run('eval', '--views', 'all'), 2, /^fmnist: --views: 'all' is not one of shift, mirror, none/);
 });
 
 test('missing files and bad data: exit 1 with one line on stderr', () => {
@@ -108,6 +108,6 @@ test('train --json, then eval --json and predict --json on the saved model', asy
   assert.equal(en.accuracy, ej.accuracy, '--views none is the image alone');
   viewed.free();
 
-  writeFileSync(join(dir, 'fake.png'), 'GIF89a not really');
+  writeFileSync(join(dir, 'fake.png'), 'not an image, whatever its name says');
   assertOneLineError(run('predict', '--model', out, join(dir, 'fake.png')), 1, /fake\.png: cannot (decode image|read the image header): unknown image type/);
 });

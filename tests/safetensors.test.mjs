@@ -94,7 +94,7 @@ const broken = [
   ['no architecture', (b) => withHeader(b, (h) => { delete h.__metadata__.arch; }), /no architecture/],
   ['a bad architecture', (b) => withHeader(b, (h) => { h.__metadata__.arch = 'dense:10'; }), /model architecture: .*dense needs a flat input/],
   ['another normalization', (b) => withHeader(b, (h) => { h.__metadata__.normalization = 'x/127.5-1'; }), /normalization 'x\/127\.5-1'/],
-  ['unknown test-time views', (b) => withHeader(b, (h) => { h.__metadata__.tta = 'rotate'; }), /metadata tta must be "none" or "shift", not "rotate"/],
+  ['unknown test-time views', (b) => withHeader(b, (h) => { h.__metadata__.tta = 'rotate'; }), /metadata tta must be "none", "shift" or "mirror", not "rotate"/],
   ['a non-finite weight', (b) => { const c = Buffer.from(b); c.writeFloatLE(NaN, c.length - 4); return c; }, /tensor 5\.bias holds a non-finite value/],
 ];
 
