@@ -625,7 +625,6 @@ function addPhotos(files) {
   photoQueue.pending += files.length;
   photoQueue.picked += files.length;
   photoStatus();
-  boot.wantPhotoModel(); // the first photo starts the photo model's download
   const job = async () => {
     await photosReady;
     await photoModelBytes;
