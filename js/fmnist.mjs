@@ -417,7 +417,7 @@ export class PhotoSet {
     }
     return out;
   }
-  /** Decodes a photo file (PNG/JPEG), runs the photo pipeline and adds it
+  /** Decodes a photo file (PNG, JPEG, GIF, BMP), runs the photo pipeline and adds it
    * under its folder; returns its index. Throws (set unchanged) for an
    * unknown folder or an image that cannot be decoded. */
   add(folder, bytes) {
