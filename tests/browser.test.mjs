@@ -5,17 +5,14 @@
 // Screenshots of the main states go to build/screenshots/ for a person.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { launchChromium, skip, shots } from './browser-helpers.mjs';
 import { startServer } from '../scripts/serve.mjs';
 import { split, encodePng } from './helpers.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 // The class names as the page and the CLI print them (written out here, not imported).
 const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (build.sh installs Debian's chromium)`;
-const shots = new URL('../build/screenshots/', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
 const card = JSON.parse(readFileSync(new URL(`../models/${index.default.replace(/\.safetensors$/, '.json')}`, import.meta.url), 'utf8'));
 
@@ -24,14 +21,9 @@ const consoleErrors = [], foreignRequests = [], requests = [];
 
 before(async () => {
   if (skip) return;
-  mkdirSync(shots, { recursive: true });
   server = await startServer(0);
   origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(e.message));

@@ -7,44 +7,25 @@
 // offline second visit and a new build replacing the cached one; a "photo"
 // model in models/index.json fetched first and answering photos. Screenshots
 // of each state go to build/screenshots/ for a person to look at.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { serverAndBrowser, skip, shots } from './browser-helpers.mjs';
 import { startServer } from '../scripts/serve.mjs';
 import { split, encodePng } from './helpers.mjs';
 import { encodeBmp, encodeGif, webpHeader } from './formats.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (build.sh installs Debian's chromium)`;
 const root = new URL('..', import.meta.url).pathname;
-const shots = `${root}build/screenshots/`;
 const index = JSON.parse(readFileSync(`${root}models/index.json`, 'utf8'));
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
 // The issue's link: 20 Mbit/s down and up, 40 ms latency.
 const LINK = { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 };
 
-let server, browser, origin, ds;
-
-before(async () => {
-  if (skip) return;
-  mkdirSync(shots, { recursive: true });
-  server = await startServer(0);
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  ds = await split('test');
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = serverAndBrowser();
+let ds;
+before(async () => { if (!skip) ds = await split('test'); });
 
 /** Test image i as a photo: the garment, dark, on a light floor, w x w px. */
 function photo(i, w = 140) {
@@ -71,7 +52,7 @@ async function until(fn, timeout = 60000, what = 'condition') {
 }
 
 async function newPage(opts) {
-  const context = await browser.newContext(opts);
+  const context = await env.browser.newContext(opts);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -92,7 +73,7 @@ test('phone, 20 Mbit/s + 40 ms: a photo picked as soon as the control appears is
     const t0 = Date.now();
     context.on('request', (r) => log.push([new URL(r.url()).pathname, 'start', Date.now() - t0]));
     context.on('requestfinished', (r) => log.push([new URL(r.url()).pathname, 'end', Date.now() - t0]));
-    await page.goto(`${origin}/`, { waitUntil: 'commit' });
+    await page.goto(`${env.origin}/`, { waitUntil: 'commit' });
     await page.waitForSelector('#photo-input', { state: 'attached' });
     await page.setInputFiles('#photo-input', pngFile('early.png', 0));
     await answered(page, 1);
@@ -124,7 +105,7 @@ for (const [size, opts] of [['phone', PHONE], ['desktop', DESKTOP]]) {
   test(`${size}: "Take a photo" (camera) and "Choose photos" in the first screen, labelled, the rest one tap away`, { skip }, async () => {
     const { context, page, errors } = await newPage(opts);
     try {
-      await page.goto(`${origin}/`);
+      await page.goto(`${env.origin}/`);
       const camera = page.getByLabel('Take a photo');
       assert.equal(await camera.getAttribute('type'), 'file');
       assert.equal(await camera.getAttribute('accept'), 'image/*');
@@ -161,7 +142,7 @@ for (const [size, opts] of [['phone', PHONE], ['desktop', DESKTOP]]) {
 test('desktop: photos dropped anywhere on the page or pasted are answered; the page shows each step', { skip }, async () => {
   const { context, page, errors } = await newPage(DESKTOP);
   try {
-    await page.goto(`${origin}/`);
+    await page.goto(`${env.origin}/`);
     const send = async (kind, name, i) => {
       const bytes = [...pngFile(name, i).buffer];
       await page.evaluate(([k, n, b]) => {
@@ -198,7 +179,7 @@ test('desktop: photos dropped anywhere on the page or pasted are answered; the p
 test('150 photos at once: all answered, answers stream in, no main-thread task over 100 ms', { skip }, async (t) => {
   const { context, page, errors } = await newPage(DESKTOP);
   try {
-    await page.goto(`${origin}/`);
+    await page.goto(`${env.origin}/`);
     await page.waitForFunction(() => /^Ready/.test(document.getElementById('photo-status').textContent), null, { timeout: 60000 });
     await page.waitForFunction(() => document.getElementById('data-status').textContent.startsWith('Dataset ready'), null, { timeout: 120000 });
     // Files on disk, as a file picker gives them (buffers would go through
@@ -250,7 +231,7 @@ test('150 photos at once: all answered, answers stream in, no main-thread task o
 test('GIF and BMP photos get the answers fmnist predict gives; WebP and a text file get the CLI\'s message, one line each', { skip }, async () => {
   const { context, page, errors } = await newPage(PHONE);
   try {
-    await page.goto(`${origin}/`);
+    await page.goto(`${env.origin}/`);
     const W = 140, px = photo(9, W), gray = new Uint8Array(W * W);
     for (let i = 0; i < W * W; i++) gray[i] = px[i * 3 + 1];
     const dir = mkdtempSync('/tmp/fmnist-page-formats-');

@@ -5,34 +5,14 @@
 // class, the taught model keeps its Fashion-MNIST test accuracy, Undo brings
 // the old answer back, and after a reload the taught model is offered again.
 // Screenshots at desktop and phone sizes go to build/screenshots/.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import { startServer } from '../scripts/serve.mjs';
+import { serverAndBrowser, skip, shots } from './browser-helpers.mjs';
 import { split, encodePng, renderPhoto } from './helpers.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (build.sh installs Debian's chromium)`;
-const shots = new URL('../build/screenshots/', import.meta.url).pathname;
-let server, browser, origin, ds;
-
-before(async () => {
-  if (skip) return;
-  mkdirSync(shots, { recursive: true });
-  server = await startServer(0);
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  ds = await split('test');
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = serverAndBrowser();
+let ds;
+before(async () => { if (!skip) ds = await split('test'); });
 
 const photoFile = (name, i) => {
   const { rgba, W, H } = renderPhoto(ds.image(i), i);
@@ -41,11 +21,11 @@ const photoFile = (name, i) => {
 
 for (const [size, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
   test(`a correction is learned, shown before/after, undone, and kept for the next visit (${size})`, { skip, timeout: 240000 }, async () => {
-    const context = await browser.newContext({ viewport, ...(size === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
+    const context = await env.browser.newContext({ viewport, ...(size === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(origin);
+    await page.goto(env.origin);
     await page.setInputFiles('#photo-input', [photoFile('coat-or-not.png', 0), photoFile('other.png', 1)]);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-result] [data-testid=correct]').length === 2, null, { timeout: 60000 });
     const card = page.locator('[data-testid=photo-result]', { hasText: 'coat-or-not.png' });
