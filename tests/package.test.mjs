@@ -12,13 +12,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { chromium } from 'playwright-core';
 import { fm, split, encodePng } from './helpers.mjs';
+import { launchChromium } from './browser-helpers.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const examples = join(root, 'examples');
 const devBin = (name) => join(root, 'node_modules/.bin', name);
-const CHROMIUM = '/usr/bin/chromium';
 const MAX_TARBALL = 3 * 1024 * 1024;
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
@@ -85,11 +84,7 @@ before(async () => {
   const test = await split('test'), labels = test.labels();
   const trouser = photoOf(test.image(labels.indexOf(1))), bag = photoOf(test.image(labels.indexOf(8)));
   writeFileSync(join(app, 'trouser.png'), encodePng(trouser.rgb, trouser.width, trouser.height, 3));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(); // Debian's Chromium; no skip: the package promises the browser
   const page = await browser.newPage();
   const jpeg = await page.evaluate(({ rgb, width, height }) => {
     const c = document.createElement('canvas');
