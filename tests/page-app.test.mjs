@@ -20,7 +20,7 @@ const root = new URL('..', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(`${root}models/index.json`, 'utf8'));
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
-// The issue's link: 20 Mbit/s down and up, 40 ms latency.
+// A phone's link: 20 Mbit/s down and up, 40 ms latency.
 const LINK = { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 };
 
 const env = serverAndBrowser();
