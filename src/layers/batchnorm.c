@@ -7,14 +7,13 @@
 
 #include "layer.h"
 
-#define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
 void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train) {
   int c = L->in.c, hw = L->in.h * L->in.w;
   if (!train) {
     for (int ch = 0; ch < c; ch++) {
-      float s = L->w[ch] / sqrtf(L->running_var[ch] + BN_EPS);
+      float s = L->w[ch] / sqrtf(L->running_var[ch] + FM_BN_EPS);
       float t = L->b[ch] - L->running_mean[ch] * s;
       for (int n = 0; n < B; n++) {
         const float *xp = x + ((size_t)n * c + ch) * hw;
@@ -40,7 +39,7 @@ void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int trai
       }
     }
     double var = sq / count;
-    float istd = (float)(1.0 / sqrt(var + BN_EPS));
+    float istd = (float)(1.0 / sqrt(var + FM_BN_EPS));
     L->mean[ch] = (float)mean;
     L->istd[ch] = istd;
     float g = L->w[ch], be = L->b[ch];

@@ -88,6 +88,9 @@ void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const floa
                          int B);
 void fm_relu_forward(const float *x, float *y, int n);
 void fm_relu_backward(const float *y, const float *dy, float *dx, int n);
+/* Batch norm's epsilon (PyTorch's default): batchnorm.c and, for its
+ * inference-time gradient, saliency.c. */
+#define FM_BN_EPS 1e-5f
 void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train);
 void fm_batchnorm_backward(fm_layer *L, const float *dy, float *dx, int B);
 void fm_dropout_forward(fm_layer *L, const float *x, float *y, int B, int train, fm_rng *rng);

@@ -16,8 +16,6 @@
 #include "../common.h"
 #include "net.h"
 
-/* batchnorm.c's epsilon (PyTorch's default). */
-#define BN_EPS 1e-5f
 
 int fm_net_saliency(fm_net *net, const uint8_t *pixels, int cls, float *grad) {
   if (!net || !pixels || !grad) return fm_fail("saliency: missing network, image or output"), -1;
@@ -54,7 +52,7 @@ int fm_net_saliency(fm_net *net, const uint8_t *pixels, int cls, float *grad) {
     float *out = i == 0 ? grad : dx;
     if (L->kind == FM_BATCHNORM) {
       for (int c = 0; c < L->in.c; c++) {
-        float s = L->w[c] / sqrtf(L->running_var[c] + BN_EPS);
+        float s = L->w[c] / sqrtf(L->running_var[c] + FM_BN_EPS);
         for (int k = 0; k < hw; k++) out[c * hw + k] = dy[c * hw + k] * s;
       }
     } else if (L->kind == FM_DROPOUT) {
