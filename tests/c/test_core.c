@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "common.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
@@ -22,7 +23,7 @@
 
 static int g_pass, g_fail;
 
-static void report(int ok, const char *name, const char *detail) {
+void report(int ok, const char *name, const char *detail) {
   if (ok) {
     g_pass++;
     printf("ok - %s\n", name);
@@ -688,6 +689,7 @@ int main(void) {
   test_wino_cache();
   test_views();
   test_threads();
+  test_saliency();
   fm_gemm_release();
   printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;

@@ -1,8 +1,7 @@
 /* test_saliency.c: fm_net_saliency (src/net/saliency.c), linked into the
  * same test binary as test_core.c (the Makefile compiles every .c file
- * in tests/c together). test_core.c owns main(), so these tests run from a constructor,
- * before it, and print the same "ok - ..." / "not ok - ..." lines; a failure
- * also makes the program exit with status 1.
+ * in tests/c together); test_core.c's main() runs them and counts their
+ * results (check.h).
  *
  * - The map equals the finite-difference gradient of the class's logit for
  *   a network with convolution, batch norm (inference: running statistics),
@@ -18,25 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "common.h"
 #include "net/net.h"
-
-static int s_pass, s_fail;
-
-static void check(int ok, const char *name, const char *detail) {
-  if (ok) {
-    s_pass++;
-    printf("ok - %s\n", name);
-  } else {
-    s_fail++;
-    printf("not ok - %s: %s\n", name, detail);
-  }
-  fflush(stdout);
-}
-
-static void exit_status(void) {
-  if (s_fail) _Exit(1);
-}
 
 static fm_rng s_rng;
 static float urand(void) { return fm_rng_uniform(&s_rng); }
@@ -101,12 +84,12 @@ static void test_gradient(void) {
   char why[160];
   snprintf(why, sizeof why, "top %d (logits say %d), asked %d got %d, %d of %d pixels off by over 0.3%% of the largest value, weights and gradients untouched %d",
            top, want, other, asked, off, FM_IMAGE_PIXELS, untouched);
-  check(top == want && asked == other && scale > 0 && off <= FM_IMAGE_PIXELS / 20 && untouched,
+  report(top == want && asked == other && scale > 0 && off <= FM_IMAGE_PIXELS / 20 && untouched,
         "saliency: the map is the gradient of the class's logit (finite differences, batch norm in inference)", why);
   /* Bad calls fail with a message instead of writing anything. */
   int refused = fm_net_saliency(net, px, 10, grad) == -1 && fm_last_error()[0] &&
                 fm_net_saliency(net, NULL, -1, grad) == -1 && fm_net_saliency(net, px, -1, NULL) == -1;
-  check(refused, "saliency: a class out of range or a missing buffer is refused", "accepted");
+  report(refused, "saliency: a class out of range or a missing buffer is refused", "accepted");
   free(before);
   fm_net_free(net);
 }
@@ -135,14 +118,13 @@ static void test_shift(void) {
   char why[160];
   snprintf(why, sizeof why, "classes %d/%d, largest difference %.3g of a peak %.3g over %d pixels",
            ca, cb, worst, peak, compared);
-  check(ca == cb && ca >= 0 && peak > 0 && worst <= 1e-4 * peak,
+  report(ca == cb && ca >= 0 && peak > 0 && worst <= 1e-4 * peak,
         "saliency: the map of a shifted image moves with it", why);
   fm_net_free(net);
 }
 
-__attribute__((constructor)) static void saliency_tests(void) {
+void test_saliency(void) {
   fm_rng_seed(&s_rng, 2024, 7);
-  atexit(exit_status);
   test_gradient();
   test_shift();
 }
