@@ -80,7 +80,7 @@ export async function main(photoPath: string): Promise<void> {
   console.log(fm.f32[out >> 2], fm.u8.length, fm.i32.length);
   fm.free(px); fm.free(out);
   const name = fm.cstr('x');
-  console.log(fm.str(name), fm.withStr('y', (p) => p), fm.error('context').message, typeof fm.x.memory.buffer);
+  console.log(fm.str(name), fm.withStr('y', (p) => p), fm.withBytes(new Uint8Array(4), (p) => p), fm.error('context').message, typeof fm.x.memory.buffer);
   fm.free(name);
   const pair = fm.alloc(8);
   fm.i32[pair >> 2] = fm.alloc(1); fm.i32[(pair >> 2) + 1] = 1;

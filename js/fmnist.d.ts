@@ -219,6 +219,7 @@ export class Fmnist {
   str(ptr: number): string | null;
   takeBuffer(out: number): Uint8Array;
   withStr<T>(s: string, fn: (ptr: number) => T): T;
+  withBytes<T>(bytes: Uint8Array, fn: (ptr: number) => T): T;
 
   /** Parses IDX images and labels, raw or gzip; names label error messages. */
   parseDataset(images: Bytes, labels: Bytes, names?: { imagesName?: string; labelsName?: string }): Dataset;

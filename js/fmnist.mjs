@@ -117,6 +117,11 @@ export class Fmnist {
     const p = this.cstr(s);
     try { return fn(p); } finally { this.free(p); }
   }
+  /** fn(pointer) with a copy of bytes in wasm memory, freed after. */
+  withBytes(bytes, fn) {
+    const p = this.copyIn(bytes);
+    try { return fn(p); } finally { this.free(p); }
+  }
 
   // ---- data ----
   /** Parses IDX images + labels (raw or gzip). Names only label error messages. */
@@ -144,14 +149,9 @@ export class Fmnist {
     if (bytes.length > MAX_MODEL_BYTES) {
       throw new FmnistError(`model file is ${(bytes.length / 2 ** 20).toFixed(0)} MB, over the ${MAX_MODEL_BYTES / 2 ** 20} MB limit`);
     }
-    const pb = this.copyIn(bytes);
-    try {
-      const p = this.x.fm_net_load(pb, bytes.length);
-      if (!p) throw this.error();
-      return new Net(this, p);
-    } finally {
-      this.free(pb);
-    }
+    const p = this.withBytes(bytes, (pb) => this.x.fm_net_load(pb, bytes.length));
+    if (!p) throw this.error();
+    return new Net(this, p);
   }
 
   // ---- real photos as training data ----
@@ -159,14 +159,10 @@ export class Fmnist {
    * {folders: {"t-shirt": ["T-shirt/top"], "shoes": [5, 7, 9], "hat": []}}). */
   createPhotoSet(mapping) {
     const text = typeof mapping === 'string' ? mapping : JSON.stringify(mapping);
-    const b = new TextEncoder().encode(text), p = this.copyIn(b);
-    try {
-      const ps = this.x.fm_photoset_create(p, b.length);
-      if (!ps) throw this.error();
-      return new PhotoSet(this, ps);
-    } finally {
-      this.free(p);
-    }
+    const b = new TextEncoder().encode(text);
+    const ps = this.withBytes(b, (p) => this.x.fm_photoset_create(p, b.length));
+    if (!ps) throw this.error();
+    return new PhotoSet(this, ps);
   }
 
   // ---- training ----
@@ -423,25 +419,16 @@ export class PhotoSet {
   add(folder, bytes) {
     const fm = this.fm;
     if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
-    const pb = fm.copyIn(bytes);
-    try {
-      const i = fm.withStr(folder, (f) => fm.x.fm_photoset_add(this.ptr, f, pb, bytes.length));
-      if (i < 0) throw fm.error();
-      return i;
-    } finally {
-      fm.free(pb);
-    }
+    const i = fm.withBytes(bytes, (pb) => fm.withStr(folder, (f) => fm.x.fm_photoset_add(this.ptr, f, pb, bytes.length)));
+    if (i < 0) throw fm.error();
+    return i;
   }
   /** Adds a 28x28 input the pipeline already made (photoToInput) under a folder. */
   addInput(folder, input) {
-    const fm = this.fm, pi = fm.copyIn(checkInput(input));
-    try {
-      const i = fm.withStr(folder, (f) => fm.x.fm_photoset_add_input(this.ptr, f, pi));
-      if (i < 0) throw fm.error();
-      return i;
-    } finally {
-      fm.free(pi);
-    }
+    const fm = this.fm;
+    const i = fm.withBytes(checkInput(input), (pi) => fm.withStr(folder, (f) => fm.x.fm_photoset_add_input(this.ptr, f, pi)));
+    if (i < 0) throw fm.error();
+    return i;
   }
   /** Adds a 28x28 input with its own allowed classes (indices; [] = none of the ten). */
   addLabeled(input, classes) {
@@ -451,14 +438,9 @@ export class PhotoSet {
       if (!Number.isInteger(c) || c < 0 || c > 9) throw new FmnistError(`class ${c} is not an index 0..9`);
       mask |= 1 << c;
     }
-    const pi = fm.copyIn(checkInput(input));
-    try {
-      const i = fm.x.fm_photoset_add_labeled(this.ptr, pi, mask);
-      if (i < 0) throw fm.error();
-      return i;
-    } finally {
-      fm.free(pi);
-    }
+    const i = fm.withBytes(checkInput(input), (pi) => fm.x.fm_photoset_add_labeled(this.ptr, pi, mask));
+    if (i < 0) throw fm.error();
+    return i;
   }
   /** Photo i: its 28x28 input (a copy), allowed classes and folder name (null when labelled on its own). */
   photo(i) {
