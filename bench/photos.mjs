@@ -13,9 +13,6 @@ import { loadFmnist, CLASS_NAMES } from '../js/fmnist.mjs';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, json: { type: 'boolean' }, dir: { type: 'string' } } });
 const DIR = values.dir ?? new URL('../../shared/photos/clothing-validation', import.meta.url).pathname;
-const MAPPING = JSON.parse(readFileSync(new URL('../photos/clothing-dataset-small.json', import.meta.url), 'utf8')).folders;
-const ALLOWED = Object.fromEntries(Object.entries(MAPPING).map(([folder, classes]) =>
-  [folder, classes.length ? classes.map((c) => (typeof c === 'number' ? c : CLASS_NAMES.indexOf(c))) : null]));
 if (!existsSync(DIR)) {
   console.log(`photo benchmark skipped: ${DIR} does not exist`);
   process.exit(0);
@@ -24,6 +21,10 @@ const root = new URL('..', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(join(root, 'models/index.json'), 'utf8'));
 const modelFile = values.model ?? join(root, 'models', index.photo ?? index.default); // the model photos use
 const fm = await loadFmnist();
+// The folder mapping as the C library reads it for training (one parser).
+const mapping = fm.createPhotoSet(readFileSync(new URL('../photos/clothing-dataset-small.json', import.meta.url), 'utf8'));
+const ALLOWED = Object.fromEntries(mapping.folders.map((f) => [f.name, f.classes.length ? f.classes : null]));
+mapping.free();
 const net = fm.loadNet(readFileSync(modelFile));
 const perFolder = {};
 let right = 0, mapped = 0;
