@@ -7,6 +7,21 @@ FUZZ_TARGETS := idx safetensors spec image mapping
 HDR := $(shell find src include -name '*.h')
 TEST_C := $(wildcard tests/c/*.c)
 
+# libwebp's decoder (Debian's source, fetched and patched by
+# scripts/fetch-libwebp.sh): the generic C files, plus the SSE2/SSE4.1 ones
+# that only native x86 builds fill (in wasm they compile to nothing).
+WEBP := build/thirdparty/libwebp
+WEBP_SRC := $(addprefix $(WEBP)/src/, \
+  $(addprefix dec/, alpha_dec.c buffer_dec.c frame_dec.c idec_dec.c io_dec.c quant_dec.c tree_dec.c \
+    vp8_dec.c vp8l_dec.c webp_dec.c) \
+  $(addprefix dsp/, alpha_processing.c alpha_processing_sse2.c alpha_processing_sse41.c cpu.c dec.c \
+    dec_clip_tables.c dec_sse2.c dec_sse41.c filters.c filters_sse2.c lossless.c lossless_sse2.c \
+    lossless_sse41.c rescaler.c rescaler_sse2.c upsampling.c upsampling_sse2.c upsampling_sse41.c yuv.c \
+    yuv_sse2.c yuv_sse41.c) \
+  $(addprefix utils/, bit_reader_utils.c color_cache_utils.c filters_utils.c huffman_utils.c \
+    quant_levels_dec_utils.c random_utils.c rescaler_utils.c thread_utils.c utils.c))
+ALL_SRC := $(SRC) $(WEBP_SRC)
+
 # Every fm_* function declared in the public header is exported from wasm.
 EXPORTS := $(shell scripts/wasm-exports.sh)
 
@@ -23,8 +38,8 @@ EMCC ?= emcc
 # The photo and pair augmentations are per image, not per multiply: -Os (5 KB less).
 HOT_SRC := $(filter-out src/train/augment_photo.c src/train/augment_pair.c,$(filter src/kernels/% src/layers/% src/net/network.c src/train/%,$(SRC)))
 COLD_SRC := $(filter-out $(HOT_SRC),$(SRC))
-WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -msimd128 -Iinclude -Ibuild/thirdparty -DNDEBUG
-WASM_OBJ := $(patsubst src/%.c,build/wasm-obj/%.o,$(SRC))
+WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -msimd128 -Iinclude -Ibuild/thirdparty -I$(WEBP) -DNDEBUG
+WASM_OBJ := $(patsubst src/%.c,build/wasm-obj/%.o,$(SRC)) $(patsubst $(WEBP)/src/%.c,build/wasm-obj/webp/%.o,$(WEBP_SRC))
 EMFLAGS := -Os -msimd128 -sMALLOC=emmalloc -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
   -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=1MB -sERROR_ON_UNDEFINED_SYMBOLS=1 \
   -sEXPORTED_FUNCTIONS=$(EXPORTS)
@@ -36,7 +51,7 @@ export NODE_PATH := /usr/share/nodejs
 # registers far better (cnn-small training: 742 vs 584 images/s here).
 CC := gcc
 FASTCC := $(shell command -v clang >/dev/null && echo clang || echo gcc)
-CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wno-unused-parameter -march=x86-64-v3
+CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(WEBP) -Wall -Wextra -Wno-unused-parameter -march=x86-64-v3
 NATIVE_OPT := -O3 -DNDEBUG -fno-math-errno
 SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -48,11 +63,16 @@ native: build/native/libfmnist.a build/native/test_core build/native/test_core_a
   $(FUZZ_TARGETS:%=build/fuzz/replay_%) \
   build/native/fmnist-train build/native/fmnist-bench build/native/fmnist-eval
 
-$(THIRD):
+$(THIRD): $(WEBP)/.patched
 	@mkdir -p build/thirdparty
 	ln -sfn /usr/include/stb build/thirdparty/stb
 	ln -sfn /usr/include/jsmn.h build/thirdparty/jsmn.h
 	@touch $@
+
+# The sources exist once fetched; order-only, so their old dates stand.
+$(WEBP_SRC) $(WEBP)/src/webp/decode.h: | $(WEBP)/.patched
+$(WEBP)/.patched: scripts/fetch-libwebp.sh
+	scripts/fetch-libwebp.sh $(WEBP)
 
 $(filter $(patsubst src/%.c,build/wasm-obj/%.o,$(HOT_SRC)),$(WASM_OBJ)): build/wasm-obj/%.o: src/%.c $(HDR) $(THIRD)
 	@mkdir -p $(dir $@)
@@ -61,13 +81,17 @@ $(filter $(patsubst src/%.c,build/wasm-obj/%.o,$(COLD_SRC)),$(WASM_OBJ)): build/
 	@mkdir -p $(dir $@)
 	$(EMCC) $(WASM_CFLAGS) -Oz -c $< -o $@
 
+build/wasm-obj/webp/%.o: $(WEBP)/src/%.c | $(WEBP)/.patched
+	@mkdir -p $(dir $@)
+	$(EMCC) $(WASM_CFLAGS) -Oz -c $< -o $@
+
 build/fmnist.wasm: $(WASM_OBJ)
 	$(EMCC) $(EMFLAGS) $(WASM_OBJ) -o $@
 
-build/native/libfmnist.a: $(SRC) $(HDR)
+build/native/libfmnist.a: $(ALL_SRC) $(HDR)
 	@mkdir -p build/native/obj
 	@rm -f $@
-	for f in $(SRC); do $(FASTCC) $(CFLAGS) $(NATIVE_OPT) -c $$f -o build/native/obj/$$(echo $$f | tr / _).o || exit 1; done
+	for f in $(ALL_SRC); do $(FASTCC) $(CFLAGS) $(NATIVE_OPT) -c $$f -o build/native/obj/$$(echo $$f | tr / _).o || exit 1; done
 	ar rcs $@ build/native/obj/*.o
 
 build/native/fmnist-%: native/%.c native/read_file.h build/native/libfmnist.a include/fmnist.h
@@ -75,15 +99,15 @@ build/native/fmnist-%: native/%.c native/read_file.h build/native/libfmnist.a in
 
 # C tests of kernels and layers: natively, under ASan + UBSan, and as wasm
 # run by Node's WASI (so the SIMD kernels are checked in both builds).
-build/native/test_core: $(TEST_C) $(SRC) $(HDR)
+build/native/test_core: $(TEST_C) $(ALL_SRC) $(HDR)
 	@mkdir -p build/native
-	$(CC) $(CFLAGS) -O2 -Isrc $(TEST_C) $(SRC) -lm -lpthread -o $@
-build/native/test_core_asan: $(TEST_C) $(SRC) $(HDR)
+	$(CC) $(CFLAGS) -O2 -Isrc $(TEST_C) $(ALL_SRC) -lm -lpthread -o $@
+build/native/test_core_asan: $(TEST_C) $(ALL_SRC) $(HDR)
 	@mkdir -p build/native
-	$(CC) $(CFLAGS) $(SAN) -Isrc $(TEST_C) $(SRC) -lm -lpthread -o $@
-build/test_core.wasm: $(TEST_C) $(SRC) $(HDR) $(THIRD)
-	$(EMCC) -std=c11 -D_GNU_SOURCE -O2 -msimd128 -Iinclude -Ibuild/thirdparty -Isrc -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH \
-	  -sERROR_ON_UNDEFINED_SYMBOLS=1 $(TEST_C) $(SRC) -o $@
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(TEST_C) $(ALL_SRC) -lm -lpthread -o $@
+build/test_core.wasm: $(TEST_C) $(ALL_SRC) $(HDR) $(THIRD)
+	$(EMCC) -std=c11 -D_GNU_SOURCE -O2 -msimd128 -Iinclude -Ibuild/thirdparty -I$(WEBP) -Isrc -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH \
+	  -sERROR_ON_UNDEFINED_SYMBOLS=1 $(TEST_C) $(ALL_SRC) -o $@
 
 test: 
 	./build.sh
@@ -116,14 +140,14 @@ serve:
 # and decoder, FUZZ_SECONDS each. Findings land in build/fuzz/artifacts/;
 # keep each one in fuzz/regressions/TARGET/ (make test replays them).
 FUZZ_SECONDS ?= 600
-FUZZ_FLAGS := -DFM_MAX_IMAGE_PIXELS=1048576 -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRC) $(HDR)
+FUZZ_FLAGS := -DFM_MAX_IMAGE_PIXELS=1048576 -std=c11 -D_GNU_SOURCE -Iinclude -I$(WEBP) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(ALL_SRC) $(HDR)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_FLAGS) $< $(SRC) -lm -lpthread -o $@
+	clang $(FUZZ_FLAGS) $< $(ALL_SRC) -lm -lpthread -o $@
 # The same targets with a plain main() under gcc's ASan + UBSan, for replay.
-build/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(SRC) $(HDR)
+build/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(ALL_SRC) $(HDR)
 	@mkdir -p build/fuzz
-	$(CC) $(CFLAGS) $(SAN) $< fuzz/replay.c $(SRC) -lm -lpthread -o $@
+	$(CC) $(CFLAGS) $(SAN) $< fuzz/replay.c $(ALL_SRC) -lm -lpthread -o $@
 fuzz: wasm $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	node scripts/make-fuzz-seeds.mjs build/fuzz/corpus
 	@mkdir -p build/fuzz/artifacts

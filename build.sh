@@ -10,7 +10,9 @@ SUDO=""
 
 # What we need, as "file-that-proves-it package". python3-torch is for the
 # tests (our models in PyTorch and back); it belongs to Debian's
-# /usr/bin/python3, which the tests call by that path.
+# /usr/bin/python3, which the tests call by that path. curl, patch and xz
+# fetch libwebp's source (scripts/fetch-libwebp.sh); webp's cwebp and dwebp
+# write the tests' WebP files and are the reference decoder they compare to.
 needs=(
   "/usr/bin/emcc emscripten"
   "/usr/include/simde/wasm/simd128.h libsimde-dev"
@@ -22,6 +24,10 @@ needs=(
   "/usr/bin/chromium chromium"
   "/usr/lib/python3/dist-packages/torch/__init__.py python3-torch"
   "/usr/bin/make make"
+  "/usr/bin/curl curl"
+  "/usr/bin/patch patch"
+  "/usr/bin/xz xz-utils"
+  "/usr/bin/cwebp webp"
 )
 missing=()
 for n in "${needs[@]}"; do

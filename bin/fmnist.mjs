@@ -20,7 +20,7 @@ const USAGE = `usage: fmnist <command> [flags]
 commands:
   train    train a network on Fashion-MNIST and save it (safetensors)
   eval     evaluate a model on the official 10,000-image test set
-  predict  classify photos (PNG, JPEG, GIF, BMP)
+  predict  classify photos (PNG, JPEG, GIF, BMP, WebP)
   views    set a model's test-time views (saved in the file)
   bench    training and inference speed of this machine
 
@@ -52,7 +52,7 @@ train flags:
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|mirror|none  override the model's test-time views
 predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
-                PNG, JPEG, GIF, BMP; --json gives label, index, probabilities, unsure, in_scope
+                PNG, JPEG, GIF, BMP, WebP; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]
                 shift: an image under 0.9 on its own is decided by the mean of
                 it and the image moved 1 pixel left and right; mirror: every

@@ -236,7 +236,7 @@ export class Fmnist {
   report(confusion: ArrayLike<number>): Report;
   /** Evaluates net on images [start, start+count) of a dataset. */
   evaluate(net: Net, dataset: Dataset, options?: EvaluateOptions): Evaluation;
-  /** Decodes PNG, JPEG, GIF (first frame) or BMP bytes to RGBA (JPEG EXIF orientation applied). */
+  /** Decodes PNG, JPEG, GIF (first frame), BMP or WebP (not animated) bytes to RGBA (JPEG EXIF orientation applied). */
   decodeImageRgba(bytes: Bytes): RgbaImage;
   /** The photo pipeline: an RGBA photo to the 28x28 image the models expect. */
   photoToInput(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): PhotoInput;

@@ -237,7 +237,7 @@ export class Fmnist {
 
   // ---- images ----
 
-  /** Decodes PNG/JPEG/GIF/BMP bytes to RGBA (EXIF orientation applied). */
+  /** Decodes PNG/JPEG/GIF/BMP/WebP bytes to RGBA (JPEG EXIF orientation applied). */
   decodeImageRgba(bytes) {
     if (bytes.length > MAX_IMAGE_BYTES) throw new FmnistError(`image file is over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
     const pb = this.copyIn(bytes), out = this.alloc(12);
@@ -413,7 +413,7 @@ export class PhotoSet {
     }
     return out;
   }
-  /** Decodes a photo file (PNG, JPEG, GIF, BMP), runs the photo pipeline and adds it
+  /** Decodes a photo file (PNG, JPEG, GIF, BMP, WebP), runs the photo pipeline and adds it
    * under its folder; returns its index. Throws (set unchanged) for an
    * unknown folder or an image that cannot be decoded. */
   add(folder, bytes) {

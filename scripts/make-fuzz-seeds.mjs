@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // make-fuzz-seeds.mjs: seed corpora for `make fuzz`, made by the project's
 // own code (no dataset files are copied): small IDX pairs (raw and gzip),
-// small model files saved by the module, spec strings, PNG images, photo
-// folder mappings.
+// small model files saved by the module, spec strings, images (PNG, GIF,
+// BMP, and WebP lossy, lossless, with alpha, animated, written by cwebp),
+// photo folder mappings.
 //   node scripts/make-fuzz-seeds.mjs OUT_DIR
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadFmnist } from '../js/fmnist.mjs';
 import { encodePng, idx } from '../tests/helpers.mjs';
+import { encodeBmp, encodeGif, toWebp } from '../tests/formats.mjs';
 
 const out = process.argv[2] ?? 'build/fuzz/corpus';
 const put = (target, name, bytes) => {
@@ -37,6 +39,13 @@ const gray = Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 13) % 256);
 put('image', 'gray.png', encodePng(gray, 40, 30));
 put('image', 'rgb.png', encodePng(Uint8Array.from({ length: 17 * 9 * 3 }, (_, i) => (i * 31) % 256), 17, 9, 3));
 put('image', 'tiny.png', encodePng(Uint8Array.of(200), 1, 1));
+put('image', 'two.gif', encodeGif([gray, gray.map((v) => 255 - v)], 40, 30));
+put('image', 'gray.bmp', encodeBmp(gray, 40, 30));
+const rgba = encodePng(Uint8Array.from({ length: 23 * 19 * 4 }, (_, i) => (i * 29) % 256), 23, 19, 4);
+put('image', 'lossy.webp', toWebp(encodePng(gray, 40, 30), '-q', '60'));
+put('image', 'alpha.webp', toWebp(rgba, '-q', '60', '-alpha_q', '40'));
+put('image', 'lossless.webp', toWebp(rgba, '-lossless'));
+put('image', 'anim.webp', toWebp(encodeGif([gray, gray.map((v) => 255 - v)], 40, 30)));
 // Photo folder mappings: the shipped one, indices, an empty list, escapes.
 put('mapping', 'shipped.json', readFileSync(new URL('../photos/clothing-dataset-small.json', import.meta.url)));
 put('mapping', 'indices.json', '{"folders": {"a": [0, 9], "b": [], "c\\u00e9": ["Ankle boot"]}, "note": [1, {"x": 2}]}');

@@ -1,6 +1,12 @@
 // formats.mjs: test fixtures in the image formats the module decodes besides
-// PNG and JPEG (GIF, BMP), and a WebP header it names, written by hand so the
-// tests need no image library. Not a test file itself.
+// PNG and JPEG: GIF and BMP written by hand, WebP written and read back by
+// libwebp's own tools (cwebp, gif2webp, dwebp from Debian's webp package) as
+// the reference. Not a test file itself.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A 24-bit BMP (bottom-up rows, BGR, rows padded to 4 bytes) of grayscale
  * (channels 1) or RGB (channels 3) pixels. */
@@ -67,12 +73,32 @@ export function encodeGif(frames, width, height) {
   return Buffer.concat(out);
 }
 
-/** The first bytes of a WebP file (RIFF container, VP8 chunk): enough for a
- * decoder to recognise the format. */
-export function webpHeader() {
-  const b = Buffer.alloc(64);
-  b.write('RIFF', 0, 'ascii');
-  b.writeUInt32LE(56, 4);
-  b.write('WEBPVP8 ', 8, 'ascii');
-  return b;
+/** A WebP made by libwebp's own encoder (Debian's webp package) from a PNG:
+ * `args` are cwebp's (`-lossless`, `-q 80`, ...), or gif2webp's when the
+ * input is a GIF (an animation). */
+export function toWebp(bytes, ...args) {
+  const dir = mkdtempSync(join(tmpdir(), 'fmnist-webp-'));
+  const gif = bytes[0] === 0x47;
+  const src = join(dir, gif ? 'in.gif' : 'in.png'), out = join(dir, 'out.webp');
+  writeFileSync(src, bytes);
+  const r = spawnSync(gif ? 'gif2webp' : 'cwebp', [...args, '-quiet', src, '-o', out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${gif ? 'gif2webp' : 'cwebp'} failed: ${r.error ?? r.stderr}`);
+  const webp = readFileSync(out);
+  rmSync(dir, { recursive: true });
+  return webp;
+}
+
+/** The RGBA pixels libwebp's reference decoder (dwebp) gives for a WebP. */
+export function dwebpRgba(webp) {
+  const dir = mkdtempSync(join(tmpdir(), 'fmnist-webp-'));
+  writeFileSync(join(dir, 'in.webp'), webp);
+  const r = spawnSync('dwebp', ['-quiet', join(dir, 'in.webp'), '-pam', '-o', join(dir, 'out.pam')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dwebp failed: ${r.error ?? r.stderr}`);
+  const pam = readFileSync(join(dir, 'out.pam'));
+  rmSync(dir, { recursive: true });
+  const end = pam.indexOf('ENDHDR\n');
+  const head = pam.subarray(0, end).toString('ascii');
+  const field = (k) => Number(head.match(new RegExp(`${k} (\\d+)`))[1]);
+  assert.equal(field('DEPTH'), 4);
+  return { width: field('WIDTH'), height: field('HEIGHT'), rgba: new Uint8Array(pam.subarray(end + 7)) };
 }

@@ -128,7 +128,7 @@ const CLASS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 
 test('the tarball holds the module, wrapper, CLI, types, shipped models and docs, and nothing else, under 3 MB', () => {
   assert.ok(packed.size <= MAX_TARBALL, `tarball is ${packed.size} bytes, over ${MAX_TARBALL}`);
   const files = packed.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'build/fmnist.wasm', 'js/fmnist.mjs',
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'THIRD-PARTY-NOTICES.md', 'build/fmnist.wasm', 'js/fmnist.mjs',
     'js/fmnist.d.ts', 'js/node-data.mjs', 'js/node-data.d.ts', 'bin/fmnist.mjs', 'models/index.json', 'docs/api.md']) {
     assert.ok(files.includes(f), `${f} is not in the tarball`);
   }

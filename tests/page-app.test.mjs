@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { serverAndBrowser, skip, shots } from './browser-helpers.mjs';
 import { startServer } from '../scripts/serve.mjs';
 import { split, encodePng } from './helpers.mjs';
-import { encodeBmp, encodeGif, webpHeader } from './formats.mjs';
+import { encodeBmp, encodeGif, toWebp } from './formats.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const index = JSON.parse(readFileSync(`${root}models/index.json`, 'utf8'));
@@ -228,7 +228,7 @@ test('150 photos at once: all answered, answers stream in, no main-thread task o
   }
 });
 
-test('GIF and BMP photos get the answers fmnist predict gives; WebP and a text file get the CLI\'s message, one line each', { skip }, async () => {
+test('GIF, BMP and WebP photos get the answers fmnist predict gives; a text file and an animated WebP get the CLI\'s message, one line each', { skip }, async () => {
   const { context, page, errors } = await newPage(PHONE);
   try {
     await page.goto(`${env.origin}/`);
@@ -238,16 +238,17 @@ test('GIF and BMP photos get the answers fmnist predict gives; WebP and a text f
     const files = [
       { name: 'shoe.gif', mimeType: 'image/gif', buffer: encodeGif([gray], W, W) },
       { name: 'shoe.bmp', mimeType: 'image/bmp', buffer: encodeBmp(px, W, W, 3) },
-      { name: 'shoe.webp', mimeType: 'image/webp', buffer: webpHeader() },
+      { name: 'shoe.webp', mimeType: 'image/webp', buffer: toWebp(encodePng(px, W, W, 3), '-q', '80') },
+      { name: 'anim.webp', mimeType: 'image/webp', buffer: toWebp(encodeGif([gray, gray.map((v) => 255 - v)], W, W)) },
       { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('this is not an image') },
     ];
     for (const f of files) writeFileSync(`${dir}/${f.name}`, f.buffer);
     await page.setInputFiles('#photo-input', files);
-    await answered(page, 4);
+    await answered(page, 5);
     const cards = await page.locator('[data-testid=photo-result]').allTextContents();
     const card = (name) => cards.find((c) => c.startsWith(name) || c.includes(`${name}Looks`) || c.includes(`${name}Not sure`) || c.includes(`${name}Probably`) || c.includes(`${name}Could`));
     const cli = (f) => spawnSync(process.execPath, [`${root}bin/fmnist.mjs`, 'predict', '--json', `${dir}/${f}`], { encoding: 'utf8' });
-    for (const f of ['shoe.gif', 'shoe.bmp']) {
+    for (const f of ['shoe.gif', 'shoe.bmp', 'shoe.webp']) {
       const r = cli(f);
       assert.equal(r.status, 0, r.stderr);
       const [p] = JSON.parse(r.stdout);
@@ -255,14 +256,14 @@ test('GIF and BMP photos get the answers fmnist predict gives; WebP and a text f
       const top3 = p.probabilities.map((q, i) => [q, i]).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([q, i]) => `${names[i]} ${(100 * q).toFixed(1)}%`);
       for (const line of top3) assert.ok(card(f).includes(line), `${f}: page shows ${card(f)}, CLI says ${line}`);
     }
-    for (const f of ['shoe.webp', 'notes.txt']) {
+    for (const f of ['anim.webp', 'notes.txt']) {
       const r = cli(f);
       assert.equal(r.status, 1);
       const message = r.stderr.trim().replace(`fmnist: ${dir}/${f}: `, '');
       const text = await page.locator('[data-testid=photo-result]', { hasText: f }).locator('.error').textContent();
       assert.equal(text, `Could not classify: ${message}`);
     }
-    assert.match(card('shoe.webp'), /WebP images are not supported \(PNG, JPEG, GIF and BMP are\)/);
+    assert.match(card('anim.webp'), /animated WebP images are not supported/);
     await page.screenshot({ path: `${shots}phone-formats.png`, fullPage: true });
     assert.deepEqual(errors, []);
   } finally {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fm, split, encodePng, renderPhoto } from './helpers.mjs';
-import { encodeBmp, encodeGif, webpHeader } from './formats.mjs';
+import { encodeBmp, encodeGif, toWebp, dwebpRgba } from './formats.mjs';
 
 const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
 
@@ -123,7 +123,7 @@ test('a coarse-textured garment on a coarse-textured bed gets a clean mask (mask
   assert.ok(iou >= 0.96, `mask IoU ${iou.toFixed(2)}`);
 });
 
-test('GIF (its first frame) and BMP decode to the same pixels as PNG; WebP, HEIC and others are named, not guessed', async () => {
+test('GIF (its first frame), BMP and lossless WebP decode to the same pixels as PNG; HEIC and others are named, not guessed', async () => {
   const m = await fm();
   const ds = await split('test');
   const W = 56, H = 42, gray = new Uint8Array(W * H), rgb = new Uint8Array(W * H * 3);
@@ -133,7 +133,9 @@ test('GIF (its first frame) and BMP decode to the same pixels as PNG; WebP, HEIC
   }
   const png = m.decodeImageRgba(encodePng(gray, W, H));
   const other = new Uint8Array(W * H).fill(9); // a second frame: must not be the one decoded
-  for (const [name, bytes] of [['gif', encodeGif([gray, other], W, H)], ['bmp', encodeBmp(gray, W, H)]]) {
+  const formats = [['gif', encodeGif([gray, other], W, H)], ['bmp', encodeBmp(gray, W, H)],
+    ['webp', toWebp(encodePng(gray, W, H), '-lossless', '-exact')]];
+  for (const [name, bytes] of formats) {
     const img = m.decodeImageRgba(bytes);
     assert.deepEqual([img.width, img.height], [W, H], name);
     assert.deepEqual(img.rgba, png.rgba, `${name} pixels equal the PNG's`);
@@ -141,11 +143,10 @@ test('GIF (its first frame) and BMP decode to the same pixels as PNG; WebP, HEIC
   }
   const colour = m.decodeImageRgba(encodeBmp(rgb, W, H, 3));
   assert.deepEqual(Array.from(colour.rgba.subarray(4 * 61, 4 * 62)), [...rgb.subarray(3 * 61, 3 * 62), 255]);
-  assert.throws(() => m.decodeImageRgba(webpHeader()), /^FmnistError: WebP images are not supported \(PNG, JPEG, GIF and BMP are\): save it as JPEG or PNG$/);
   const heic = Buffer.alloc(32);
   heic.write('ftypheic', 4, 'ascii');
   assert.throws(() => m.imageInfo(heic), /HEIC images are not supported/);
-  assert.throws(() => m.imageInfo(Buffer.from('plain text, no image')), /cannot read the image header: unknown image type \(PNG, JPEG, GIF and BMP are supported\)/);
+  assert.throws(() => m.imageInfo(Buffer.from('plain text, no image')), /cannot read the image header: unknown image type \(PNG, JPEG, GIF, BMP and WebP are supported\)/);
   // A GIF over the pixel limit is refused from its header.
   const huge = encodeGif([new Uint8Array(4)], 2, 2);
   huge.writeUInt16LE(20000, 6);
@@ -153,21 +154,49 @@ test('GIF (its first frame) and BMP decode to the same pixels as PNG; WebP, HEIC
   assert.throws(() => m.imageInfo(huge), /20000x20000 pixels, over the limit of 64 megapixels/);
 });
 
-test('fmnist predict reads GIF and BMP as the PNG of the same pixels, and refuses WebP with the module\'s message', () => {
+test('WebP: lossy, lossless and with alpha decode to the pixels of libwebp\'s reference decoder; animated, cut short and damaged files get their own message', async () => {
+  const m = await fm();
+  const W = 61, H = 47, rgba = new Uint8Array(W * H * 4);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++)
+    rgba.set([(x * 4) & 255, (y * 5) & 255, ((x ^ y) * 3) & 255, (x - 30) ** 2 + (y - 23) ** 2 < 300 ? 255 : 90], (y * W + x) * 4);
+  const png = encodePng(rgba, W, H, 4);
+  const lossless = toWebp(png, '-lossless', '-exact');
+  assert.deepEqual(m.decodeImageRgba(lossless).rgba, rgba, 'lossless keeps every RGBA value');
+  for (const args of [['-q', '75'], ['-q', '30', '-alpha_q', '50'], ['-q', '90', '-alpha_filter', 'best', '-sharp_yuv']]) {
+    const webp = toWebp(png, ...args), ref = dwebpRgba(webp), img = m.decodeImageRgba(webp);
+    assert.deepEqual([img.width, img.height], [W, H]);
+    assert.deepEqual(img.rgba, ref.rgba, `cwebp ${args.join(' ')}: same pixels as dwebp`);
+  }
+  assert.deepEqual(m.imageInfo(lossless), { width: W, height: H });
+  const gray = new Uint8Array(W * H).fill(200);
+  const animated = toWebp(encodeGif([gray, gray.map((v, i) => (i % 7 ? v : 0))], W, H));
+  assert.throws(() => m.decodeImageRgba(animated), /^FmnistError: animated WebP images are not supported: save one frame as JPEG or PNG$/);
+  assert.throws(() => m.imageInfo(lossless.subarray(0, 20)), /^FmnistError: cannot read the image header: WebP file is cut short$/);
+  const lossy = toWebp(png, '-q', '75');
+  assert.throws(() => m.decodeImageRgba(lossy.subarray(0, lossy.length >> 1)), /^FmnistError: cannot decode image: the WebP data is damaged or cut short$/);
+  const garbled = Buffer.from(lossless);
+  garbled.fill(0xAB, 21, 40); // the VP8L header and first Huffman codes
+  assert.throws(() => m.decodeImageRgba(garbled), /^FmnistError: cannot (read the image header: not a valid WebP file|decode image: the WebP data is damaged or cut short)$/);
+});
+
+test('fmnist predict reads GIF, BMP and lossless WebP as the PNG of the same pixels, and a cut-short WebP gets the module\'s message', () => {
   const dir = mkdtempSync('/tmp/fmnist-formats-');
   const W = 84, H = 84, px = new Uint8Array(W * H);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px[y * W + x] = (x - 42) ** 2 + (y - 42) ** 2 < 900 ? 40 : 230;
   writeFileSync(`${dir}/a.png`, encodePng(px, W, H));
   writeFileSync(`${dir}/a.gif`, encodeGif([px], W, H));
   writeFileSync(`${dir}/a.bmp`, encodeBmp(px, W, H));
-  writeFileSync(`${dir}/a.webp`, webpHeader());
+  const webp = toWebp(encodePng(px, W, H), '-lossless');
+  writeFileSync(`${dir}/a.webp`, webp);
+  writeFileSync(`${dir}/cut.webp`, webp.subarray(0, 40));
   const cli = (...files) => spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'predict', '--json', ...files], { encoding: 'utf8' });
-  const r = cli(`${dir}/a.png`, `${dir}/a.gif`, `${dir}/a.bmp`);
+  const r = cli(`${dir}/a.png`, `${dir}/a.gif`, `${dir}/a.bmp`, `${dir}/a.webp`);
   assert.equal(r.status, 0, r.stderr);
-  const [png, gif, bmp] = JSON.parse(r.stdout);
+  const [png, gif, bmp, webpAnswer] = JSON.parse(r.stdout);
   assert.deepEqual(gif.probabilities, png.probabilities);
   assert.deepEqual(bmp.probabilities, png.probabilities);
-  const w = cli(`${dir}/a.webp`);
+  assert.deepEqual(webpAnswer.probabilities, png.probabilities);
+  const w = cli(`${dir}/cut.webp`);
   assert.equal(w.status, 1);
-  assert.match(w.stderr.trim(), /a\.webp: WebP images are not supported \(PNG, JPEG, GIF and BMP are\): save it as JPEG or PNG$/);
+  assert.match(w.stderr.trim(), /cut\.webp: cannot (read the image header|decode image): .*WebP/);
 });

@@ -502,7 +502,7 @@ async function classifyPhoto(file, onVerdict = () => {}) {
   if (file.size > MAX_IMAGE_BYTES) throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_IMAGE_BYTES / 2 ** 20} MB limit`);
   // Dimensions from the header before anything is decoded: a 20,000 x
   // 20,000 image is refused here, and formats the module does not read
-  // (WebP, HEIC, ...) are refused with its message.
+  // (animated WebP, HEIC, ...) are refused with its message.
   const head = new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer());
   fm.imageInfo(head);
   let bmp;

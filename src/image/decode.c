@@ -1,6 +1,7 @@
 /* decode.c: PNG / JPEG / GIF (first frame) / BMP decoding (stb_image,
- * header-only from libstb-dev) to RGBA, with header checks before any pixel
- * memory and EXIF orientation. The page accepts exactly what this accepts
+ * header-only from libstb-dev) and WebP (libwebp's decoder, lossy, lossless
+ * and alpha; built from Debian's source) to RGBA, with header checks before
+ * any pixel memory and EXIF orientation. The page accepts exactly what this accepts
  * (it asks fm_image_info first), so both say the same for other formats.
  * What turns the RGBA into a network input is src/image/photo.c. */
 #include <stdlib.h>
@@ -27,6 +28,9 @@
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
+#include "src/webp/decode.h"
+
+#define FORMATS "PNG, JPEG, GIF, BMP and WebP"
 
 /* stb_image 2.27 copies a zero-length IDAT chunk through a NULL buffer
  * (undefined behaviour that UBSan flags; found by fuzzing). Such chunks are
@@ -44,10 +48,28 @@ static int png_has_empty_idat_first(const uint8_t *b, size_t n) {
   return 0;
 }
 
-/* Formats browsers decode that stb_image does not: named, so the message
+static int is_webp(const uint8_t *b, size_t n) {
+  return n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4);
+}
+
+/* A WebP's size from its header, or a message saying what is wrong with it.
+ * Animations are refused: unlike GIF, a WebP animation's first frame may be
+ * a small patch over a background, and composing frames needs libwebp's
+ * demuxer, which this module does not carry. */
+static int webp_info(const uint8_t *b, size_t n, int *w, int *h) {
+  WebPBitstreamFeatures f;
+  VP8StatusCode s = WebPGetFeatures(b, n, &f);
+  if (s == VP8_STATUS_NOT_ENOUGH_DATA) return fm_fail("cannot read the image header: WebP file is cut short");
+  if (s != VP8_STATUS_OK) return fm_fail("cannot read the image header: not a valid WebP file");
+  if (f.has_animation) return fm_fail("animated WebP images are not supported: save one frame as JPEG or PNG");
+  *w = f.width;
+  *h = f.height;
+  return 1;
+}
+
+/* Formats browsers decode that this module does not: named, so the message
  * says what to do instead of "unknown image type". */
 static const char *unsupported_format(const uint8_t *b, size_t n) {
-  if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) return "WebP";
   if (n >= 12 && !memcmp(b + 4, "ftyp", 4)) {
     if (!memcmp(b + 8, "avi", 3)) return "AVIF";
     if (!memcmp(b + 8, "hei", 3) || !memcmp(b + 8, "mif1", 4) || !memcmp(b + 8, "msf1", 4)) return "HEIC";
@@ -62,13 +84,16 @@ int fm_image_info(const uint8_t *bytes, size_t len, int *w, int *h) {
   if (!bytes || len == 0) return fm_fail("image is empty");
   const char *other = unsupported_format(bytes, len);
   if (other)
-    return fm_fail("%s images are not supported (PNG, JPEG, GIF and BMP are): save it as JPEG or PNG", other);
-  if (png_has_empty_idat_first(bytes, len))
+    return fm_fail("%s images are not supported (" FORMATS " are): save it as JPEG or PNG", other);
+  if (is_webp(bytes, len)) {
+    if (!webp_info(bytes, len, w, h)) return 0;
+  } else if (png_has_empty_idat_first(bytes, len)) {
     return fm_fail("cannot decode image: PNG starts its pixel data with an empty IDAT chunk");
-  if (len > 0x7FFFFFFF) return fm_fail("image file is too large");
-  if (!stbi_info_from_memory(bytes, (int)len, w, h, &comp))
-    return fm_fail("cannot read the image header: %s (PNG, JPEG, GIF and BMP are supported)",
-                   stbi_failure_reason());
+  } else {
+    if (len > 0x7FFFFFFF) return fm_fail("image file is too large");
+    if (!stbi_info_from_memory(bytes, (int)len, w, h, &comp))
+      return fm_fail("cannot read the image header: %s (" FORMATS " are supported)", stbi_failure_reason());
+  }
   if (*w < 1 || *h < 1) /* a BMP header may say 0 (found by fuzzing) */
     return fm_fail("image is %dx%d pixels: it has no pixels", *w, *h);
   if ((long long)*w * *h > FM_MAX_IMAGE_PIXELS)
@@ -118,6 +143,19 @@ static int jpeg_orientation(const uint8_t *b, size_t n) {
 int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w, int *h) {
   int iw, ih, comp;
   if (!fm_image_info(bytes, len, &iw, &ih)) return 0;
+  if (is_webp(bytes, len)) { /* decoded straight into the result; EXIF is not applied */
+    size_t size = (size_t)iw * ih * 4;
+    uint8_t *px = fm_malloc(size);
+    if (!px) return 0;
+    if (!WebPDecodeRGBAInto(bytes, len, px, size, iw * 4)) {
+      free(px);
+      return fm_fail("cannot decode image: the WebP data is damaged or cut short");
+    }
+    *out = px;
+    *w = iw;
+    *h = ih;
+    return 1;
+  }
   uint8_t *px = stbi_load_from_memory(bytes, (int)len, &iw, &ih, &comp, 4);
   if (!px) return fm_fail("cannot decode image: %s", stbi_failure_reason());
   int o = jpeg_orientation(bytes, len);
