@@ -122,12 +122,14 @@ build/native/bench_kernels: $(KBENCH) $(HDR)
 	@mkdir -p build/native
 	$(FASTCC) -std=gnu11 -D_GNU_SOURCE -march=x86-64-v3 $(NATIVE_OPT) -Iinclude -Isrc $(KBENCH) -lm -o $@
 
-# Whole models against the peers, then kernels, then training in the page
-# with one and two workers.
+# Whole models against the peers, this build against the previous commit's
+# (bench/ab.mjs builds that one), then kernels, then the page (evaluation,
+# training with one and two workers).
 bench:
 	./build.sh
 	$(MAKE) build/bench_kernels.wasm build/native/bench_kernels
 	node bench/bench.mjs
+	node bench/ab.mjs
 	node --no-warnings bench/kernels.mjs
 	node bench/page.mjs
 

@@ -8,7 +8,9 @@
  *   backward  dw [cout, K]     += dy [cout, hw] * col^T
  *             dcol [K, hw]      = w^T * dy, then col2im adds it into dx.
  * Per-sample lowering keeps the scratch at one sample's col (e.g. 450 KB for
- * 16->32 channels at 28x28), small enough to stay in cache. */
+ * 16->32 channels at 28x28), small enough to stay in cache. 3x3 layers with
+ * 8 or more input channels run the forward pass and dx through Winograd
+ * instead (winograd.c); dw stays here. */
 #include <string.h>
 
 #include "../common.h"
@@ -177,6 +179,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
   int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
   int hw = h * w, K = cin * k * k;
   float *colbuf = L->col + (size_t)tid * K * hw, *dcol = L->dcol + (size_t)tid * K * hw;
+  int wino = fm_wino_dx_applies(L) && L->winodx;
   /* Thread 0 accumulates straight into the gradients, others into partials
    * that the caller adds in a fixed order. */
   float *dw = L->dw, *db = L->db;
@@ -204,7 +207,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
       for (; i < hw; i++) s += row[i];
       db[co] += s;
     }
-    if (!j->dx) continue;
+    if (!j->dx || wino) continue;
     float *dxn = j->dx + (size_t)n * cin * hw;
     if (k == 1) {
       fm_gemm(K, hw, cout, L->w, 1, K, dyn, hw, 1, dxn, hw, 0);
@@ -214,9 +217,19 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
       col2im(dcol, cin, h, w, k, dxn);
     }
   }
+  /* The input gradient through Winograd, several samples at a time. */
+  if (j->dx && wino) {
+    float *wbuf = L->wbuf + (size_t)tid * fm_wino_scratch(L);
+    for (int n = begin; n < end;) {
+      int G = FM_MIN(fm_wino_group(L), end - n);
+      fm_wino_backward_data(L, L->winodx, j->dy + (size_t)n * cout * hw, j->dx + (size_t)n * cin * hw, G, wbuf);
+      n += G;
+    }
+  }
 }
 
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B) {
+  if (dx && fm_wino_dx_applies(L) && L->winodx) fm_wino_weights_dx(L, L->winodx);
   conv_job j = {L, x, dy, NULL, dx};
   int tasks = FM_MIN(FM_MIN(L->threads, fm_threads()), B);
   fm_parallel_for(B, tasks, backward_chunk, &j);

@@ -63,6 +63,7 @@ typedef struct fm_layer {
    * weights may have changed; NULL for a standalone layer, which then
    * transforms its weights on every call. */
   float *wino, *wbuf;
+  float *winodx; /* conv, Winograd input gradient: its transformed weights */
   uint64_t wino_gen;
   const uint64_t *wgen;
   int threads;        /* threads the per-thread scratch was sized for */

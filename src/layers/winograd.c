@@ -1,4 +1,5 @@
-/* winograd.c: the 3x3 convolution's forward pass as Winograd F(2x2, 3x3)
+/* winograd.c: the 3x3 convolution's forward pass, and the gradient of its
+ * input, as Winograd F(2x2, 3x3)
  * (Lavin & Gray 2016), 16 multiplies per 2x2 output tile and channel pair
  * instead of 36: 2.25x fewer than im2col + GEMM, which already runs at 90%+
  * of the core's peak, so this is the only way left to make a one-image
@@ -15,7 +16,12 @@
  * split into its odd and even columns first, so a tile's 4 columns are
  * E[tx], O[tx], E[tx+1], O[tx+1] and every access is a contiguous load.
  * The transform coefficients are 0, +-1 and 1/2, so the result differs from
- * the direct sum only by float rounding (tested against direct loops). */
+ * the direct sum only by float rounding (tested against direct loops).
+ *
+ * The input gradient of a stride-1 "same" 3x3 convolution is itself one:
+ * dx[ci] = sum over co of dy[co] convolved with w[co][ci] turned by 180
+ * degrees, so it runs through the same code with the channels swapped and
+ * the turned kernels transformed (fm_wino_weights_dx). */
 #include "winograd.h"
 
 #include "../common.h"
@@ -48,6 +54,15 @@ int fm_wino_applies(const fm_layer *L) {
   return L->kind == FM_CONV && L->k == 3 && L->in.c >= 8;
 }
 
+int fm_wino_dx_applies(const fm_layer *L) {
+  /* -DFM_NO_WINO_DX keeps the forward pass on Winograd and the input
+   * gradient on im2col, for A/B timings of the backward pass alone. */
+#ifdef FM_NO_WINO_DX
+  return 0;
+#endif
+  return fm_wino_applies(L);
+}
+
 int fm_wino_group(const fm_layer *L) {
   /* Small planes make narrow GEMMs (16 tiles at 7x7): several samples side
    * by side widen them to about 64 columns. The columns are independent, so
@@ -64,27 +79,41 @@ size_t fm_wino_scratch(const fm_layer *L) {
 
 size_t fm_wino_weights_size(const fm_layer *L) { return (size_t)16 * L->out.c * L->in.c; }
 
+/* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
+static void transform_kernel(const float g[9], float *u, size_t plane) {
+  float Gg[4][3]; /* G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 */
+  for (int c = 0; c < 3; c++) {
+    Gg[0][c] = g[c];
+    Gg[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
+    Gg[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
+    Gg[3][c] = g[6 + c];
+  }
+  for (int r = 0; r < 4; r++) { /* (G g) G^T, row by row */
+    const float *a = Gg[r];
+    u[(r * 4 + 0) * plane] = a[0];
+    u[(r * 4 + 1) * plane] = 0.5f * (a[0] + a[1] + a[2]);
+    u[(r * 4 + 2) * plane] = 0.5f * (a[0] - a[1] + a[2]);
+    u[(r * 4 + 3) * plane] = a[2];
+  }
+}
+
 void fm_wino_weights(const fm_layer *L, float *U) {
   int cin = L->in.c, cout = L->out.c;
   size_t plane = (size_t)cout * cin;
   for (int co = 0; co < cout; co++)
+    for (int ci = 0; ci < cin; ci++)
+      transform_kernel(L->w + ((size_t)co * cin + ci) * 9, U + (size_t)co * cin + ci, plane);
+}
+
+void fm_wino_weights_dx(const fm_layer *L, float *Ut) {
+  int cin = L->in.c, cout = L->out.c;
+  size_t plane = (size_t)cin * cout;
+  for (int co = 0; co < cout; co++)
     for (int ci = 0; ci < cin; ci++) {
       const float *g = L->w + ((size_t)co * cin + ci) * 9;
-      float Gg[4][3]; /* G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 */
-      for (int c = 0; c < 3; c++) {
-        Gg[0][c] = g[c];
-        Gg[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
-        Gg[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
-        Gg[3][c] = g[6 + c];
-      }
-      float *u = U + (size_t)co * cin + ci;
-      for (int r = 0; r < 4; r++) { /* (G g) G^T, row by row */
-        const float *a = Gg[r];
-        u[(r * 4 + 0) * plane] = a[0];
-        u[(r * 4 + 1) * plane] = 0.5f * (a[0] + a[1] + a[2]);
-        u[(r * 4 + 2) * plane] = 0.5f * (a[0] - a[1] + a[2]);
-        u[(r * 4 + 3) * plane] = a[2];
-      }
+      float r[9]; /* the kernel turned by 180 degrees */
+      for (int i = 0; i < 9; i++) r[i] = g[8 - i];
+      transform_kernel(r, Ut + (size_t)ci * cout + co, plane);
     }
 }
 
@@ -190,9 +219,10 @@ static void output_tiles(const float *M, size_t mplane, float bias, int h, int w
   }
 }
 
-void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
-                     float *scratch) {
-  int cin = L->in.c, cout = L->out.c, h = L->in.h, w = L->in.w, hw = h * w;
+/* y [G, cout, h, w] = conv3x3(x [G, cin, h, w]) + bias (none when NULL). */
+static void wino_conv(int cin, int cout, int h, int w, const float *U, const float *bias,
+                      const float *x, float *y, int G, float *scratch) {
+  int hw = h * w;
   wino_dims d = dims_of(h, w, G);
   float *plane = scratch, *rows = plane + (size_t)(2 * d.th + 2) * 2 * d.le;
   float *V = rows + (size_t)8 * d.le, *M = V + (size_t)16 * cin * d.ldv;
@@ -208,6 +238,16 @@ void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y
             M + xi * mplane, d.ldv, 0);
   for (int g = 0; g < G; g++)
     for (int co = 0; co < cout; co++)
-      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, L->b[co], h, w, d,
+      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, bias ? bias[co] : 0.0f, h, w, d,
                    y + ((size_t)g * cout + co) * hw);
+}
+
+void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
+                     float *scratch) {
+  wino_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, L->b, x, y, G, scratch);
+}
+
+void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
+                           float *scratch) {
+  wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, dy, dx, G, scratch);
 }

@@ -1,5 +1,6 @@
-/* winograd.h: the 3x3 convolution forward pass as Winograd F(2x2, 3x3)
- * (winograd.c). The backward passes stay on im2col + GEMM. */
+/* winograd.h: the 3x3 convolution's forward pass and input gradient as
+ * Winograd F(2x2, 3x3) (winograd.c). The weight gradient stays on im2col +
+ * GEMM. */
 #ifndef FM_WINOGRAD_H
 #define FM_WINOGRAD_H
 
@@ -10,6 +11,8 @@
 /* Whether the layer's forward pass uses Winograd (3x3 with enough input
  * channels to pay for the transforms). */
 int fm_wino_applies(const fm_layer *L);
+/* Whether its input gradient does (the same layers). */
+int fm_wino_dx_applies(const fm_layer *L);
 /* Samples the forward pass takes at once (fm_wino_forward's G at most), and
  * the floats of per-thread scratch that needs. */
 int fm_wino_group(const fm_layer *L);
@@ -21,5 +24,12 @@ void fm_wino_weights(const fm_layer *L, float *U);
  * (1 <= G <= fm_wino_group(L)). */
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch);
+/* The input gradient's weights, Ut [16][cin][cout] (fm_wino_weights_size
+ * floats): the kernels turned by 180 degrees, channels swapped. */
+void fm_wino_weights_dx(const fm_layer *L, float *Ut);
+/* dx [G, cin, h, w] = the gradient of the forward pass's input for dy
+ * [G, cout, h, w], G samples as in fm_wino_forward, the same scratch. */
+void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
+                           float *scratch);
 
 #endif

@@ -18,6 +18,7 @@
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "layers/layer.h"
+#include "layers/winograd.h"
 #include "net/net.h"
 #include "train/train.h"
 
@@ -288,6 +289,62 @@ static void test_forward_reference(void) {
   }
 }
 
+/* The convolution's input gradient (Winograd from 8 input channels up, with
+ * 3 output channels as the transposed convolution's inputs) and weight
+ * gradient against direct loops, on the forward test's edge shapes. */
+static void test_backward_reference(void) {
+  static const int shapes[][3] = {{8, 7, 7},  {9, 5, 6},  {16, 28, 28}, {8, 1, 1}, {8, 2, 3},
+                                  {12, 14, 14}, {8, 9, 17}, {3, 5, 7},  {10, 3, 3}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    fm_shape in = {shapes[s][0], shapes[s][1], shapes[s][2], 0};
+    int B = 5, c = in.c, h = in.h, w = in.w; /* 5 samples: groups of up to 4, then the rest */
+    test_layer t = make_layer(FM_CONV, in, 3, 0, B);
+    int nin = B * c * h * w, nout = B * 3 * h * w;
+    float *x = malloc(sizeof(float) * nin), *dy = malloc(sizeof(float) * nout);
+    float *dx = malloc(sizeof(float) * nin), *y = malloc(sizeof(float) * nout);
+    for (int i = 0; i < nin; i++) x[i] = frand();
+    for (int i = 0; i < nout; i++) dy[i] = frand();
+    memset(t.grads, 0, sizeof(float) * (t.L.nw + t.L.nb));
+    fm_layer_backward(&t.L, x, y, dy, dx, B);
+    double wx = 0, ww = 0;
+    for (int n = 0; n < B; n++)
+      for (int ci = 0; ci < c; ci++)
+        for (int sy = 0; sy < h; sy++)
+          for (int sx = 0; sx < w; sx++) {
+            double r = 0;
+            for (int co = 0; co < 3; co++)
+              for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++) {
+                  int yy = sy - ky + 1, xx = sx - kx + 1;
+                  if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+                  r += (double)t.L.w[((co * c + ci) * 3 + ky) * 3 + kx] * dy[((n * 3 + co) * h + yy) * w + xx];
+                }
+            wx = fmax(wx, fabs(r - dx[((n * c + ci) * h + sy) * w + sx]));
+          }
+    for (int co = 0; co < 3; co++)
+      for (int ci = 0; ci < c; ci++)
+        for (int ky = 0; ky < 3; ky++)
+          for (int kx = 0; kx < 3; kx++) {
+            double r = 0;
+            for (int n = 0; n < B; n++)
+              for (int yy = 0; yy < h; yy++)
+                for (int xx = 0; xx < w; xx++) {
+                  int sy = yy + ky - 1, sx = xx + kx - 1;
+                  if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
+                  r += (double)dy[((n * 3 + co) * h + yy) * w + xx] * x[((n * c + ci) * h + sy) * w + sx];
+                }
+            ww = fmax(ww, fabs(r - t.L.dw[((co * c + ci) * 3 + ky) * 3 + kx]) / fmax(1.0, fabs(r)));
+          }
+    char name[96], why[64];
+    snprintf(name, sizeof name, "conv3x3 dx and dw = direct loops, %dx%dx%d%s", c, h, w,
+             fm_wino_dx_applies(&t.L) ? " (dx by Winograd)" : "");
+    snprintf(why, sizeof why, "max error dx %.3g, dw %.3g", wx, ww);
+    report(wx < 1e-4 && ww < 1e-4, name, why);
+    free(x), free(dy), free(dx), free(y);
+    free_layer(&t);
+  }
+}
+
 static void test_layers(void) {
   fm_shape img = {2, 6, 6, 0}, odd = {3, 5, 7, 0}, flat = {12, 1, 1, 1};
   gradcheck_layer("dense", FM_DENSE, flat, 5, 0, 0);
@@ -304,7 +361,7 @@ static void test_layers(void) {
   gradcheck_layer("dropout", FM_DROPOUT, img, 0, 0.4f, 0);
   gradcheck_layer("gap", FM_GAP, img, 0, 0, 0);
   gradcheck_layer("flatten", FM_FLATTEN, img, 0, 0, 0);
-  gradcheck_layer("conv 3x3 Winograd forward", FM_CONV, (fm_shape){8, 5, 6, 0}, 3, 0, 0);
+  gradcheck_layer("conv 3x3 Winograd forward and dx", FM_CONV, (fm_shape){8, 5, 6, 0}, 3, 0, 0);
 }
 
 /* Cross-entropy of B x 10 logits z with labels y, or with label sets when y is
@@ -687,6 +744,7 @@ int main(void) {
   test_augment_photo();
   test_augment_pair();
   test_wino_cache();
+  test_backward_reference();
   test_views();
   test_threads();
   test_saliency();
