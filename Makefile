@@ -115,7 +115,7 @@ test:
 	node --test tests/
 
 # Per-kernel speed against the core's peak (bench/kernels.c), as wasm and natively.
-KBENCH := bench/kernels.c src/kernels/gemm.c src/layers/winograd.c src/common.c
+KBENCH := bench/kernels.c src/kernels/gemm.c src/layers/winograd.c src/layers/winograd4.c src/common.c
 build/bench_kernels.wasm: $(KBENCH) $(HDR)
 	$(EMCC) -std=gnu11 -D_GNU_SOURCE -O3 -msimd128 -Iinclude -Isrc -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH $(KBENCH) -o $@
 build/native/bench_kernels: $(KBENCH) $(HDR)

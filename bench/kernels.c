@@ -7,10 +7,12 @@
  *   ukernel   the 4x8 GEMM micro-kernel on packed panels in L1
  *   gemm      fm_gemm on the shapes cnn-small's layers run (forward conv,
  *             weight gradient, input gradient, dense)
- *   winograd  one image through a 3x3 convolution's Winograd F(2x2,3x3)
- *             forward (transforms + 16 GEMMs), counted as the multiply-adds
- *             of the direct convolution: above 100% of peak is the 2.25x
- *             fewer multiplies paying off
+ *   winograd  a 3x3 convolution's Winograd forward on the images it takes
+ *             per call
+ *             (F(4x4,3x3): transforms + 36 GEMMs, on these 7x7 to 28x28
+ *             planes), counted as the multiply-adds of the direct
+ *             convolution: above 100% of peak is the up to 4x fewer
+ *             multiplies paying off
  * Prints one line per kernel: GFLOP/s and the fraction of peak. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,11 +105,12 @@ int main(void) {
     int hw = L.in.h * L.in.w;
     L.w = randoms((size_t)L.out.c * L.in.c * 9), L.b = randoms((size_t)L.out.c);
     float *U = randoms(fm_wino_weights_size(&L)), *scratch = randoms(fm_wino_scratch(&L));
-    float *x = randoms((size_t)L.in.c * hw), *y = randoms((size_t)L.out.c * hw);
+    int G = fm_wino_group(&L); /* the images the layer runs per call */
+    float *x = randoms((size_t)G * L.in.c * hw), *y = randoms((size_t)G * L.out.c * hw);
     fm_wino_weights(&L, U);
-    double g = RATE(fm_wino_forward(&L, U, x, y, 1, scratch)) * 2.0 * L.out.c * L.in.c * 9 * hw / 1e9;
+    double g = RATE(fm_wino_forward(&L, U, x, y, G, scratch)) * 2.0 * G * L.out.c * L.in.c * 9 * hw / 1e9;
     char name[64];
-    snprintf(name, sizeof name, "conv %d->%d at %dx%d, one image", L.in.c, L.out.c, L.in.h, L.in.w);
+    snprintf(name, sizeof name, "conv %d->%d at %dx%d, %d image%s", L.in.c, L.out.c, L.in.h, L.in.w, G, G > 1 ? "s" : "");
     printf("winograd %-35s %7.1f GFLOP/s  %3.0f%%\n", name, g, 100 * g / peak);
     free(L.w), free(L.b), free(U), free(scratch), free(x), free(y);
   }

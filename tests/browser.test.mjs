@@ -170,7 +170,7 @@ test('uploaded photos each get a result: the photo, its mask, the 28x28 input an
     assert.ok(names.some((n) => byFile[f].includes(`Looks like: ${n}`) || byFile[f].includes(`Not sure: maybe ${n}`)), byFile[f]);
   }
   // The module reads the header first, so the page says what `fmnist predict` says.
-  assert.match(byFile['notes.txt'], /Could not classify: cannot read the image header: unknown image type \(PNG, JPEG, GIF and BMP are supported\)/);
+  assert.match(byFile['notes.txt'], /Could not classify: cannot read the image header: unknown image type \(PNG, JPEG, GIF, BMP and WebP are supported\)/);
   assert.equal(await page.locator('[data-testid=photo-result] img.thumb').count(), 2);
   // Each classified photo says how long it took; the one that failed does not.
   for (const f of ['garment.png', 'small.png']) assert.match(byFile[f], /\d+ ms \(decode, pipeline, model\)/);

@@ -1,5 +1,6 @@
 /* winograd.c: the 3x3 convolution's forward pass, and the gradient of its
- * input, as Winograd F(2x2, 3x3)
+ * input, as Winograd: F(4x4, 3x3) (winograd4.c) on planes from 7x7 up, and
+ * here F(2x2, 3x3)
  * (Lavin & Gray 2016), 16 multiplies per 2x2 output tile and channel pair
  * instead of 36: 2.25x fewer than im2col + GEMM, which already runs at 90%+
  * of the core's peak, so this is the only way left to make a one-image
@@ -63,7 +64,7 @@ int fm_wino_dx_applies(const fm_layer *L) {
   return fm_wino_applies(L);
 }
 
-int fm_wino_group(const fm_layer *L) {
+static int group2(const fm_layer *L) {
   /* Small planes make narrow GEMMs (16 tiles at 7x7): several samples side
    * by side widen them to about 64 columns. The columns are independent, so
    * the results are the same bit for bit, only faster. */
@@ -71,13 +72,12 @@ int fm_wino_group(const fm_layer *L) {
   return FM_MAX(1, FM_MIN(4, (64 + T - 1) / T));
 }
 
-size_t fm_wino_scratch(const fm_layer *L) {
-  wino_dims d = dims_of(L->in.h, L->in.w, fm_wino_group(L));
+static size_t scratch2(const fm_layer *L) {
+  wino_dims d = dims_of(L->in.h, L->in.w, group2(L));
   size_t plane = (size_t)(2 * d.th + 2) * 2 * d.le, rows = (size_t)8 * d.le;
   return plane + rows + (size_t)16 * (L->in.c + L->out.c) * d.ldv;
 }
 
-size_t fm_wino_weights_size(const fm_layer *L) { return (size_t)16 * L->out.c * L->in.c; }
 
 /* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
 static void transform_kernel(const float g[9], float *u, size_t plane) {
@@ -97,7 +97,7 @@ static void transform_kernel(const float g[9], float *u, size_t plane) {
   }
 }
 
-void fm_wino_weights(const fm_layer *L, float *U) {
+static void weights2(const fm_layer *L, float *U) {
   int cin = L->in.c, cout = L->out.c;
   size_t plane = (size_t)cout * cin;
   for (int co = 0; co < cout; co++)
@@ -105,7 +105,7 @@ void fm_wino_weights(const fm_layer *L, float *U) {
       transform_kernel(L->w + ((size_t)co * cin + ci) * 9, U + (size_t)co * cin + ci, plane);
 }
 
-void fm_wino_weights_dx(const fm_layer *L, float *Ut) {
+static void weights2_dx(const fm_layer *L, float *Ut) {
   int cin = L->in.c, cout = L->out.c;
   size_t plane = (size_t)cin * cout;
   for (int co = 0; co < cout; co++)
@@ -242,12 +242,43 @@ static void wino_conv(int cin, int cout, int h, int w, const float *U, const flo
                    y + ((size_t)g * cout + co) * hw);
 }
 
+/* F(4x4, 3x3) (winograd4.c) does 36 multiplies for 16 outputs instead of
+ * 64, but its transforms cost more per output and its tiles overhang small
+ * planes: from 7x7 up it is faster on every layer measured (x1.18 to x1.31
+ * per layer in wasm), below it F(2x2) is (x0.64 to x0.83 on 1x1 to 6x17). */
+static int tile4(const fm_layer *L) {
+#ifdef FM_NO_WINO4
+  return 0;
+#endif
+  return L->in.h >= 7 && L->in.w >= 7;
+}
+
+int fm_wino_group(const fm_layer *L) { return tile4(L) ? fm_wino4_group(L) : group2(L); }
+
+size_t fm_wino_scratch(const fm_layer *L) { return tile4(L) ? fm_wino4_scratch(L) : scratch2(L); }
+
+size_t fm_wino_weights_size(const fm_layer *L) {
+  return (size_t)(tile4(L) ? 36 : 16) * L->out.c * L->in.c;
+}
+
+void fm_wino_weights(const fm_layer *L, float *U) {
+  if (tile4(L)) fm_wino4_weights(L, U);
+  else weights2(L, U);
+}
+
+void fm_wino_weights_dx(const fm_layer *L, float *Ut) {
+  if (tile4(L)) fm_wino4_weights_dx(L, Ut);
+  else weights2_dx(L, Ut);
+}
+
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch) {
-  wino_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, L->b, x, y, G, scratch);
+  if (tile4(L)) fm_wino4_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, L->b, x, y, G, scratch);
+  else wino_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, L->b, x, y, G, scratch);
 }
 
 void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
                            float *scratch) {
-  wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, dy, dx, G, scratch);
+  if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, dy, dx, G, scratch);
+  else wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, dy, dx, G, scratch);
 }

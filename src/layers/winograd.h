@@ -1,6 +1,6 @@
 /* winograd.h: the 3x3 convolution's forward pass and input gradient as
- * Winograd F(2x2, 3x3) (winograd.c). The weight gradient stays on im2col +
- * GEMM. */
+ * Winograd F(4x4, 3x3) or F(2x2, 3x3), chosen by plane size (winograd.c).
+ * The weight gradient stays on im2col + GEMM. */
 #ifndef FM_WINOGRAD_H
 #define FM_WINOGRAD_H
 
@@ -31,5 +31,15 @@ void fm_wino_weights_dx(const fm_layer *L, float *Ut);
  * [G, cout, h, w], G samples as in fm_wino_forward, the same scratch. */
 void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
                            float *scratch);
+
+/* F(4x4, 3x3) itself (winograd4.c), for winograd.c: the same contracts,
+ * with 36 transformed positions instead of 16; fm_wino4_conv is the forward
+ * pass for cin -> cout channels (bias NULL: none). */
+int fm_wino4_group(const fm_layer *L);
+size_t fm_wino4_scratch(const fm_layer *L);
+void fm_wino4_weights(const fm_layer *L, float *U);
+void fm_wino4_weights_dx(const fm_layer *L, float *Ut);
+void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const float *bias,
+                   const float *x, float *y, int G, float *scratch);
 
 #endif

@@ -1,0 +1,250 @@
+/* winograd4.c: the 3x3 convolution as Winograd F(4x4, 3x3) (Lavin & Gray
+ * 2016): 36 multiplies per 4x4 output tile and channel pair instead of 144
+ * for the direct sum (F(2x2, 3x3) needs 64 for the same outputs).
+ *
+ * With tiles t = (ty, tx) of 4x4 outputs reading 6x6 inputs (the tiles of up
+ * to G samples side by side):
+ *   U[xi][co][ci] = (G g G^T)[xi]      weights, once per weight change
+ *   V[xi][ci][t]  = (B^T d B)[xi]      input tiles
+ *   M[xi]         = U[xi] * V[xi]      36 GEMMs [cout x cin] * [cin x T]
+ *   y tile        = A^T M A + bias     output tiles
+ * (xi runs over the 36 positions of the 6x6 transformed tile.) The
+ * transforms are SIMD across 4 neighbouring tiles of a row: each input row
+ * is split into its 4 column phases first (P_r[m] = x[4m + r - 1]), so a
+ * tile's 6 columns are P0[tx], P1[tx], P2[tx], P3[tx], P0[tx+1], P1[tx+1]
+ * and every access is a contiguous load.
+ *
+ *   B^T = [4  0 -5  0 1 0]   G = [ 1/4     0     0]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1 1 0]       [-1/6  -1/6  -1/6]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1 1 0]       [-1/6   1/6  -1/6]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2 1 0]       [1/24  1/12   1/6]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2 1 0]       [1/24 -1/12   1/6]
+ *         [0  4  0 -5 0 1]       [   0     0     1]
+ * The larger coefficients cost some float precision against F(2x2): about
+ * 1e-6 relative error per output here, tested against direct loops. */
+#include "winograd.h"
+
+#include "../common.h"
+#include "../kernels/gemm.h"
+#include "../kernels/simd.h"
+
+typedef struct {
+  int th, tw, T;
+  int ldv; /* row stride of V and M: G samples' T tiles plus slack, a multiple of 4 */
+  int le;  /* length of one column phase of a split row, with slack */
+} wino_dims;
+
+static wino_dims dims_of(int h, int w, int G) {
+  wino_dims d;
+  d.th = (h + 3) / 4, d.tw = (w + 3) / 4, d.T = d.th * d.tw;
+  d.ldv = (G * d.T + 3) / 4 * 4 + 4;
+  d.le = (d.tw + 3) / 4 * 4 + 4;
+  return d;
+}
+
+int fm_wino4_group(const fm_layer *L) {
+  int T = dims_of(L->in.h, L->in.w, 1).T;
+  return FM_MAX(1, FM_MIN(16, (64 + T - 1) / T));
+}
+
+size_t fm_wino4_scratch(const fm_layer *L) {
+  wino_dims d = dims_of(L->in.h, L->in.w, fm_wino4_group(L));
+  size_t plane = (size_t)(4 * d.th + 2) * 4 * d.le, rows = (size_t)6 * 4 * d.le;
+  return plane + rows + (size_t)36 * (L->in.c + L->out.c) * d.ldv;
+}
+
+/* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
+static void transform_kernel(const float g[9], float *u, size_t plane) {
+  float Gg[6][3];
+  for (int c = 0; c < 3; c++) {
+    float a = g[c], b = g[3 + c], e = g[6 + c];
+    Gg[0][c] = a / 4;
+    Gg[1][c] = -(a + b + e) / 6;
+    Gg[2][c] = -(a - b + e) / 6;
+    Gg[3][c] = a / 24 + b / 12 + e / 6;
+    Gg[4][c] = a / 24 - b / 12 + e / 6;
+    Gg[5][c] = e;
+  }
+  for (int r = 0; r < 6; r++) {
+    float a = Gg[r][0], b = Gg[r][1], e = Gg[r][2];
+    float *o = u + (size_t)r * 6 * plane;
+    o[0 * plane] = a / 4;
+    o[1 * plane] = -(a + b + e) / 6;
+    o[2 * plane] = -(a - b + e) / 6;
+    o[3 * plane] = a / 24 + b / 12 + e / 6;
+    o[4 * plane] = a / 24 - b / 12 + e / 6;
+    o[5 * plane] = e;
+  }
+}
+
+void fm_wino4_weights(const fm_layer *L, float *U) {
+  int cin = L->in.c, cout = L->out.c;
+  size_t plane = (size_t)cout * cin;
+  for (int co = 0; co < cout; co++)
+    for (int ci = 0; ci < cin; ci++)
+      transform_kernel(L->w + ((size_t)co * cin + ci) * 9, U + (size_t)co * cin + ci, plane);
+}
+
+void fm_wino4_weights_dx(const fm_layer *L, float *Ut) {
+  int cin = L->in.c, cout = L->out.c;
+  size_t plane = (size_t)cin * cout;
+  for (int co = 0; co < cout; co++)
+    for (int ci = 0; ci < cin; ci++) {
+      const float *g = L->w + ((size_t)co * cin + ci) * 9;
+      float r[9]; /* the kernel turned by 180 degrees */
+      for (int i = 0; i < 9; i++) r[i] = g[8 - i];
+      transform_kernel(r, Ut + (size_t)ci * cout + co, plane);
+    }
+}
+
+/* One input row x[0..w) into its 4 column phases, one zero of padding on
+ * the left: P[r * le + m] = x[4m + r - 1], zero outside the row. */
+static void split_row(const float *x, int w, int le, float *P) {
+  int m = 0;
+  if (w >= 16) { /* the first block, then whole blocks of 16 from x[4m - 1] */
+    for (int r = 0; r < 4; r++) P[r * le] = r == 0 ? 0.0f : x[r - 1];
+    for (m = 1; 4 * m + 15 <= w; m += 4) {
+      const float *s = x + 4 * m - 1;
+      v128_t q0 = wasm_v128_load(s), q1 = wasm_v128_load(s + 4);
+      v128_t q2 = wasm_v128_load(s + 8), q3 = wasm_v128_load(s + 12);
+      v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
+      v128_t t2 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
+      wasm_v128_store(P + m, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+      wasm_v128_store(P + le + m, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+      wasm_v128_store(P + 2 * le + m, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+      wasm_v128_store(P + 3 * le + m, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+    }
+  }
+  for (; m < le; m++)
+    for (int r = 0; r < 4; r++) {
+      int s = 4 * m + r - 1;
+      P[r * le + m] = s >= 0 && s < w ? x[s] : 0.0f;
+    }
+}
+
+#define F4(v) wasm_f32x4_splat(v)
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+
+/* B^T d for 6 vectors: the input transform along one direction. */
+static inline void bt6(const v128_t d[6], v128_t o[6]) {
+  v128_t four = F4(4.0f), five = F4(5.0f), two = F4(2.0f);
+  o[0] = ADD(SUB(MUL(four, d[0]), MUL(five, d[2])), d[4]);
+  v128_t a = SUB(d[4], MUL(four, d[2])), b = SUB(d[3], MUL(four, d[1]));
+  o[1] = ADD(a, b);
+  o[2] = SUB(a, b);
+  v128_t c = SUB(d[4], d[2]), e = MUL(two, SUB(d[3], d[1]));
+  o[3] = ADD(c, e);
+  o[4] = SUB(c, e);
+  o[5] = ADD(SUB(MUL(four, d[1]), MUL(five, d[3])), d[5]);
+}
+
+/* A^T m for 6 vectors: the output transform along one direction. */
+static inline void at6(const v128_t m[6], v128_t o[4]) {
+  v128_t s12 = ADD(m[1], m[2]), d12 = SUB(m[1], m[2]);
+  v128_t s34 = ADD(m[3], m[4]), d34 = SUB(m[3], m[4]);
+  o[0] = ADD(ADD(m[0], s12), s34);
+  o[1] = ADD(d12, MUL(F4(2.0f), d34));
+  o[2] = ADD(s12, MUL(F4(4.0f), s34));
+  o[3] = ADD(ADD(d12, MUL(F4(8.0f), d34)), m[5]);
+}
+
+/* V[xi][ci][t] for all tiles of channel ci (x: that channel's plane). */
+static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane, float *rows,
+                        float *V, size_t vplane) {
+  int rl = 4 * d.le; /* a split row: its 4 phases */
+  /* Plane row r holds input row r - 1 (zero above and below). */
+  for (int r = 0; r < 4 * d.th + 2; r++) {
+    float *P = plane + (size_t)r * rl;
+    int y = r - 1;
+    if (y < 0 || y >= h)
+      for (int i = 0; i < rl; i += 4) wasm_v128_store(P + i, wasm_f32x4_splat(0));
+    else
+      split_row(x + (size_t)y * w, w, d.le, P);
+  }
+  for (int ty = 0; ty < d.th; ty++) {
+    const float *R = plane + (size_t)4 * ty * rl;
+    /* B^T down the columns: rows[0..6), each a whole split row. */
+    for (int i = 0; i < rl; i += 4) {
+      v128_t in[6], out[6];
+      for (int k = 0; k < 6; k++) in[k] = wasm_v128_load(R + (size_t)k * rl + i);
+      bt6(in, out);
+      for (int k = 0; k < 6; k++) wasm_v128_store(rows + (size_t)k * rl + i, out[k]);
+    }
+    /* B along the rows, 4 tiles at a time. */
+    for (int k = 0; k < 6; k++) {
+      const float *P0 = rows + (size_t)k * rl, *P1 = P0 + d.le, *P2 = P1 + d.le, *P3 = P2 + d.le;
+      float *v = V + (size_t)6 * k * vplane + (size_t)ty * d.tw;
+      for (int tx = 0; tx < d.tw; tx += 4) {
+        v128_t in[6] = {wasm_v128_load(P0 + tx), wasm_v128_load(P1 + tx), wasm_v128_load(P2 + tx),
+                        wasm_v128_load(P3 + tx), wasm_v128_load(P0 + tx + 1), wasm_v128_load(P1 + tx + 1)};
+        v128_t out[6];
+        bt6(in, out);
+        for (int c = 0; c < 6; c++) wasm_v128_store(v + c * vplane + tx, out[c]);
+      }
+    }
+  }
+}
+
+/* y[co] = A^T M A + bias, 4 tiles of a tile row at a time. */
+static void output_tiles(const float *M, size_t mplane, float bias, int h, int w, wino_dims d,
+                         float *y) {
+  v128_t b = wasm_f32x4_splat(bias);
+  for (int ty = 0; ty < d.th; ty++) {
+    int rows_in = FM_MIN(4, h - 4 * ty);
+    for (int tx = 0; tx < d.tw; tx += 4) {
+      const float *m = M + (size_t)ty * d.tw + tx;
+      v128_t col[4][6]; /* A^T down the columns: col[k][c] */
+      for (int c = 0; c < 6; c++) {
+        v128_t in[6], out[4];
+        for (int r = 0; r < 6; r++) in[r] = wasm_v128_load(m + (size_t)(6 * r + c) * mplane);
+        at6(in, out);
+        for (int k = 0; k < 4; k++) col[k][c] = out[k];
+      }
+      for (int k = 0; k < rows_in; k++) {
+        v128_t o[4]; /* A along the row: o[j] = output column j of the 4 tiles */
+        at6(col[k], o);
+        for (int j = 0; j < 4; j++) o[j] = ADD(o[j], b);
+        /* Transpose: lane i of o[0..3] is tile tx + i's 4 outputs. */
+        v128_t t0 = wasm_i32x4_shuffle(o[0], o[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(o[0], o[1], 2, 6, 3, 7);
+        v128_t t2 = wasm_i32x4_shuffle(o[2], o[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(o[2], o[3], 2, 6, 3, 7);
+        v128_t out[4] = {wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7),
+                         wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7)};
+        float *yr = y + (size_t)(4 * ty + k) * w;
+        for (int i = 0; i < 4; i++) {
+          int x = 4 * (tx + i);
+          if (x + 4 <= w) {
+            wasm_v128_store(yr + x, out[i]);
+          } else if (x < w) {
+            float t[4];
+            wasm_v128_store(t, out[i]);
+            for (int j = 0; x + j < w; j++) yr[x + j] = t[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const float *bias,
+                   const float *x, float *y, int G, float *scratch) {
+  int hw = h * w;
+  wino_dims d = dims_of(h, w, G);
+  float *plane = scratch, *rows = plane + (size_t)(4 * d.th + 2) * 4 * d.le;
+  float *V = rows + (size_t)6 * 4 * d.le, *M = V + (size_t)36 * cin * d.ldv;
+  size_t vplane = (size_t)cin * d.ldv, mplane = (size_t)cout * d.ldv, uplane = (size_t)cout * cin;
+  /* Sample g's tiles are columns [g T, (g + 1) T). In this order each
+   * sample's 4-wide overrun past its last tile is overwritten by the next. */
+  for (int ci = 0; ci < cin; ci++)
+    for (int g = 0; g < G; g++)
+      input_tiles(x + ((size_t)g * cin + ci) * hw, h, w, d, plane, rows,
+                  V + (size_t)ci * d.ldv + (size_t)g * d.T, vplane);
+  for (int xi = 0; xi < 36; xi++)
+    fm_gemm(cout, G * d.T, cin, U + xi * uplane, cin, 1, V + xi * vplane, d.ldv, 1,
+            M + xi * mplane, d.ldv, 0);
+  for (int g = 0; g < G; g++)
+    for (int co = 0; co < cout; co++)
+      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, bias ? bias[co] : 0.0f, h, w, d,
+                   y + ((size_t)g * cout + co) * hw);
+}
