@@ -80,7 +80,7 @@ static size_t scratch2(const fm_layer *L) {
 
 
 /* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
-static void transform_kernel(const float g[9], float *u, size_t plane) {
+static void transform_kernel(const float *g, float *u, size_t plane) {
   float Gg[4][3]; /* G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 */
   for (int c = 0; c < 3; c++) {
     Gg[0][c] = g[c];
@@ -95,26 +95,6 @@ static void transform_kernel(const float g[9], float *u, size_t plane) {
     u[(r * 4 + 2) * plane] = 0.5f * (a[0] - a[1] + a[2]);
     u[(r * 4 + 3) * plane] = a[2];
   }
-}
-
-static void weights2(const fm_layer *L, float *U) {
-  int cin = L->in.c, cout = L->out.c;
-  size_t plane = (size_t)cout * cin;
-  for (int co = 0; co < cout; co++)
-    for (int ci = 0; ci < cin; ci++)
-      transform_kernel(L->w + ((size_t)co * cin + ci) * 9, U + (size_t)co * cin + ci, plane);
-}
-
-static void weights2_dx(const fm_layer *L, float *Ut) {
-  int cin = L->in.c, cout = L->out.c;
-  size_t plane = (size_t)cin * cout;
-  for (int co = 0; co < cout; co++)
-    for (int ci = 0; ci < cin; ci++) {
-      const float *g = L->w + ((size_t)co * cin + ci) * 9;
-      float r[9]; /* the kernel turned by 180 degrees */
-      for (int i = 0; i < 9; i++) r[i] = g[8 - i];
-      transform_kernel(r, Ut + (size_t)ci * cout + co, plane);
-    }
 }
 
 /* One input row x[0..w) into its halves with one zero of padding on the
@@ -261,15 +241,26 @@ size_t fm_wino_weights_size(const fm_layer *L) {
   return (size_t)(tile4(L) ? 36 : 16) * L->out.c * L->in.c;
 }
 
-void fm_wino_weights(const fm_layer *L, float *U) {
-  if (tile4(L)) fm_wino4_weights(L, U);
-  else weights2(L, U);
+/* Every kernel through F(2x2)'s or F(4x4)'s weight transform: as they are
+ * (U [xi][cout][cin]), or for the input gradient turned by 180 degrees with
+ * the channels swapped (Ut [xi][cin][cout]). */
+static void weights(const fm_layer *L, float *U, int dx) {
+  int cin = L->in.c, cout = L->out.c;
+  size_t plane = (size_t)cout * cin;
+  void (*kernel)(const float *, float *, size_t) = tile4(L) ? fm_wino4_kernel : transform_kernel;
+  for (int co = 0; co < cout; co++)
+    for (int ci = 0; ci < cin; ci++) {
+      const float *g = L->w + ((size_t)co * cin + ci) * 9;
+      float r[9];
+      if (dx)
+        for (int i = 0; i < 9; i++) r[i] = g[8 - i];
+      kernel(dx ? r : g, dx ? U + (size_t)ci * cout + co : U + (size_t)co * cin + ci, plane);
+    }
 }
 
-void fm_wino_weights_dx(const fm_layer *L, float *Ut) {
-  if (tile4(L)) fm_wino4_weights_dx(L, Ut);
-  else weights2_dx(L, Ut);
-}
+void fm_wino_weights(const fm_layer *L, float *U) { weights(L, U, 0); }
+
+void fm_wino_weights_dx(const fm_layer *L, float *Ut) { weights(L, Ut, 1); }
 
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch) {

@@ -37,8 +37,8 @@ void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, 
  * pass for cin -> cout channels (bias NULL: none). */
 int fm_wino4_group(const fm_layer *L);
 size_t fm_wino4_scratch(const fm_layer *L);
-void fm_wino4_weights(const fm_layer *L, float *U);
-void fm_wino4_weights_dx(const fm_layer *L, float *Ut);
+/* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
+void fm_wino4_kernel(const float *g, float *u, size_t plane);
 void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const float *bias,
                    const float *x, float *y, int G, float *scratch);
 

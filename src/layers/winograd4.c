@@ -53,8 +53,7 @@ size_t fm_wino4_scratch(const fm_layer *L) {
   return plane + rows + (size_t)36 * (L->in.c + L->out.c) * d.ldv;
 }
 
-/* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
-static void transform_kernel(const float g[9], float *u, size_t plane) {
+void fm_wino4_kernel(const float *g, float *u, size_t plane) {
   float Gg[6][3];
   for (int c = 0; c < 3; c++) {
     float a = g[c], b = g[3 + c], e = g[6 + c];
@@ -75,26 +74,6 @@ static void transform_kernel(const float g[9], float *u, size_t plane) {
     o[4 * plane] = a / 24 - b / 12 + e / 6;
     o[5 * plane] = e;
   }
-}
-
-void fm_wino4_weights(const fm_layer *L, float *U) {
-  int cin = L->in.c, cout = L->out.c;
-  size_t plane = (size_t)cout * cin;
-  for (int co = 0; co < cout; co++)
-    for (int ci = 0; ci < cin; ci++)
-      transform_kernel(L->w + ((size_t)co * cin + ci) * 9, U + (size_t)co * cin + ci, plane);
-}
-
-void fm_wino4_weights_dx(const fm_layer *L, float *Ut) {
-  int cin = L->in.c, cout = L->out.c;
-  size_t plane = (size_t)cin * cout;
-  for (int co = 0; co < cout; co++)
-    for (int ci = 0; ci < cin; ci++) {
-      const float *g = L->w + ((size_t)co * cin + ci) * 9;
-      float r[9]; /* the kernel turned by 180 degrees */
-      for (int i = 0; i < 9; i++) r[i] = g[8 - i];
-      transform_kernel(r, Ut + (size_t)ci * cout + co, plane);
-    }
 }
 
 /* One input row x[0..w) into its 4 column phases, one zero of padding on
