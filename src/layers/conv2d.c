@@ -11,6 +11,7 @@
  * 16->32 channels at 28x28), small enough to stay in cache. 3x3 layers with
  * 8 or more input channels run the forward pass and dx through Winograd
  * instead (winograd.c); dw stays here. */
+#include <math.h>
 #include <string.h>
 
 #include "../common.h"
@@ -123,6 +124,7 @@ typedef struct {
   fm_layer *L;
   const float *x, *dy;
   float *y, *dx;
+  fm_wino_epilogue e; /* forward: what follows the sums (the bias, or a fused batch norm + ReLU) */
 } conv_job;
 
 static void forward_chunk(void *ctx, int begin, int end, int tid) {
@@ -138,30 +140,47 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
     float *yn = j->y + (size_t)n * cout * hw;
     if (wino) {
       int G = FM_MIN(fm_wino_group(L), end - n);
-      fm_wino_forward(L, L->wino, xn, yn, G, wbuf);
+      fm_wino_forward_fused(L, L->wino, xn, yn, G, wbuf, j->e);
       n += G - 1;
       continue;
     }
-    for (int co = 0; co < cout; co++) {
-      v128_t bias = wasm_f32x4_splat(L->b[co]);
-      float *row = yn + co * hw;
-      int i = 0;
-      for (; i + 4 <= hw; i += 4) wasm_v128_store(row + i, bias);
-      for (; i < hw; i++) row[i] = L->b[co];
-    }
-    if (k == 1) {
-      fm_gemm(cout, hw, K, L->w, K, 1, xn, hw, 1, yn, hw, 1);
-    } else {
-      im2col(xn, cin, h, w, k, col);
-      fm_gemm(cout, hw, K, L->w, K, 1, col, hw, 1, yn, hw, 1);
+    /* The plain pass starts from the bias; a fused one applies its
+     * epilogue to the bare sums afterwards. */
+    int plain = !j->e.scale && !j->e.relu;
+    if (plain)
+      for (int co = 0; co < cout; co++) {
+        v128_t bias = wasm_f32x4_splat(L->b[co]);
+        float *row = yn + co * hw;
+        int i = 0;
+        for (; i + 4 <= hw; i += 4) wasm_v128_store(row + i, bias);
+        for (; i < hw; i++) row[i] = L->b[co];
+      }
+    if (k != 1) im2col(xn, cin, h, w, k, col);
+    fm_gemm(cout, hw, K, L->w, K, 1, k == 1 ? xn : col, hw, 1, yn, hw, plain);
+    if (!plain) {
+      v128_t zero = wasm_f32x4_splat(0);
+      for (int co = 0; co < cout; co++) {
+        float s = j->e.scale ? j->e.scale[co] : 1.0f, t = j->e.shift[co];
+        v128_t vs = wasm_f32x4_splat(s), vt = wasm_f32x4_splat(t);
+        float *row = yn + co * hw;
+        int i = 0;
+        for (; i + 4 <= hw; i += 4) {
+          v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(row + i), vs), vt);
+          wasm_v128_store(row + i, j->e.relu ? wasm_f32x4_max(v, zero) : v);
+        }
+        for (; i < hw; i++) {
+          float v = row[i] * s + t;
+          row[i] = j->e.relu && !(v > 0) ? 0 : v;
+        }
+      }
     }
   }
 }
 
-void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train) {
-  /* Winograd needs the transformed weights: kept while the network's
-   * weights generation stands still (inference), made afresh in training
-   * (the weights change every step) and for a standalone layer. */
+/* Winograd needs the transformed weights: kept while the network's weights
+ * generation stands still (inference), made afresh in training (the weights
+ * change every step) and for a standalone layer. */
+static void wino_weights_for(fm_layer *L, int train) {
   if (fm_wino_applies(L) && L->wino) {
     uint64_t gen = L->wgen ? *L->wgen : 0; /* generations start at 1 */
     if (train || !gen || L->wino_gen != gen) {
@@ -169,7 +188,29 @@ void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train) {
       L->wino_gen = train ? 0 : gen;
     }
   }
-  conv_job j = {L, x, NULL, y, NULL};
+}
+
+void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train) {
+  wino_weights_for(L, train);
+  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, 0}};
+  fm_parallel_for(B, L->threads, forward_chunk, &j);
+}
+
+void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, const float *x, float *y, int B) {
+  wino_weights_for(L, 0);
+  /* Batch norm at inference is y = x * s + t per channel, s = gamma /
+   * sqrt(var + eps), t = beta - mean * s: on the convolution's sums z + b
+   * that is z * s + (b * s + t). */
+  float *scale = NULL, *shift = L->b;
+  if (bn) {
+    scale = L->fold, shift = L->fold + L->out.c;
+    for (int c = 0; c < L->out.c; c++) {
+      float s = bn->w[c] / sqrtf(bn->running_var[c] + FM_BN_EPS);
+      scale[c] = s;
+      shift[c] = L->b[c] * s + (bn->b[c] - bn->running_mean[c] * s);
+    }
+  }
+  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu}};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
@@ -230,7 +271,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
 
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B) {
   if (dx && fm_wino_dx_applies(L) && L->winodx) fm_wino_weights_dx(L, L->winodx);
-  conv_job j = {L, x, dy, NULL, dx};
+  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0}};
   int tasks = FM_MIN(FM_MIN(L->threads, fm_threads()), B);
   fm_parallel_for(B, tasks, backward_chunk, &j);
   for (int t = 1; t < tasks; t++) {

@@ -29,7 +29,8 @@ int fm_layer_reserve(fm_layer *L, int max_batch) {
     L->col = fm_malloc_aligned(T * ncol * sizeof(float));
     L->dcol = fm_malloc_aligned(T * ncol * sizeof(float));
     L->dparts = fm_malloc_aligned((T - 1 + 1) * (size_t)(L->nw + L->nb) * sizeof(float));
-    if (!L->col || !L->dcol || !L->dparts) return 0;
+    L->fold = fm_malloc_aligned((size_t)2 * L->out.c * sizeof(float));
+    if (!L->col || !L->dcol || !L->dparts || !L->fold) return 0;
     if (fm_wino_applies(L)) {
       L->wino = fm_malloc_aligned(fm_wino_weights_size(L) * sizeof(float));
       L->wbuf = fm_malloc_aligned(T * fm_wino_scratch(L) * sizeof(float));
@@ -60,8 +61,9 @@ void fm_layer_release(fm_layer *L) {
   fm_free_aligned(L->wino);
   fm_free_aligned(L->wbuf);
   fm_free_aligned(L->winodx);
+  fm_free_aligned(L->fold);
   L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = L->dparts = NULL;
-  L->wino = L->wbuf = L->winodx = NULL;
+  L->wino = L->wbuf = L->winodx = L->fold = NULL;
   L->wino_gen = 0;
   L->max_batch = 0;
   L->threads = 0;

@@ -64,6 +64,7 @@ typedef struct fm_layer {
    * transforms its weights on every call. */
   float *wino, *wbuf;
   float *winodx; /* conv, Winograd input gradient: its transformed weights */
+  float *fold;   /* conv: scale and shift [2][cout] of a batch norm fused at inference */
   uint64_t wino_gen;
   const uint64_t *wgen;
   int threads;        /* threads the per-thread scratch was sized for */
@@ -83,6 +84,10 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
 void fm_dense_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_dense_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train);
+/* Inference through the convolution and, in the same pass, the batch norm
+ * after it (bn, or NULL) and a ReLU (relu != 0): what the three layers
+ * would compute one after another, to float rounding. */
+void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, const float *x, float *y, int B);
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,

@@ -155,10 +155,11 @@ static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane,
   }
 }
 
-/* y[co] = A^T M A + bias, 4 tiles of a tile row at a time. */
-static void output_tiles(const float *M, size_t mplane, float bias, int h, int w, wino_dims d,
-                         float *y) {
-  v128_t b = wasm_f32x4_splat(bias);
+/* y[co] = (A^T M A) * scale + shift (then ReLU), 4 tiles of a tile row at a
+ * time. A scale of 1 leaves every value exactly as it is. */
+static void output_tiles(const float *M, size_t mplane, float scale, float shift, int relu, int h,
+                         int w, wino_dims d, float *y) {
+  v128_t b = wasm_f32x4_splat(shift), sc = wasm_f32x4_splat(scale);
   for (int ty = 0; ty < d.th; ty++) {
     float *y0 = y + (size_t)2 * ty * w, *y1 = y0 + w;
     int two_rows = 2 * ty + 1 < h;
@@ -172,10 +173,15 @@ static void output_tiles(const float *M, size_t mplane, float bias, int h, int w
         df[nu] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
       }
       /* A along the rows, then interleave the two output columns. */
-      v128_t y00 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s[0], s[1]), s[2]), b);
-      v128_t y01 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s[1], s[2]), s[3]), b);
-      v128_t y10 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(df[0], df[1]), df[2]), b);
-      v128_t y11 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(df[1], df[2]), df[3]), b);
+      v128_t y00 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(s[0], s[1]), s[2]), sc), b);
+      v128_t y01 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_f32x4_sub(s[1], s[2]), s[3]), sc), b);
+      v128_t y10 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(df[0], df[1]), df[2]), sc), b);
+      v128_t y11 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_f32x4_sub(df[1], df[2]), df[3]), sc), b);
+      if (relu) {
+        v128_t zero = wasm_f32x4_splat(0);
+        y00 = wasm_f32x4_max(y00, zero), y01 = wasm_f32x4_max(y01, zero);
+        y10 = wasm_f32x4_max(y10, zero), y11 = wasm_f32x4_max(y11, zero);
+      }
       v128_t out[4] = {wasm_i32x4_shuffle(y00, y01, 0, 4, 1, 5), wasm_i32x4_shuffle(y00, y01, 2, 6, 3, 7),
                        wasm_i32x4_shuffle(y10, y11, 0, 4, 1, 5), wasm_i32x4_shuffle(y10, y11, 2, 6, 3, 7)};
       /* Output columns x0 .. x0 + 7, four at a time; past the right edge
@@ -199,8 +205,8 @@ static void output_tiles(const float *M, size_t mplane, float bias, int h, int w
   }
 }
 
-/* y [G, cout, h, w] = conv3x3(x [G, cin, h, w]) + bias (none when NULL). */
-static void wino_conv(int cin, int cout, int h, int w, const float *U, const float *bias,
+/* y [G, cout, h, w] = conv3x3(x [G, cin, h, w]), then the epilogue. */
+static void wino_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
                       const float *x, float *y, int G, float *scratch) {
   int hw = h * w;
   wino_dims d = dims_of(h, w, G);
@@ -218,8 +224,8 @@ static void wino_conv(int cin, int cout, int h, int w, const float *U, const flo
             M + xi * mplane, d.ldv, 0);
   for (int g = 0; g < G; g++)
     for (int co = 0; co < cout; co++)
-      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, bias ? bias[co] : 0.0f, h, w, d,
-                   y + ((size_t)g * cout + co) * hw);
+      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, e.scale ? e.scale[co] : 1.0f,
+                   e.shift ? e.shift[co] : 0.0f, e.relu, h, w, d, y + ((size_t)g * cout + co) * hw);
 }
 
 /* F(4x4, 3x3) (winograd4.c) does 36 multiplies for 16 outputs instead of
@@ -262,14 +268,20 @@ void fm_wino_weights(const fm_layer *L, float *U) { weights(L, U, 0); }
 
 void fm_wino_weights_dx(const fm_layer *L, float *Ut) { weights(L, Ut, 1); }
 
+void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, float *y, int G,
+                           float *scratch, fm_wino_epilogue e) {
+  if (tile4(L)) fm_wino4_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, e, x, y, G, scratch);
+  else wino_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, e, x, y, G, scratch);
+}
+
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch) {
-  if (tile4(L)) fm_wino4_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, L->b, x, y, G, scratch);
-  else wino_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, L->b, x, y, G, scratch);
+  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0});
 }
 
 void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
                            float *scratch) {
-  if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, dy, dx, G, scratch);
-  else wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, dy, dx, G, scratch);
+  fm_wino_epilogue none = {NULL, NULL, 0};
+  if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
+  else wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
 }

@@ -8,6 +8,15 @@
 
 #include "layer.h"
 
+/* What the output transform does for output channel co: y = acc * scale[co]
+ * + shift[co] (scale NULL: 1; shift NULL: 0), then max(y, 0) when relu. So
+ * inference runs a convolution, the batch norm after it and the ReLU after
+ * that in one pass (fm_conv_infer). */
+typedef struct {
+  const float *scale, *shift;
+  int relu;
+} fm_wino_epilogue;
+
 /* Whether the layer's forward pass uses Winograd (3x3 with enough input
  * channels to pay for the transforms). */
 int fm_wino_applies(const fm_layer *L);
@@ -24,6 +33,9 @@ void fm_wino_weights(const fm_layer *L, float *U);
  * (1 <= G <= fm_wino_group(L)). */
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch);
+/* The same with an epilogue instead of the bias (which e.shift then holds). */
+void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, float *y, int G,
+                           float *scratch, fm_wino_epilogue e);
 /* The input gradient's weights, Ut [16][cin][cout] (fm_wino_weights_size
  * floats): the kernels turned by 180 degrees, channels swapped. */
 void fm_wino_weights_dx(const fm_layer *L, float *Ut);
@@ -34,12 +46,12 @@ void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, 
 
 /* F(4x4, 3x3) itself (winograd4.c), for winograd.c: the same contracts,
  * with 36 transformed positions instead of 16; fm_wino4_conv is the forward
- * pass for cin -> cout channels (bias NULL: none). */
+ * pass for cin -> cout channels. */
 int fm_wino4_group(const fm_layer *L);
 size_t fm_wino4_scratch(const fm_layer *L);
 /* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
 void fm_wino4_kernel(const float *g, float *u, size_t plane);
-void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const float *bias,
+void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
                    const float *x, float *y, int G, float *scratch);
 
 #endif

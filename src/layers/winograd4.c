@@ -166,10 +166,11 @@ static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane,
   }
 }
 
-/* y[co] = A^T M A + bias, 4 tiles of a tile row at a time. */
-static void output_tiles(const float *M, size_t mplane, float bias, int h, int w, wino_dims d,
-                         float *y) {
-  v128_t b = wasm_f32x4_splat(bias);
+/* y[co] = (A^T M A) * scale + shift (then ReLU), 4 tiles of a tile row at a
+ * time. A scale of 1 leaves every value exactly as it is. */
+static void output_tiles(const float *M, size_t mplane, float scale, float shift, int relu, int h,
+                         int w, wino_dims d, float *y) {
+  v128_t b = wasm_f32x4_splat(shift), sc = wasm_f32x4_splat(scale), zero = wasm_f32x4_splat(0);
   for (int ty = 0; ty < d.th; ty++) {
     int rows_in = FM_MIN(4, h - 4 * ty);
     for (int tx = 0; tx < d.tw; tx += 4) {
@@ -184,7 +185,10 @@ static void output_tiles(const float *M, size_t mplane, float bias, int h, int w
       for (int k = 0; k < rows_in; k++) {
         v128_t o[4]; /* A along the row: o[j] = output column j of the 4 tiles */
         at6(col[k], o);
-        for (int j = 0; j < 4; j++) o[j] = ADD(o[j], b);
+        for (int j = 0; j < 4; j++) {
+          o[j] = ADD(MUL(o[j], sc), b);
+          if (relu) o[j] = wasm_f32x4_max(o[j], zero);
+        }
         /* Transpose: lane i of o[0..3] is tile tx + i's 4 outputs. */
         v128_t t0 = wasm_i32x4_shuffle(o[0], o[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(o[0], o[1], 2, 6, 3, 7);
         v128_t t2 = wasm_i32x4_shuffle(o[2], o[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(o[2], o[3], 2, 6, 3, 7);
@@ -206,7 +210,7 @@ static void output_tiles(const float *M, size_t mplane, float bias, int h, int w
   }
 }
 
-void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const float *bias,
+void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
                    const float *x, float *y, int G, float *scratch) {
   int hw = h * w;
   wino_dims d = dims_of(h, w, G);
@@ -224,6 +228,6 @@ void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const float 
             M + xi * mplane, d.ldv, 0);
   for (int g = 0; g < G; g++)
     for (int co = 0; co < cout; co++)
-      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, bias ? bias[co] : 0.0f, h, w, d,
-                   y + ((size_t)g * cout + co) * hw);
+      output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, e.scale ? e.scale[co] : 1.0f,
+                   e.shift ? e.shift[co] : 0.0f, e.relu, h, w, d, y + ((size_t)g * cout + co) * hw);
 }

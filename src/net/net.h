@@ -62,6 +62,11 @@ void fm_net_init_weights(fm_net *net, uint64_t seed);
 int fm_net_reserve(fm_net *net, int B, int train);
 /* Forward pass of B samples already in acts[0]; returns the logits. */
 float *fm_net_forward(fm_net *net, int B, int train);
+/* Inference as fm_net_forward(net, B, 0) computes it, with each convolution
+ * and the batch norm and ReLU after it fused into one pass: the activations
+ * between them are left unwritten (saliency, which needs them, uses
+ * fm_net_forward). */
+float *fm_net_infer(fm_net *net, int B);
 /* Backward pass from dlogits (in dacts[nlayers]); accumulates into grads. */
 void fm_net_backward(fm_net *net, int B);
 

@@ -137,6 +137,22 @@ float *fm_net_forward(fm_net *net, int B, int train) {
   return net->acts[net->nlayers];
 }
 
+float *fm_net_infer(fm_net *net, int B) {
+  for (int i = 0; i < net->nlayers;) {
+    fm_layer *L = &net->layers[i];
+    const fm_layer *bn = NULL;
+    int relu = 0, used = 1;
+    if (L->kind == FM_CONV) { /* conv [bn] [relu] in one pass */
+      if (i + used < net->nlayers && net->layers[i + used].kind == FM_BATCHNORM) bn = &net->layers[i + used++];
+      if (i + used < net->nlayers && net->layers[i + used].kind == FM_RELU) relu = 1, used++;
+    }
+    if (used > 1) fm_conv_infer(L, bn, relu, net->acts[i], net->acts[i + used], B);
+    else fm_layer_forward(L, net->acts[i], net->acts[i + 1], B, 0, &net->dropout_rng);
+    i += used;
+  }
+  return net->acts[net->nlayers];
+}
+
 void fm_net_backward(fm_net *net, int B) {
   for (int i = net->nlayers - 1; i >= 0; i--)
     fm_layer_backward(&net->layers[i], net->acts[i], net->acts[i + 1], net->dacts[i + 1],

@@ -61,7 +61,7 @@ static void fill_view(fm_net *net, const float *xf, const uint8_t *xu, const int
 
 /* Forward pass of the b images in acts[0], softmax into out. */
 static int forward_probs(fm_net *net, int b, float *out) {
-  float *logits = fm_net_forward(net, b, 0);
+  float *logits = fm_net_infer(net, b);
   if (!logits_ok(logits, b * FM_NUM_CLASSES)) return 0;
   fm_softmax(logits, b, FM_NUM_CLASSES, out);
   return 1;

@@ -624,6 +624,42 @@ static void test_wino_cache(void) {
   fm_net_free(net), fm_net_free(fresh);
 }
 
+/* Inference fuses each convolution with the batch norm and ReLU after it
+ * (fm_net_infer): the same outputs as the layers one by one, through the
+ * im2col first layer, F(4x4) and F(2x2) Winograd planes, bn without relu and
+ * relu without bn. */
+static void test_fused_inference(void) {
+  static const struct { const char *spec; int side; } nets[] = {
+    {"conv3x3:8,bn,relu,conv3x3:8,bn,relu,maxpool2,conv3x3:16,bn,conv3x3:8,relu,flatten,dense:10", 14},
+    {"conv3x3:8,bn,relu,conv3x3:12,bn,relu,conv1x1:8,bn,relu,flatten,dense:10", 6},
+    {"conv5x5:8,relu,conv3x3:8,bn,gap,flatten,dense:10", 9}};
+  for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
+    int side = nets[k].side, B = 7, in = side * side;
+    fm_net *net = fm_net_create(nets[k].spec, 1, side, side, 11 + k);
+    /* Batch norms with their own statistics, as after training. */
+    for (long i = 0; i < net->nbuffers; i++) net->buffers[i] = (i / 4) % 2 ? 0.5f + frand() * 0.8f : frand() * 0.3f;
+    for (int l = 0; l < net->nlayers; l++)
+      if (net->layers[l].kind == FM_BATCHNORM)
+        for (int c = 0; c < net->layers[l].in.c; c++)
+          net->layers[l].w[c] = 1.0f + frand(), net->layers[l].b[c] = frand() * 0.5f,
+          net->layers[l].running_var[c] = 0.2f + fabsf(frand());
+    fm_net_reserve(net, B, 0);
+    float x[7 * 196], want[70], got[70];
+    for (int i = 0; i < B * in; i++) x[i] = frand() + 0.5f;
+    memcpy(net->acts[0], x, sizeof(float) * B * in);
+    memcpy(want, fm_net_forward(net, B, 0), sizeof want);
+    memcpy(net->acts[0], x, sizeof(float) * B * in);
+    memcpy(got, fm_net_infer(net, B), sizeof got);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < B * 10; i++) worst = fmax(worst, fabs(got[i] - want[i])), scale = fmax(scale, fabs(want[i]));
+    char name[64], why[64];
+    snprintf(name, sizeof name, "fused conv+bn+relu inference = layer by layer (%dx%d net %zu)", side, side, k);
+    snprintf(why, sizeof why, "max difference %.3g on logits up to %.3g", worst, scale);
+    report(worst <= 1e-5 * fmax(1.0, scale) && scale > 1e-3, name, why);
+    fm_net_free(net);
+  }
+}
+
 /* Test-time views ("tta" = "shift"): an image sure on its own (top class
  * >= 0.9) keeps its own probabilities, any other gets the mean of itself and
  * the image moved one pixel left and right; unknown modes are refused. */
@@ -744,6 +780,7 @@ int main(void) {
   test_augment_photo();
   test_augment_pair();
   test_wino_cache();
+  test_fused_inference();
   test_backward_reference();
   test_views();
   test_threads();
