@@ -10,7 +10,7 @@
  * Per-sample lowering keeps the scratch at one sample's col (e.g. 450 KB for
  * 16->32 channels at 28x28), small enough to stay in cache. 3x3 layers with
  * 8 or more input channels run the forward pass and dx through Winograd
- * instead (winograd.c); dw stays here. */
+ * instead (winograd.c), and on planes from 7x7 up dw too. */
 #include <math.h>
 #include <string.h>
 
@@ -220,7 +220,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
   int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
   int hw = h * w, K = cin * k * k;
   float *colbuf = L->col + (size_t)tid * K * hw, *dcol = L->dcol + (size_t)tid * K * hw;
-  int wino = fm_wino_dx_applies(L) && L->winodx;
+  int wino = fm_wino_dx_applies(L) && L->winodx, wino_dw = fm_wino_dw_applies(L) && L->wdu;
   /* Thread 0 accumulates straight into the gradients, others into partials
    * that the caller adds in a fixed order. */
   float *dw = L->dw, *db = L->db;
@@ -232,13 +232,15 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
   for (int n = begin; n < end; n++) {
     const float *xn = j->x + (size_t)n * cin * hw;
     const float *dyn = j->dy + (size_t)n * cout * hw;
-    const float *col = xn;
-    if (k != 1) {
-      im2col(xn, cin, h, w, k, colbuf);
-      col = colbuf;
+    if (!wino_dw) {
+      const float *col = xn;
+      if (k != 1) {
+        im2col(xn, cin, h, w, k, colbuf);
+        col = colbuf;
+      }
+      /* dw [cout, K] += dy [cout, hw] * col^T [hw, K] */
+      fm_gemm(cout, K, hw, dyn, hw, 1, col, 1, hw, dw, K, 1);
     }
-    /* dw [cout, K] += dy [cout, hw] * col^T [hw, K] */
-    fm_gemm(cout, K, hw, dyn, hw, 1, col, 1, hw, dw, K, 1);
     for (int co = 0; co < cout; co++) {
       const float *row = dyn + co * hw;
       v128_t acc = wasm_f32x4_splat(0);
@@ -258,9 +260,21 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
       col2im(dcol, cin, h, w, k, dxn);
     }
   }
-  /* The input gradient through Winograd, several samples at a time. */
+  /* The weight and input gradients through Winograd, several samples at a
+   * time; the weight gradient summed over this thread's samples in the
+   * transformed domain, then brought back once. */
+  float *wbuf = L->wbuf ? L->wbuf + (size_t)tid * fm_wino_scratch(L) : NULL;
+  if (wino_dw) {
+    float *dU = L->wdu + (size_t)tid * fm_wino_du_size(L);
+    memset(dU, 0, fm_wino_du_size(L) * sizeof(float));
+    for (int n = begin; n < end;) {
+      int G = FM_MIN(fm_wino_group(L), end - n);
+      fm_wino_grad_u(L, j->x + (size_t)n * cin * hw, j->dy + (size_t)n * cout * hw, dU, G, wbuf);
+      n += G;
+    }
+    fm_wino_grad_weights(L, dU, dw);
+  }
   if (j->dx && wino) {
-    float *wbuf = L->wbuf + (size_t)tid * fm_wino_scratch(L);
     for (int n = begin; n < end;) {
       int G = FM_MIN(fm_wino_group(L), end - n);
       fm_wino_backward_data(L, L->winodx, j->dy + (size_t)n * cout * hw, j->dx + (size_t)n * cin * hw, G, wbuf);

@@ -36,6 +36,10 @@ int fm_layer_reserve(fm_layer *L, int max_batch) {
       L->wbuf = fm_malloc_aligned(T * fm_wino_scratch(L) * sizeof(float));
       if (!L->wino || !L->wbuf) return 0;
     }
+    if (fm_wino_dw_applies(L)) {
+      L->wdu = fm_malloc_aligned(T * fm_wino_du_size(L) * sizeof(float));
+      if (!L->wdu) return 0;
+    }
     if (fm_wino_dx_applies(L)) {
       L->winodx = fm_malloc_aligned(fm_wino_weights_size(L) * sizeof(float));
       if (!L->winodx) return 0;
@@ -62,8 +66,9 @@ void fm_layer_release(fm_layer *L) {
   fm_free_aligned(L->wbuf);
   fm_free_aligned(L->winodx);
   fm_free_aligned(L->fold);
+  fm_free_aligned(L->wdu);
   L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = L->dparts = NULL;
-  L->wino = L->wbuf = L->winodx = L->fold = NULL;
+  L->wino = L->wbuf = L->winodx = L->fold = L->wdu = NULL;
   L->wino_gen = 0;
   L->max_batch = 0;
   L->threads = 0;

@@ -65,6 +65,7 @@ typedef struct fm_layer {
   float *wino, *wbuf;
   float *winodx; /* conv, Winograd input gradient: its transformed weights */
   float *fold;   /* conv: scale and shift [2][cout] of a batch norm fused at inference */
+  float *wdu;    /* conv, Winograd weight gradient: dU per thread */
   uint64_t wino_gen;
   const uint64_t *wgen;
   int threads;        /* threads the per-thread scratch was sized for */

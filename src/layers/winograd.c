@@ -285,3 +285,22 @@ void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, 
   if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
   else wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
 }
+
+int fm_wino_dw_applies(const fm_layer *L) {
+  /* -DFM_NO_WINO_DW keeps the weight gradient on im2col, for A/B timings. */
+#ifdef FM_NO_WINO_DW
+  return 0;
+#endif
+  return fm_wino_applies(L) && tile4(L);
+}
+
+size_t fm_wino_du_size(const fm_layer *L) { return (size_t)36 * L->out.c * L->in.c; }
+
+void fm_wino_grad_u(const fm_layer *L, const float *x, const float *dy, float *dU, int G,
+                    float *scratch) {
+  fm_wino4_grad_u(L->in.c, L->out.c, L->in.h, L->in.w, x, dy, dU, G, scratch);
+}
+
+void fm_wino_grad_weights(const fm_layer *L, const float *dU, float *dw) {
+  fm_wino4_grad_weights(dU, L->in.c, L->out.c, dw);
+}

@@ -22,6 +22,16 @@ typedef struct {
 int fm_wino_applies(const fm_layer *L);
 /* Whether its input gradient does (the same layers). */
 int fm_wino_dx_applies(const fm_layer *L);
+/* Whether its weight gradient does (the F(4x4) layers: planes from 7x7 up),
+ * and the floats of one thread's transformed weight gradient dU. */
+int fm_wino_dw_applies(const fm_layer *L);
+size_t fm_wino_du_size(const fm_layer *L);
+/* dU += the transformed weight gradient of G samples (x [G, cin, h, w], dy
+ * [G, cout, h, w]; the forward pass's scratch and groups). */
+void fm_wino_grad_u(const fm_layer *L, const float *x, const float *dy, float *dU, int G,
+                    float *scratch);
+/* dw [cout, cin, 3, 3] += the weight gradient dU stands for. */
+void fm_wino_grad_weights(const fm_layer *L, const float *dU, float *dw);
 /* Samples the forward pass takes at once (fm_wino_forward's G at most), and
  * the floats of per-thread scratch that needs. */
 int fm_wino_group(const fm_layer *L);
@@ -53,5 +63,8 @@ size_t fm_wino4_scratch(const fm_layer *L);
 void fm_wino4_kernel(const float *g, float *u, size_t plane);
 void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
                    const float *x, float *y, int G, float *scratch);
+void fm_wino4_grad_u(int cin, int cout, int h, int w, const float *x, const float *dy, float *dU,
+                     int G, float *scratch);
+void fm_wino4_grad_weights(const float *dU, int cin, int cout, float *dw);
 
 #endif

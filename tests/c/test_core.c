@@ -291,7 +291,8 @@ static void test_forward_reference(void) {
 
 /* The convolution's input gradient (Winograd from 8 input channels up, with
  * 3 output channels as the transposed convolution's inputs) and weight
- * gradient against direct loops, on the forward test's edge shapes. */
+ * gradient (Winograd too on planes from 7x7 up) against direct loops, on the
+ * forward test's edge shapes. */
 static void test_backward_reference(void) {
   static const int shapes[][3] = {{8, 7, 7},  {9, 5, 6},  {16, 28, 28}, {8, 1, 1}, {8, 2, 3},
                                   {12, 14, 14}, {8, 9, 17}, {3, 5, 7},  {10, 3, 3}};
@@ -337,9 +338,11 @@ static void test_backward_reference(void) {
           }
     char name[96], why[64];
     snprintf(name, sizeof name, "conv3x3 dx and dw = direct loops, %dx%dx%d%s", c, h, w,
-             fm_wino_dx_applies(&t.L) ? " (dx by Winograd)" : "");
+             fm_wino_dw_applies(&t.L) ? " (both by Winograd)" : fm_wino_dx_applies(&t.L) ? " (dx by Winograd)" : "");
     snprintf(why, sizeof why, "max error dx %.3g, dw %.3g", wx, ww);
-    report(wx < 1e-4 && ww < 1e-4, name, why);
+    /* F(4x4)'s weight gradient sums thousands of products in the transformed
+     * domain (coefficients up to 8): about 1.5e-4 relative at 28x28. */
+    report(wx < 1e-4 && ww < (fm_wino_dw_applies(&t.L) ? 3e-4 : 1e-4), name, why);
     free(x), free(dy), free(dx), free(y);
     free_layer(&t);
   }
@@ -361,7 +364,8 @@ static void test_layers(void) {
   gradcheck_layer("dropout", FM_DROPOUT, img, 0, 0.4f, 0);
   gradcheck_layer("gap", FM_GAP, img, 0, 0, 0);
   gradcheck_layer("flatten", FM_FLATTEN, img, 0, 0, 0);
-  gradcheck_layer("conv 3x3 Winograd forward and dx", FM_CONV, (fm_shape){8, 5, 6, 0}, 3, 0, 0);
+  gradcheck_layer("conv 3x3 Winograd F(2x2) forward and dx", FM_CONV, (fm_shape){8, 5, 6, 0}, 3, 0, 0);
+  gradcheck_layer("conv 3x3 Winograd F(4x4) forward, dx and dw", FM_CONV, (fm_shape){8, 7, 9, 0}, 3, 0, 0);
 }
 
 /* Cross-entropy of B x 10 logits z with labels y, or with label sets when y is
