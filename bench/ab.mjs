@@ -3,8 +3,8 @@
 // archive` of that commit (cached in build/ab/<commit>/); the two modules then
 // take turns, three rounds each, so a slow spell of this shared VM hits both.
 // Prints the median of the rounds and new / old.
-//   node bench/ab.mjs [COMMIT]   (default: HEAD when the tree has changes,
-//                                 else HEAD~1)
+//   node bench/ab.mjs [COMMIT] [--rounds N]   (default: HEAD when the tree
+//                                 has changes, else HEAD~1; 3 rounds)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { loadFmnist } from '../js/fmnist.mjs';
@@ -18,7 +18,10 @@ const git = (...args) => {
   return r.stdout.trim();
 };
 const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
-const base = git('rev-parse', '--short', process.argv[2] ?? (dirty ? 'HEAD' : 'HEAD~1'));
+const args = process.argv.slice(2);
+const roundsAt = args.indexOf('--rounds');
+const ROUNDS = roundsAt >= 0 ? Math.max(1, Number(args.splice(roundsAt, 2)[1]) | 0) : 3;
+const base = git('rev-parse', '--short', args[0] ?? (dirty ? 'HEAD' : 'HEAD~1'));
 const dir = `${root}build/ab/${base}`;
 const oldWasm = `${dir}/build/fmnist.wasm`;
 if (!existsSync(oldWasm)) {
@@ -39,7 +42,6 @@ if (!existsSync(oldWasm)) {
 const head = dirty ? 'this tree' : git('rev-parse', '--short', 'HEAD');
 const systems = [[`${base} (previous)`, await loadFmnist(oldWasm)], [`${head} (this build)`, await loadFmnist()]];
 const ARCHS = ['cnn-small', 'cnn-bn'];
-const ROUNDS = 3;
 const results = systems.map(() => ARCHS.map(() => []));
 const sets = [];
 for (const [, fm] of systems) sets.push(await loadSplit(fm, dataDir(), 'train'));
