@@ -18,8 +18,12 @@ const ARCHS = ['mlp', 'cnn-small'];
 const root = new URL('..', import.meta.url).pathname;
 const rows = [];
 
+// PyTorch runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset: some of
+// these machines set them, and OpenBLAS is faster choosing for itself.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'].includes(k)));
+
 function child(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24, env });
   if (r.status !== 0) {
     console.error(`(skipped ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
     return [];
