@@ -266,19 +266,29 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
   }
 }
 
+/* The scratch as split planes, transform rows, V [36][cin][ldv] and then
+ * room for [36][cout][ldv] (M or Z); V filled from x [G, cin, h, w]. Sample
+ * g's tiles are columns [g T, (g + 1) T); in this order each sample's 4-wide
+ * overrun past its last tile is overwritten by the next. */
+static float *transform_inputs(const float *x, int cin, int h, int w, int G, wino_dims d,
+                               float *scratch, float **plane, float **rows, float **after) {
+  *plane = scratch, *rows = *plane + (size_t)(4 * d.th + 2) * 4 * d.le;
+  float *V = *rows + (size_t)6 * 4 * d.le;
+  *after = V + (size_t)36 * cin * d.ldv;
+  for (int ci = 0; ci < cin; ci++)
+    for (int g = 0; g < G; g++)
+      input_tiles(x + ((size_t)g * cin + ci) * h * w, h, w, d, *plane, *rows,
+                  V + (size_t)ci * d.ldv + (size_t)g * d.T, (size_t)cin * d.ldv);
+  return V;
+}
+
 void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
                    const float *x, float *y, int G, float *scratch) {
   int hw = h * w;
   wino_dims d = dims_of(h, w, G);
-  float *plane = scratch, *rows = plane + (size_t)(4 * d.th + 2) * 4 * d.le;
-  float *V = rows + (size_t)6 * 4 * d.le, *M = V + (size_t)36 * cin * d.ldv;
+  float *plane, *rows, *M;
+  float *V = transform_inputs(x, cin, h, w, G, d, scratch, &plane, &rows, &M);
   size_t vplane = (size_t)cin * d.ldv, mplane = (size_t)cout * d.ldv, uplane = (size_t)cout * cin;
-  /* Sample g's tiles are columns [g T, (g + 1) T). In this order each
-   * sample's 4-wide overrun past its last tile is overwritten by the next. */
-  for (int ci = 0; ci < cin; ci++)
-    for (int g = 0; g < G; g++)
-      input_tiles(x + ((size_t)g * cin + ci) * hw, h, w, d, plane, rows,
-                  V + (size_t)ci * d.ldv + (size_t)g * d.T, vplane);
   for (int xi = 0; xi < 36; xi++)
     fm_gemm(cout, G * d.T, cin, U + xi * uplane, cin, 1, V + xi * vplane, d.ldv, 1,
             M + xi * mplane, d.ldv, 0);
@@ -292,13 +302,9 @@ void fm_wino4_grad_u(int cin, int cout, int h, int w, const float *x, const floa
                      int G, float *scratch) {
   int hw = h * w;
   wino_dims d = dims_of(h, w, G);
-  float *plane = scratch, *rows = plane + (size_t)(4 * d.th + 2) * 4 * d.le;
-  float *V = rows + (size_t)6 * 4 * d.le, *Z = V + (size_t)36 * cin * d.ldv;
+  float *plane, *rows, *Z;
+  float *V = transform_inputs(x, cin, h, w, G, d, scratch, &plane, &rows, &Z);
   size_t vplane = (size_t)cin * d.ldv, zplane = (size_t)cout * d.ldv, uplane = (size_t)cout * cin;
-  for (int ci = 0; ci < cin; ci++)
-    for (int g = 0; g < G; g++)
-      input_tiles(x + ((size_t)g * cin + ci) * hw, h, w, d, plane, rows,
-                  V + (size_t)ci * d.ldv + (size_t)g * d.T, vplane);
   for (int co = 0; co < cout; co++)
     for (int g = 0; g < G; g++)
       grad_tiles(dy + ((size_t)g * cout + co) * hw, h, w, d, plane, rows,
