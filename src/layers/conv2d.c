@@ -132,7 +132,7 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
   fm_layer *L = j->L;
   int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
   int hw = h * w, K = cin * k * k;
-  float *col = L->col + (size_t)tid * K * hw;
+  float *col = L->col ? L->col + (size_t)tid * K * hw : NULL;
   int wino = fm_wino_applies(L) && L->wino;
   float *wbuf = wino ? L->wbuf + (size_t)tid * fm_wino_scratch(L) : NULL;
   for (int n = begin; n < end; n++) {
@@ -219,7 +219,8 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
   fm_layer *L = j->L;
   int cin = L->in.c, h = L->in.h, w = L->in.w, k = L->k, cout = L->out.c;
   int hw = h * w, K = cin * k * k;
-  float *colbuf = L->col + (size_t)tid * K * hw, *dcol = L->dcol + (size_t)tid * K * hw;
+  float *colbuf = L->col ? L->col + (size_t)tid * K * hw : NULL;
+  float *dcol = L->dcol ? L->dcol + (size_t)tid * K * hw : NULL;
   int wino = fm_wino_dx_applies(L) && L->winodx, wino_dw = fm_wino_dw_applies(L) && L->wdu;
   /* Thread 0 accumulates straight into the gradients, others into partials
    * that the caller adds in a fixed order. */

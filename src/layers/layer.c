@@ -26,11 +26,15 @@ int fm_layer_reserve(fm_layer *L, int max_batch) {
   case FM_CONV: {
     size_t ncol = (size_t)L->in.c * L->k * L->k * L->in.h * L->in.w;
     size_t T = (size_t)fm_threads();
-    L->col = fm_malloc_aligned(T * ncol * sizeof(float));
-    L->dcol = fm_malloc_aligned(T * ncol * sizeof(float));
+    /* im2col's buffers only where some pass still lowers to GEMM: a layer
+     * whose forward pass and both gradients run through Winograd has none
+     * (3.6 MB fewer for a 32->32 layer at 28x28 on two threads). */
+    int wino_all = fm_wino_applies(L) && fm_wino_dw_applies(L) && fm_wino_dx_applies(L);
+    L->col = wino_all ? NULL : fm_malloc_aligned(T * ncol * sizeof(float));
+    L->dcol = wino_all ? NULL : fm_malloc_aligned(T * ncol * sizeof(float));
     L->dparts = fm_malloc_aligned((T - 1 + 1) * (size_t)(L->nw + L->nb) * sizeof(float));
     L->fold = fm_malloc_aligned((size_t)2 * L->out.c * sizeof(float));
-    if (!L->col || !L->dcol || !L->dparts || !L->fold) return 0;
+    if ((!wino_all && (!L->col || !L->dcol)) || !L->dparts || !L->fold) return 0;
     if (fm_wino_applies(L)) {
       L->wino = fm_malloc_aligned(fm_wino_weights_size(L) * sizeof(float));
       L->wbuf = fm_malloc_aligned(T * fm_wino_scratch(L) * sizeof(float));
