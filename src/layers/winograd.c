@@ -29,21 +29,9 @@
 #include "../kernels/gemm.h"
 #include "../kernels/simd.h"
 
-/* Sizes for an h x w plane. Rows of tile-indexed arrays carry slack so that
- * the 4-wide loops can run past the last tile (results there are ignored). */
-typedef struct {
-  int th, tw, T;
-  int ldv; /* row stride of V and M: G samples' T tiles plus slack, a multiple of 4 */
-  int le;  /* length of one odd- or even-column half row, with slack */
-} wino_dims;
-
-static wino_dims dims_of(int h, int w, int G) {
-  wino_dims d;
-  d.th = (h + 1) / 2, d.tw = (w + 1) / 2, d.T = d.th * d.tw;
-  d.ldv = (G * d.T + 3) / 4 * 4 + 4;
-  d.le = (d.tw + 3) / 4 * 4 + 4;
-  return d;
-}
+/* 2x2 output tiles; le is the length of one odd- or even-column half row. */
+typedef fm_wino_dims wino_dims;
+static wino_dims dims_of(int h, int w, int G) { return fm_wino_dims_of(h, w, G, 2); }
 
 int fm_wino_applies(const fm_layer *L) {
   /* With few input channels the transforms cost more than the multiplies

@@ -8,6 +8,24 @@
 
 #include "layer.h"
 
+/* Tiles and strides of an h x w plane cut into m x m output tiles (m = 2 for
+ * F(2x2, 3x3), 4 for F(4x4, 3x3)), G samples side by side. Rows of
+ * tile-indexed arrays carry slack so that the 4-wide loops can run past the
+ * last tile (results there are ignored). */
+typedef struct {
+  int th, tw, T;
+  int ldv; /* row stride of V and M: G samples' T tiles plus slack, a multiple of 4 */
+  int le;  /* length of one column phase of a split input row, with slack */
+} fm_wino_dims;
+
+static inline fm_wino_dims fm_wino_dims_of(int h, int w, int G, int m) {
+  fm_wino_dims d;
+  d.th = (h + m - 1) / m, d.tw = (w + m - 1) / m, d.T = d.th * d.tw;
+  d.ldv = (G * d.T + 3) / 4 * 4 + 4;
+  d.le = (d.tw + 3) / 4 * 4 + 4;
+  return d;
+}
+
 /* What the output transform does for output channel co: y = acc * scale[co]
  * + shift[co] (scale NULL: 1; shift NULL: 0), then max(y, 0) when relu. So
  * inference runs a convolution, the batch norm after it and the ReLU after

@@ -33,19 +33,9 @@
 #include "../kernels/gemm.h"
 #include "../kernels/simd.h"
 
-typedef struct {
-  int th, tw, T;
-  int ldv; /* row stride of V and M: G samples' T tiles plus slack, a multiple of 4 */
-  int le;  /* length of one column phase of a split row, with slack */
-} wino_dims;
-
-static wino_dims dims_of(int h, int w, int G) {
-  wino_dims d;
-  d.th = (h + 3) / 4, d.tw = (w + 3) / 4, d.T = d.th * d.tw;
-  d.ldv = (G * d.T + 3) / 4 * 4 + 4;
-  d.le = (d.tw + 3) / 4 * 4 + 4;
-  return d;
-}
+/* 4x4 output tiles; le is the length of one of a split row's 4 column phases. */
+typedef fm_wino_dims wino_dims;
+static wino_dims dims_of(int h, int w, int G) { return fm_wino_dims_of(h, w, G, 4); }
 
 int fm_wino4_group(const fm_layer *L) {
   int T = dims_of(L->in.h, L->in.w, 1).T;
