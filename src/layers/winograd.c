@@ -107,15 +107,7 @@ static void split_row(const float *x, int w, int le, float *E) {
 static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane, float *rows,
                         float *V, size_t vplane) {
   int rl = 2 * d.le; /* a split row: E then O */
-  /* Plane row r holds input row r - 1 (zero above and below). */
-  for (int r = 0; r < 2 * d.th + 2; r++) {
-    float *E = plane + (size_t)r * rl;
-    int y = r - 1;
-    if (y < 0 || y >= h)
-      for (int i = 0; i < rl; i += 4) wasm_v128_store(E + i, wasm_f32x4_splat(0));
-    else
-      split_row(x + (size_t)y * w, w, d.le, E);
-  }
+  fm_wino_split_plane(x, h, w, 2 * d.th + 2, rl, d.le, plane, split_row);
   for (int ty = 0; ty < d.th; ty++) {
     const float *R0 = plane + (size_t)2 * ty * rl, *R1 = R0 + rl, *R2 = R1 + rl, *R3 = R2 + rl;
     /* B^T down the columns: rows[xi] (E and O halves side by side). */

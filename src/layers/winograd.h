@@ -26,6 +26,22 @@ static inline fm_wino_dims fm_wino_dims_of(int h, int w, int G, int m) {
   return d;
 }
 
+/* The zero-padded input plane as split rows: row r of `rows` (rl floats
+ * each) holds input row r - 1 as split() lays it out (its column phases, le
+ * floats each), zero above and below the plane. Shared by both tile sizes,
+ * which differ in the number of phases. */
+static inline void fm_wino_split_plane(const float *x, int h, int w, int rows, int rl, int le,
+                                       float *plane, void (*split)(const float *, int, int, float *)) {
+  for (int r = 0; r < rows; r++) {
+    float *P = plane + (size_t)r * rl;
+    int y = r - 1;
+    if (y < 0 || y >= h)
+      for (int i = 0; i < rl; i++) P[i] = 0.0f;
+    else
+      split(x + (size_t)y * w, w, le, P);
+  }
+}
+
 /* What the output transform does for output channel co: y = acc * scale[co]
  * + shift[co] (scale NULL: 1; shift NULL: 0), then max(y, 0) when relu. So
  * inference runs a convolution, the batch norm after it and the ReLU after

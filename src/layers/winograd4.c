@@ -128,15 +128,7 @@ static inline void at6(const v128_t m[6], v128_t o[4]) {
 static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane, float *rows,
                         float *V, size_t vplane) {
   int rl = 4 * d.le; /* a split row: its 4 phases */
-  /* Plane row r holds input row r - 1 (zero above and below). */
-  for (int r = 0; r < 4 * d.th + 2; r++) {
-    float *P = plane + (size_t)r * rl;
-    int y = r - 1;
-    if (y < 0 || y >= h)
-      for (int i = 0; i < rl; i += 4) wasm_v128_store(P + i, wasm_f32x4_splat(0));
-    else
-      split_row(x + (size_t)y * w, w, d.le, P);
-  }
+  fm_wino_split_plane(x, h, w, 4 * d.th + 2, rl, d.le, plane, split_row);
   for (int ty = 0; ty < d.th; ty++) {
     const float *R = plane + (size_t)4 * ty * rl;
     /* B^T down the columns: rows[0..6), each a whole split row. */
