@@ -34,6 +34,31 @@ def load_safetensors(path):
     return meta, state
 
 
+class Skip(nn.Identity):
+    """`skip`: where a residual connection starts (its input is kept)."""
+
+
+class Add(nn.Identity):
+    """`add`: adds the input kept by the latest open `skip`."""
+
+
+class Residual(nn.Sequential):
+    """nn.Sequential whose forward also runs the `skip`/`add` shortcuts, so a
+    spec with residual blocks keeps one flat list of modules and the
+    state_dict names ("4.weight") of a plain nn.Sequential."""
+
+    def forward(self, x):
+        kept = []
+        for module in self:
+            if isinstance(module, Skip):
+                kept.append(x)
+            elif isinstance(module, Add):
+                x = x + kept.pop()
+            else:
+                x = module(x)
+        return x
+
+
 def build(spec, in_channels=1, side=28):
     """The nn.Sequential that a spec string describes (see src/net/spec.c)."""
     layers, c, hw, flat = [], in_channels, side, False
@@ -62,9 +87,14 @@ def build(spec, in_channels=1, side=28):
         elif tok == "flatten":
             layers.append(nn.Flatten())
             c, flat = c * hw * hw, True
+        elif tok == "skip":
+            layers.append(Skip())
+        elif tok == "add":
+            layers.append(Add())
         else:
             raise ValueError(f"unknown module {tok}")
-    return nn.Sequential(*layers)
+    residual = any(isinstance(m, Skip) for m in layers)
+    return Residual(*layers) if residual else nn.Sequential(*layers)
 
 
 def main():

@@ -17,7 +17,9 @@ import { fm, split } from './helpers.mjs';
 const python = '/usr/bin/python3'; // Debian's, which python3-torch belongs to (not a pyenv python3 on PATH)
 const loadScript = new URL('../scripts/pytorch_load.py', import.meta.url).pathname;
 const saveScript = new URL('../scripts/pytorch_save.py', import.meta.url).pathname;
-const SPECS = ['cnn-small', 'conv3x3:8,bn,relu,maxpool2,conv5x5:8,bn,relu,gap,flatten,dropout:0.2,dense:16,bn,relu,dense:10'];
+const SPECS = ['cnn-small', 'conv3x3:8,bn,relu,maxpool2,conv5x5:8,bn,relu,gap,flatten,dropout:0.2,dense:16,bn,relu,dense:10',
+  // Residual blocks, one nested in another, on Winograd-sized planes.
+  'conv3x3:8,bn,relu,skip,conv3x3:8,bn,relu,skip,conv3x3:8,bn,relu,add,conv3x3:8,bn,add,relu,maxpool2,flatten,dense:10'];
 
 test('PyTorch is installed for /usr/bin/python3', () => {
   const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });

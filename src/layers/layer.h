@@ -24,7 +24,12 @@ typedef enum {
   FM_BATCHNORM,
   FM_DROPOUT,
   FM_GAP,
-  FM_FLATTEN
+  FM_FLATTEN,
+  /* A residual connection: skip passes its input on unchanged and marks
+   * where the shortcut starts; add adds that input to its own. The network
+   * (network.c) runs both, since add reads another layer's activations. */
+  FM_SKIP,
+  FM_ADD
 } fm_layer_kind;
 
 /* A sample's shape. Flat vectors have h = w = 1 and flat = 1. */
@@ -37,7 +42,8 @@ static inline int fm_shape_size(fm_shape s) { return s.c * s.h * s.w; }
 typedef struct fm_layer {
   fm_layer_kind kind;
   fm_shape in, out;
-  int k;   /* conv kernel side */
+  int k;    /* conv kernel side */
+  int link; /* skip: index of its add; add: index of its skip */
   float p; /* dropout probability */
 
   /* Trainable parameters and their gradients: views into the network's

@@ -131,9 +131,23 @@ oom:
   return fm_fail_prefix("allocating activations");
 }
 
+/* y = x + z over n floats: a residual connection's add (forward), and the
+ * two gradients meeting at its skip (backward). */
+static void add_arrays(const float *x, const float *z, float *y, long n) {
+  for (long j = 0; j < n; j++) y[j] = x[j] + z[j];
+}
+
+/* Layer i's forward pass; an add takes its shortcut from its skip's input. */
+static void forward_layer(fm_net *net, int i, int B, int train) {
+  fm_layer *L = &net->layers[i];
+  if (L->kind == FM_ADD)
+    add_arrays(net->acts[i], net->acts[L->link], net->acts[i + 1], (long)B * fm_shape_size(L->in));
+  else
+    fm_layer_forward(L, net->acts[i], net->acts[i + 1], B, train, &net->dropout_rng);
+}
+
 float *fm_net_forward(fm_net *net, int B, int train) {
-  for (int i = 0; i < net->nlayers; i++)
-    fm_layer_forward(&net->layers[i], net->acts[i], net->acts[i + 1], B, train, &net->dropout_rng);
+  for (int i = 0; i < net->nlayers; i++) forward_layer(net, i, B, train);
   return net->acts[net->nlayers];
 }
 
@@ -147,16 +161,27 @@ float *fm_net_infer(fm_net *net, int B) {
       if (i + used < net->nlayers && net->layers[i + used].kind == FM_RELU) relu = 1, used++;
     }
     if (used > 1) fm_conv_infer(L, bn, relu, net->acts[i], net->acts[i + used], B);
-    else fm_layer_forward(L, net->acts[i], net->acts[i + 1], B, 0, &net->dropout_rng);
+    else forward_layer(net, i, B, 0);
     i += used;
   }
   return net->acts[net->nlayers];
 }
 
 void fm_net_backward(fm_net *net, int B) {
-  for (int i = net->nlayers - 1; i >= 0; i--)
-    fm_layer_backward(&net->layers[i], net->acts[i], net->acts[i + 1], net->dacts[i + 1],
-                      i > 0 ? net->dacts[i] : NULL, B);
+  for (int i = net->nlayers - 1; i >= 0; i--) {
+    fm_layer *L = &net->layers[i];
+    long n = (long)B * fm_shape_size(L->in);
+    if (L->kind == FM_ADD) {
+      if (i > 0) memcpy(net->dacts[i], net->dacts[i + 1], (size_t)n * sizeof(float));
+    } else if (L->kind == FM_SKIP) {
+      /* The block's gradient plus the shortcut's: the add's output gradient,
+       * which no layer has overwritten since (each writes only its own dx). */
+      if (i > 0) add_arrays(net->dacts[i + 1], net->dacts[L->link + 1], net->dacts[i], n);
+    } else {
+      fm_layer_backward(L, net->acts[i], net->acts[i + 1], net->dacts[i + 1],
+                        i > 0 ? net->dacts[i] : NULL, B);
+    }
+  }
 }
 
 const char *fm_net_spec(const fm_net *net) { return net->spec; }

@@ -35,15 +35,21 @@ int fm_net_saliency(fm_net *net, const uint8_t *pixels, int cls, float *grad) {
   }
   /* Two activation-sized gradient buffers used in turn, and room for the
    * largest layer's parameter gradients. */
-  long most = FM_NUM_CLASSES, params = 1;
+  long most = FM_NUM_CLASSES, params = 1, shortcuts = 0;
   for (int i = 0; i < net->nlayers; i++) {
     most = FM_MAX(most, (long)fm_shape_size(net->layers[i].in));
     most = FM_MAX(most, (long)fm_shape_size(net->layers[i].out));
     params = FM_MAX(params, (long)net->layers[i].nw + net->layers[i].nb);
+    if (net->layers[i].kind == FM_ADD) shortcuts += fm_shape_size(net->layers[i].in);
   }
-  float *buf = fm_malloc_aligned((size_t)(2 * most + params) * sizeof(float));
+  /* Residual connections: each add leaves its output gradient for its skip
+   * in a slot of its own (nested blocks are open at the same time). */
+  float *buf = fm_malloc_aligned((size_t)(2 * most + params + shortcuts) * sizeof(float));
   if (!buf) return fm_fail_prefix("saliency"), -1;
-  float *dy = buf, *dx = buf + most, *scratch = buf + 2 * most;
+  float *dy = buf, *dx = buf + most, *scratch = buf + 2 * most, *slots = scratch + params;
+  float *slot[FM_MAX_LAYERS];
+  for (int i = 0; i < net->nlayers; i++)
+    if (net->layers[i].kind == FM_ADD) slot[i] = slots, slots += fm_shape_size(net->layers[i].in);
   memset(dy, 0, FM_NUM_CLASSES * sizeof(float));
   dy[cls] = 1.0f;
   for (int i = net->nlayers - 1; i >= 0; i--) {
@@ -57,6 +63,11 @@ int fm_net_saliency(fm_net *net, const uint8_t *pixels, int cls, float *grad) {
       }
     } else if (L->kind == FM_DROPOUT) {
       memcpy(out, dy, (size_t)n * sizeof(float));
+    } else if (L->kind == FM_ADD) {
+      memcpy(slot[i], dy, (size_t)n * sizeof(float));
+      memcpy(out, dy, (size_t)n * sizeof(float));
+    } else if (L->kind == FM_SKIP) {
+      for (int k = 0; k < n; k++) out[k] = dy[k] + slot[L->link][k];
     } else {
       float *dw = L->dw, *db = L->db;
       if (L->nw) L->dw = scratch;

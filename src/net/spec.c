@@ -7,6 +7,12 @@
  *   dropout:P   nn.Dropout(P), 0 <= P < 1
  *   gap         nn.AdaptiveAvgPool2d(1)  (follow with flatten)
  *   flatten     nn.Flatten()
+ *   skip        start of a residual connection: passes its input on
+ *   add         adds the input of the latest open skip (same shape) to
+ *               its own input: skip,conv3x3:C,bn,relu,conv3x3:C,bn,add,relu
+ *               is a ResNet basic block. Pairs nest like brackets.
+ *               PyTorch: parameterless modules that scripts/pytorch_load.py
+ *               gives a Sequential whose forward keeps the shortcut.
  * Named architectures expand to token lists. Being strict here is what
  * makes a saved file load into the equivalent PyTorch nn.Sequential. */
 #include <ctype.h>
@@ -94,7 +100,9 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers_out, int *
   char *copy = fm_malloc(strlen(src) + 1);
   char *canon = fm_malloc(strlen(src) + 1);
   fm_layer *layers = fm_calloc((size_t)ntok, sizeof(fm_layer));
-  if (!copy || !canon || !layers) goto fail;
+  /* Open skips, innermost last (at most one per token). */
+  int *skips = fm_malloc((size_t)ntok * sizeof(int)), nopen = 0;
+  if (!copy || !canon || !layers || !skips) goto fail;
   strcpy(copy, src);
   canon[0] = 0;
 
@@ -196,10 +204,28 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers_out, int *
       s.c = fm_shape_size(s);
       s.h = s.w = 1;
       s.flat = 1;
+    } else if (!strcmp(tok, "skip")) {
+      L->kind = FM_SKIP;
+      skips[nopen++] = n;
+    } else if (!strcmp(tok, "add")) {
+      if (!nopen) {
+        token_fail(n, tok, "add has no skip before it to take its shortcut from");
+        goto fail;
+      }
+      fm_layer *S = &layers[skips[--nopen]];
+      if (S->in.c != s.c || S->in.h != s.h || S->in.w != s.w || S->in.flat != s.flat) {
+        fm_fail("architecture token %d 'add': the shortcut from token %d is %dx%dx%d but the "
+                "input here is %dx%dx%d (a residual block must keep its shape)",
+                n + 1, skips[nopen] + 1, S->in.c, S->in.h, S->in.w, s.c, s.h, s.w);
+        goto fail;
+      }
+      L->kind = FM_ADD;
+      L->link = skips[nopen];
+      S->link = n;
     } else {
       token_fail(n, tok,
                  "unknown module (expected convKxK:C, dense:N, relu, maxpool2, bn, dropout:P, gap, "
-                 "flatten, or a name: mlp, cnn-small, cnn-bn)");
+                 "flatten, skip, add, or a name: mlp, cnn-small, cnn-bn)");
       goto fail;
     }
     L->out = s;
@@ -216,6 +242,11 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers_out, int *
     fm_fail("architecture spec has an empty module (two commas in a row, or a trailing comma)");
     goto fail;
   }
+  if (nopen) {
+    fm_fail("architecture token %d 'skip' has no add after it to close the residual connection",
+            skips[nopen - 1] + 1);
+    goto fail;
+  }
   if (!s.flat || s.c != FM_NUM_CLASSES) {
     fm_fail("architecture must end in a flat output of %d classes (e.g. 'flatten,dense:10'); it "
             "ends in %dx%dx%d",
@@ -223,12 +254,14 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers_out, int *
     goto fail;
   }
   free(copy);
+  free(skips);
   *layers_out = layers;
   *nlayers_out = n;
   *expanded = canon;
   return 1;
 fail:
   free(copy);
+  free(skips);
   free(canon);
   free(layers);
   return 0;

@@ -670,7 +670,8 @@ static void test_fused_inference(void) {
   static const struct { const char *spec; int side; } nets[] = {
     {"conv3x3:8,bn,relu,conv3x3:8,bn,relu,maxpool2,conv3x3:16,bn,conv3x3:8,relu,flatten,dense:10", 14},
     {"conv3x3:8,bn,relu,conv3x3:12,bn,relu,conv1x1:8,bn,relu,flatten,dense:10", 6},
-    {"conv5x5:8,relu,conv3x3:8,bn,gap,flatten,dense:10", 9}};
+    {"conv5x5:8,relu,conv3x3:8,bn,gap,flatten,dense:10", 9},
+    {"conv3x3:8,bn,relu,skip,conv3x3:8,bn,relu,conv3x3:8,bn,add,relu,skip,conv3x3:8,bn,relu,add,gap,flatten,dense:10", 9}};
   for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
     int side = nets[k].side, B = 7, in = side * side;
     fm_net *net = fm_net_create(nets[k].spec, 1, side, side, 11 + k);
@@ -814,6 +815,13 @@ int main(void) {
   gradcheck_net("conv3x3:4,relu,maxpool2,conv3x3:6,bn,gap,flatten,dense:10", 8, 0);
   gradcheck_net("conv3x3:8,bn,conv3x3:8,flatten,dense:10", 6, 1);
   gradcheck_net("conv5x5:3,relu,maxpool2,flatten,dropout:0.3,dense:12,bn,relu,dense:10", 8, 0);
+  /* Residual connections: a ResNet basic block on Winograd-sized planes,
+   * nested blocks, a block on flat vectors, and a skip as the first layer. */
+  gradcheck_net("conv3x3:4,bn,relu,skip,conv3x3:4,bn,relu,conv3x3:4,bn,add,gap,flatten,dense:10", 8, 0);
+  gradcheck_net("conv3x3:4,bn,skip,conv3x3:4,bn,conv3x3:4,bn,add,gap,flatten,dense:10", 8, 1);
+  gradcheck_net("conv3x3:4,skip,conv3x3:4,bn,skip,conv3x3:4,add,conv1x1:4,add,gap,flatten,dense:10", 6, 1);
+  gradcheck_net("flatten,dense:12,skip,dense:12,bn,skip,dense:12,add,add,dense:10", 5, 1);
+  gradcheck_net("skip,conv3x3:1,bn,add,flatten,dense:10", 6, 1);
   test_optim();
   test_augment_photo();
   test_augment_pair();

@@ -46,9 +46,8 @@ static double logit(fm_net *net, const float *x, int cls) {
   return fm_net_forward(net, 1, 0)[cls];
 }
 
-static void test_gradient(void) {
-  fm_net *net = fm_net_create("conv3x3:4,bn,relu,maxpool2,conv3x3:6,bn,relu,flatten,dropout:0.3,dense:12,bn,relu,dense:10",
-                              1, 28, 28, 5);
+static void test_gradient(const char *spec) {
+  fm_net *net = fm_net_create(spec, 1, 28, 28, 5);
   randomise_bn(net);
   uint8_t px[FM_IMAGE_PIXELS];
   float x[FM_IMAGE_PIXELS], grad[FM_IMAGE_PIXELS], grad2[FM_IMAGE_PIXELS];
@@ -84,8 +83,9 @@ static void test_gradient(void) {
   char why[160];
   snprintf(why, sizeof why, "top %d (logits say %d), asked %d got %d, %d of %d pixels off by over 0.3%% of the largest value, weights and gradients untouched %d",
            top, want, other, asked, off, FM_IMAGE_PIXELS, untouched);
-  report(top == want && asked == other && scale > 0 && off <= FM_IMAGE_PIXELS / 20 && untouched,
-        "saliency: the map is the gradient of the class's logit (finite differences, batch norm in inference)", why);
+  char name[300];
+  snprintf(name, sizeof name, "saliency: the map is the gradient of the class's logit (finite differences, batch norm in inference): %s", spec);
+  report(top == want && asked == other && scale > 0 && off <= FM_IMAGE_PIXELS / 20 && untouched, name, why);
   /* Bad calls fail with a message instead of writing anything. */
   int refused = fm_net_saliency(net, px, 10, grad) == -1 && fm_last_error()[0] &&
                 fm_net_saliency(net, NULL, -1, grad) == -1 && fm_net_saliency(net, px, -1, NULL) == -1;
@@ -125,6 +125,8 @@ static void test_shift(void) {
 
 void test_saliency(void) {
   fm_rng_seed(&s_rng, 2024, 7);
-  test_gradient();
+  test_gradient("conv3x3:4,bn,relu,maxpool2,conv3x3:6,bn,relu,flatten,dropout:0.3,dense:12,bn,relu,dense:10");
+  /* Nested residual connections: each add's gradient reaches its skip. */
+  test_gradient("conv3x3:4,bn,relu,skip,conv3x3:4,bn,relu,skip,conv3x3:4,bn,add,add,maxpool2,conv3x3:6,relu,flatten,dense:10");
   test_shift();
 }
