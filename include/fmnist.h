@@ -101,6 +101,10 @@ int fm_net_verdict(const fm_net *net, const float *probs, int32_t *out);
 
 /* Serialises to safetensors; *out is malloc'd (free with fm_free). */
 int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len);
+/* The same with the float tensors stored as dtype "F32" or "F16" (half the
+ * bytes, each weight rounded to the nearest float16; refused when a value
+ * is beyond float16's range). */
+int fm_net_save_as(const fm_net *net, const char *dtype, uint8_t **out, size_t *out_len);
 /* Rejects truncated files, bad JSON, missing/extra tensors, wrong shapes or
  * dtypes, out-of-range offsets and non-finite weights. */
 fm_net *fm_net_load(const uint8_t *bytes, size_t len);

@@ -296,8 +296,8 @@ export class Net {
   saliency(pixels: Uint8Array, cls?: number): { index: number; gradient: Float32Array };
   /** A metadata entry, or null. */
   getMeta(key: string): string | null;
-  /** The model as safetensors bytes (PyTorch nn.Sequential names). */
-  save(): Uint8Array;
+  /** The model as safetensors bytes (PyTorch nn.Sequential names); dtype 'F16' stores the weights as float16 (half the size). */
+  save(options?: { dtype?: 'F32' | 'F16' }): Uint8Array;
   /** Releases its wasm memory. */
   free(): void;
 }

@@ -380,11 +380,12 @@ export class Net {
   getMeta(key) {
     return this.fm.withStr(key, (k) => this.fm.str(this.fm.x.fm_net_get_meta(this.ptr, k)));
   }
-  /** The model as safetensors bytes. */
-  save() {
+  /** The model as safetensors bytes; dtype 'F16' stores the weights as
+   * float16 (half the size). */
+  save({ dtype = 'F32' } = {}) {
     const fm = this.fm, out = fm.alloc(8);
     try {
-      if (!fm.x.fm_net_save(this.ptr, out, out + 4)) throw fm.error('save');
+      if (!fm.withStr(String(dtype), (d) => fm.x.fm_net_save_as(this.ptr, d, out, out + 4))) throw fm.error('save');
       return fm.takeBuffer(out);
     } finally {
       fm.free(out);

@@ -31,10 +31,12 @@ for (const [i, spec] of ['flatten,dense:10', 'conv3x3:2,bn,relu,maxpool2,flatten
   const net = fm.createNet(spec, { seed: i });
   net.setMeta('note', 'seed "corpus"');
   put('safetensors', `model${i}`, net.save());
+  put('safetensors', `model${i}-f16`, net.save({ dtype: 'F16' }));
   net.free();
 }
 for (const [i, spec] of ['mlp', 'cnn-small', 'cnn-bn', 'conv5x5:4,bn,relu,maxpool2,gap,flatten,dense:10',
-  'flatten,dense:16,bn,dropout:0.25,dense:10', 'conv3x3:8,relu,flatten,dense:10'].entries()) put('spec', `spec${i}`, spec);
+  'flatten,dense:16,bn,dropout:0.25,dense:10', 'conv3x3:8,relu,flatten,dense:10',
+  'conv3x3:4,bn,relu,skip,conv3x3:4,bn,relu,skip,conv3x3:4,add,add,gap,flatten,dense:10'].entries()) put('spec', `spec${i}`, spec);
 const gray = Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 13) % 256);
 put('image', 'gray.png', encodePng(gray, 40, 30));
 put('image', 'rgb.png', encodePng(Uint8Array.from({ length: 17 * 9 * 3 }, (_, i) => (i * 31) % 256), 17, 9, 3));

@@ -25,7 +25,7 @@ def load_safetensors(path):
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + n])
     meta = header.pop("__metadata__", {})
-    dtypes = {"F32": np.float32, "I64": np.int64}
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
     state = {}
     for name, t in header.items():
         begin, end = t["data_offsets"]

@@ -78,3 +78,22 @@ for (const spec of SPECS) {
     net.free();
   });
 }
+
+test('PyTorch loads a float16 model file and predicts as the wasm module does from the same file', async () => {
+  const m = await fm();
+  const net = m.createNet('conv3x3:8,bn,relu,skip,conv3x3:8,bn,relu,add,maxpool2,flatten,dense:10', { seed: 6 });
+  const tr = m.createTrainer(net, await split('train'), { limit: 640, seed: 6 });
+  while (tr.step());
+  tr.free();
+  const file = join(mkdtempSync(join(tmpdir(), 'fmnist-pt-')), 'model-f16.safetensors');
+  const bytes = net.save({ dtype: 'F16' });
+  writeFileSync(file, bytes);
+  const r = spawnSync(python, [loadScript, file, '200'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  assert.equal(r.status, 0, r.stderr);
+  const torch = JSON.parse(r.stdout);
+  const loaded = m.loadNet(bytes);
+  const { worst, predictions } = compare(torch, loaded.predict((await split('test')).images(0, 200)), 200);
+  assert.ok(worst < 1e-4, `largest probability difference ${worst}`);
+  assert.deepEqual(torch.predictions, predictions);
+  loaded.free(); net.free();
+});

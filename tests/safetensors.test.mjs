@@ -88,7 +88,8 @@ const broken = [
   ['a missing tensor', (b) => withHeader(b, (h) => { delete h['3.bias']; }), /missing tensor 3\.bias/],
   ['an extra tensor', (b) => withHeader(b, (h) => { h['7.weight'] = { ...h['5.bias'] }; }), /unexpected tensor 7\.weight/],
   ['a wrong shape', (b) => withHeader(b, (h) => { h['1.weight'].shape = [784, 256]; }), /tensor 1\.weight has F32 shape \[784,256\], expected F32 \[256,784\]/],
-  ['a wrong dtype', (b) => withHeader(b, (h) => { h['1.bias'].dtype = 'F16'; }), /dtype F16; only F32/],
+  ['a wrong dtype', (b) => withHeader(b, (h) => { h['1.bias'].dtype = 'BF16'; }), /dtype BF16; only F32 and F16 are supported/],
+  ['an F16 tensor with F32-sized data', (b) => withHeader(b, (h) => { h['5.bias'].dtype = 'F16'; }), /tensor 5\.bias: data offsets span 40 bytes, its shape needs 20/],
   ['offsets out of range', (b) => withHeader(b, (h) => { h['5.bias'].data_offsets = [0, 1e12]; }), /outside the \d+ data bytes/],
   ['offsets that do not match the shape', (b) => withHeader(b, (h) => { h['5.bias'].data_offsets[1] -= 4; }), /span 36 bytes, its shape needs 40/],
   ['no architecture', (b) => withHeader(b, (h) => { delete h.__metadata__.arch; }), /no architecture/],
@@ -104,3 +105,66 @@ for (const [what, breakIt, message] of broken) {
     assert.throws(() => m.loadNet(breakIt(Buffer.from(bytes))), message);
   });
 }
+
+test('model loader refuses an F16 infinity', async () => {
+  const { m, bytes } = await sample();
+  const net = m.loadNet(bytes), c = Buffer.from(net.save({ dtype: 'F16' }));
+  net.free();
+  c.writeUInt16LE(0x7c00, c.length - 2);
+  assert.throws(() => m.loadNet(c), /tensor 5\.bias holds a non-finite value \(inf at element 9\)/);
+});
+
+/** The value of an IEEE binary16 (the reference for F16 files). */
+function half(h) {
+  const e = (h >> 10) & 31, m = h & 1023, s = h & 0x8000 ? -1 : 1;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (e ? (1024 + m) * 2 ** (e - 25) : m * 2 ** -24);
+}
+
+test('float16 files: half the weight bytes, each weight the nearest half, loads back exactly and predicts as the float32 model', async () => {
+  const m = await fm();
+  const net = m.createNet('conv3x3:8,bn,relu,maxpool2,skip,conv3x3:8,bn,relu,add,flatten,dense:10', { seed: 5 });
+  const tr = m.createTrainer(net, await split('train'), { limit: 640, seed: 5 }); // batch-norm statistics of its own
+  while (tr.step());
+  tr.free();
+  const f32 = net.save(), f16 = net.save({ dtype: 'F16' });
+  const { n, json } = header(f16);
+  const tensors = Object.entries(json).filter(([k]) => k !== '__metadata__');
+  for (const [name, t] of tensors) assert.equal(t.dtype, name.endsWith('num_batches_tracked') ? 'I64' : 'F16', name);
+  const data = Buffer.from(f16.subarray(8 + n));
+  const weightBytes = tensors.filter(([, t]) => t.dtype === 'F16').reduce((s, [, t]) => s + t.data_offsets[1] - t.data_offsets[0], 0);
+  assert.equal(weightBytes, net.paramCount * 2 + 4 * 8 * 2, 'two bytes per parameter and batch-norm statistic');
+  const back = m.loadNet(f16);
+  // The loaded float32 weights are exactly the stored halves, each within half a unit of the original.
+  const orig = net.params(), got = back.params();
+  const w = json['0.weight'], stored = Array.from({ length: 72 }, (_, i) => half(data.readUInt16LE(w.data_offsets[0] + 2 * i)));
+  assert.deepEqual(Array.from(got.subarray(0, 72)), stored);
+  for (let i = 0; i < orig.length; i++) assert.ok(Math.abs(got[i] - orig[i]) <= Math.abs(orig[i]) * 2 ** -11 + 2 ** -25, `weight ${i}: ${orig[i]} -> ${got[i]}`);
+  // Saving the loaded model as F16 again gives the same bytes; as F32, exactly the halves.
+  assert.deepEqual(Buffer.from(back.save({ dtype: 'F16' })), Buffer.from(f16));
+  assert.ok(f16.length < 0.55 * f32.length, `${f16.length} vs ${f32.length} bytes`);
+  const images = (await split('test')).images(0, 200);
+  const a = net.predict(images, 200), b = back.predict(images, 200);
+  let worst = 0, same = 0;
+  for (let i = 0; i < 200; i++) {
+    for (let c = 0; c < 10; c++) worst = Math.max(worst, Math.abs(a[i * 10 + c] - b[i * 10 + c]));
+    const top = (p) => { const r = Array.from(p.subarray(i * 10, i * 10 + 10)); return r.indexOf(Math.max(...r)); };
+    same += top(a) === top(b);
+  }
+  assert.ok(worst < 5e-3, `largest probability difference ${worst}`);
+  assert.ok(same >= 198, `${same}/200 top classes agree`);
+  back.free(); net.free();
+});
+
+test('float16 saving refuses an unknown dtype and a weight beyond float16', async () => {
+  const m = await fm();
+  const base = m.createNet('flatten,dense:10');
+  assert.throws(() => base.save({ dtype: 'BF16' }), /model dtype must be "F32" or "F16", not "BF16"/);
+  const bytes = Buffer.from(base.save()), { n, json } = header(bytes);
+  bytes.writeFloatLE(70000, 8 + n + json['1.weight'].data_offsets[0] + 4 * 3);
+  base.free();
+  const net = m.loadNet(bytes);
+  assert.throws(() => net.save({ dtype: 'F16' }), /tensor 1\.weight does not fit float16 \(70000 at element 3\): save it as F32/);
+  assert.ok(net.save().length > 0, 'float32 still saves it');
+  net.free();
+});

@@ -5,7 +5,9 @@
  * the data section. Names and layouts follow PyTorch's nn.Sequential
  * state_dict for the same modules ("0.weight", "3.running_mean", ...), so
  * `model.load_state_dict(safetensors.torch.load_file(path))` just works
- * (batchnorm's num_batches_tracked is stored as an I64 scalar for that). */
+ * (batchnorm's num_batches_tracked is stored as an I64 scalar for that).
+ * Float tensors are F32, or F16 (half the size; load_state_dict converts
+ * them to the model's float32): a file may mix the two. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "../common.h"
 #include "../net/net.h"
+#include "float16.h"
 #include "json.h"
 
 #define MAX_HEADER (4u * 1024 * 1024)
@@ -123,8 +126,23 @@ static void sb_json_string(sbuf *b, const char *s) {
 }
 
 int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len) {
+  return fm_net_save_as(net, "F32", out, out_len);
+}
+
+int fm_net_save_as(const fm_net *net, const char *dtype, uint8_t **out, size_t *out_len) {
+  int f16 = dtype && !strcmp(dtype, "F16");
+  if (!dtype || (!f16 && strcmp(dtype, "F32")))
+    return fm_fail("model dtype must be \"F32\" or \"F16\", not \"%.20s\"", dtype ? dtype : "(null)");
   tensor_desc t[FM_MAX_LAYERS * 5];
   int n = list_tensors(net, t, FM_MAX_LAYERS * 5);
+  for (int i = 0; f16 && i < n; i++) {
+    if (t[i].is_i64) continue;
+    t[i].bytes /= 2;
+    for (size_t q = 0; q < t[i].bytes / 2; q++)
+      if (!(fabsf(t[i].data[q]) < 65520.0f)) /* rounds to infinity as float16 */
+        return fm_fail("tensor %s does not fit float16 (%g at element %zu): save it as F32", t[i].name,
+                       t[i].data[q], q);
+  }
   sbuf h = {0};
   char num[160];
   sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\",\"arch\":");
@@ -154,7 +172,8 @@ int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len) {
   for (int i = 0; i < n; i++) {
     sb_str(&h, ",");
     sb_json_string(&h, t[i].name);
-    sb_str(&h, t[i].is_i64 ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
+    sb_str(&h, t[i].is_i64 ? ":{\"dtype\":\"I64\",\"shape\":["
+                           : f16 ? ":{\"dtype\":\"F16\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
     for (int d = 0; d < t[i].ndim; d++) {
       snprintf(num, sizeof num, d ? ",%d" : "%d", t[i].shape[d]);
       sb_str(&h, num);
@@ -180,7 +199,14 @@ int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len) {
   free(h.p);
   uint8_t *d = buf + 8 + h.len;
   for (int i = 0; i < n; i++) {
-    memcpy(d, t[i].is_i64 ? (const void *)t[i].data64 : (const void *)t[i].data, t[i].bytes);
+    if (f16 && !t[i].is_i64) {
+      for (size_t q = 0; q < t[i].bytes / 2; q++) {
+        uint16_t v = fm_f32_to_f16(t[i].data[q]);
+        d[2 * q] = (uint8_t)v, d[2 * q + 1] = (uint8_t)(v >> 8); /* little-endian */
+      }
+    } else {
+      memcpy(d, t[i].is_i64 ? (const void *)t[i].data64 : (const void *)t[i].data, t[i].bytes);
+    }
     d += t[i].bytes;
   }
   *out = buf;
@@ -192,7 +218,7 @@ int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len) {
 
 typedef struct {
   int name_tok;
-  int is_i64;
+  int is_i64, is_f16;
   int ndim;
   uint64_t shape[8];
   uint64_t begin, end;
@@ -312,9 +338,10 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
       if (!fm_json_inside(&j, v, val)) break;
       if (fm_json_eq(&j, f, "dtype")) {
         if (fm_json_eq(&j, v, "F32")) e->is_i64 = 0;
+        else if (fm_json_eq(&j, v, "F16")) e->is_f16 = 1;
         else if (fm_json_eq(&j, v, "I64")) e->is_i64 = 1;
         else {
-          fm_fail("tensor %.*s has dtype %.*s; only F32 is supported", tok[key].end - tok[key].start,
+          fm_fail("tensor %.*s has dtype %.*s; only F32 and F16 are supported", tok[key].end - tok[key].start,
                   js + tok[key].start, tok[v].end - tok[v].start, js + tok[v].start);
           return load_fail(NULL, tok, ents);
         }
@@ -387,19 +414,24 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
       for (int d = 0; d < want[t].ndim; d++)
         snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%d", d ? "," : "", want[t].shape[d]);
       fm_fail("tensor %s has %s shape [%s], expected %s [%s]", want[t].name,
-              e->is_i64 ? "I64" : "F32", got, want[t].is_i64 ? "I64" : "F32", exp);
+              e->is_i64 ? "I64" : e->is_f16 ? "F16" : "F32", got, want[t].is_i64 ? "I64" : "F32", exp);
       return load_fail(net, tok, ents);
     }
-    if (e->end - e->begin != want[t].bytes) {
+    size_t bytes = e->is_f16 ? want[t].bytes / 2 : want[t].bytes;
+    if (e->end - e->begin != bytes) {
       fm_fail("tensor %s: data offsets span %llu bytes, its shape needs %zu", want[t].name,
-              (unsigned long long)(e->end - e->begin), want[t].bytes);
+              (unsigned long long)(e->end - e->begin), bytes);
       return load_fail(net, tok, ents);
     }
-    covered += want[t].bytes;
+    covered += bytes;
     if (want[t].is_i64) {
       memcpy(want[t].data64, data + e->begin, 8);
     } else {
-      memcpy(want[t].data, data + e->begin, want[t].bytes);
+      if (e->is_f16)
+        for (size_t q = 0; q < bytes / 2; q++)
+          want[t].data[q] = fm_f16_to_f32((uint16_t)(data[e->begin + 2 * q] | data[e->begin + 2 * q + 1] << 8));
+      else
+        memcpy(want[t].data, data + e->begin, want[t].bytes);
       size_t numel = want[t].bytes / 4;
       for (size_t q = 0; q < numel; q++)
         if (!isfinite(want[t].data[q])) {

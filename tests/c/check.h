@@ -9,5 +9,7 @@ void report(int ok, const char *name, const char *detail);
 
 /* tests/c/test_saliency.c */
 void test_saliency(void);
+/* tests/c/test_float16.c */
+void test_float16(void);
 
 #endif

@@ -832,6 +832,7 @@ int main(void) {
   test_views();
   test_threads();
   test_saliency();
+  test_float16();
   fm_gemm_release();
   printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;
