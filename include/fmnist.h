@@ -99,7 +99,9 @@ int fm_net_verdict(const fm_net *net, const float *probs, int32_t *out);
 
 /* ---- Model files: safetensors ------------------------------------------ */
 
-/* Serialises to safetensors; *out is malloc'd (free with fm_free). */
+/* Serialises to safetensors; *out is malloc'd (free with fm_free). The
+ * weights are float32, or float16 for a network loaded from a float16 file
+ * and not trained since (saving it again keeps its size). */
 int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len);
 /* The same with the float tensors stored as dtype "F32" or "F16" (half the
  * bytes, each weight rounded to the nearest float16; refused when a value

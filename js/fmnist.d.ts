@@ -296,7 +296,7 @@ export class Net {
   saliency(pixels: Uint8Array, cls?: number): { index: number; gradient: Float32Array };
   /** A metadata entry, or null. */
   getMeta(key: string): string | null;
-  /** The model as safetensors bytes (PyTorch nn.Sequential names); dtype 'F16' stores the weights as float16 (half the size). */
+  /** The model as safetensors bytes (PyTorch nn.Sequential names); dtype 'F16' stores the weights as float16 (half the size), 'F32' as float32; by default the dtype of the file it was loaded from until it is trained (float32 for a new network). */
   save(options?: { dtype?: 'F32' | 'F16' }): Uint8Array;
   /** Releases its wasm memory. */
   free(): void;

@@ -381,11 +381,15 @@ export class Net {
     return this.fm.withStr(key, (k) => this.fm.str(this.fm.x.fm_net_get_meta(this.ptr, k)));
   }
   /** The model as safetensors bytes; dtype 'F16' stores the weights as
-   * float16 (half the size). */
-  save({ dtype = 'F32' } = {}) {
+   * float16 (half the size), 'F32' as float32; by default a network keeps
+   * the dtype of the file it was loaded from until it is trained (float32
+   * for a new one). */
+  save({ dtype } = {}) {
     const fm = this.fm, out = fm.alloc(8);
     try {
-      if (!fm.withStr(String(dtype), (d) => fm.x.fm_net_save_as(this.ptr, d, out, out + 4))) throw fm.error('save');
+      const ok = dtype === undefined ? fm.x.fm_net_save(this.ptr, out, out + 4)
+        : fm.withStr(String(dtype), (d) => fm.x.fm_net_save_as(this.ptr, d, out, out + 4));
+      if (!ok) throw fm.error('save');
       return fm.takeBuffer(out);
     } finally {
       fm.free(out);

@@ -140,8 +140,16 @@ test('float16 files: half the weight bytes, each weight the nearest half, loads 
   const w = json['0.weight'], stored = Array.from({ length: 72 }, (_, i) => half(data.readUInt16LE(w.data_offsets[0] + 2 * i)));
   assert.deepEqual(Array.from(got.subarray(0, 72)), stored);
   for (let i = 0; i < orig.length; i++) assert.ok(Math.abs(got[i] - orig[i]) <= Math.abs(orig[i]) * 2 ** -11 + 2 ** -25, `weight ${i}: ${orig[i]} -> ${got[i]}`);
-  // Saving the loaded model as F16 again gives the same bytes; as F32, exactly the halves.
+  // Saved again, by default or as F16, it gives the same bytes (a float16 file stays float16).
   assert.deepEqual(Buffer.from(back.save({ dtype: 'F16' })), Buffer.from(f16));
+  assert.deepEqual(Buffer.from(back.save()), Buffer.from(f16));
+  assert.equal(header(back.save({ dtype: 'F32' })).json['0.weight'].dtype, 'F32');
+  // Once trained, its weights are no longer halves: saved as float32 by default.
+  const again = m.loadNet(f16), step = m.createTrainer(again, await split('train'), { limit: 64, seed: 1 });
+  step.step();
+  step.free();
+  assert.equal(header(again.save()).json['0.weight'].dtype, 'F32');
+  again.free();
   assert.ok(f16.length < 0.55 * f32.length, `${f16.length} vs ${f32.length} bytes`);
   const images = (await split('test')).images(0, 200);
   const a = net.predict(images, 200), b = back.predict(images, 200);

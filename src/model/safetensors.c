@@ -126,7 +126,7 @@ static void sb_json_string(sbuf *b, const char *s) {
 }
 
 int fm_net_save(const fm_net *net, uint8_t **out, size_t *out_len) {
-  return fm_net_save_as(net, "F32", out, out_len);
+  return fm_net_save_as(net, net->f16 ? "F16" : "F32", out, out_len);
 }
 
 int fm_net_save_as(const fm_net *net, const char *dtype, uint8_t **out, size_t *out_len) {
@@ -427,6 +427,7 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
     if (want[t].is_i64) {
       memcpy(want[t].data64, data + e->begin, 8);
     } else {
+      net->f16 |= e->is_f16;
       if (e->is_f16)
         for (size_t q = 0; q < bytes / 2; q++)
           want[t].data[q] = fm_f16_to_f32((uint16_t)(data[e->begin + 2 * q] | data[e->begin + 2 * q + 1] << 8));

@@ -42,6 +42,9 @@ struct fm_net {
 
   fm_rng dropout_rng;
   int tta; /* metadata "tta": the views predict averages (FM_TTA_*) */
+  /* Loaded from a file with float16 weights and not trained or blended
+   * since: fm_net_save keeps them float16. */
+  int f16;
   /* The verdict on a photo (fm_net_verdict), from metadata "unsure_below"
    * and "scope_min" (fixed at -1 = not judged, when absent). */
   float unsure_below, scope_min;

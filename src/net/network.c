@@ -203,6 +203,7 @@ int fm_net_blend(fm_net *net, const fm_net *other, float weight) {
   for (long i = 0; i < net->nparams; i++) net->params[i] += weight * (other->params[i] - net->params[i]);
   for (long i = 0; i < net->nbuffers; i++) net->buffers[i] += weight * (other->buffers[i] - net->buffers[i]);
   net->wgen++;
+  net->f16 = 0;
   return 1;
 }
 

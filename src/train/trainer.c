@@ -313,6 +313,7 @@ static int apply_step(fm_trainer *tr, fm_step_info *info, float loss, double lr)
   fm_net *net = tr->net;
   const fm_train_config *cfg = &tr->cfg;
   net->wgen++;
+  net->f16 = 0; /* its weights are no longer a float16 file's */
   if (isfinite(loss))
     fm_optim_step(cfg, net->params, net->grads, tr->m, tr->v, net->nparams, lr, tr->step + 1);
   if (!isfinite(loss) || !all_finite(net->params, net->nparams)) {
