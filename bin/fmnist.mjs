@@ -25,7 +25,7 @@ commands:
   bench    training and inference speed of this machine
 
 train flags:
-  --arch NAME|SPEC     mlp, cnn-small, cnn-bn or a spec such as
+  --arch NAME|SPEC     mlp, cnn-small, cnn-bn, cnn-res or a spec such as
                        "conv3x3:32,relu,maxpool2,flatten,dense:10" (default cnn-small)
   --epochs N           (default 1)          --batch N        (default 64)
   --lr X               (default 1e-3)       --optimizer adam|adamw|sgd (default adam)

@@ -223,7 +223,7 @@ export class Fmnist {
 
   /** Parses IDX images and labels, raw or gzip; names label error messages. */
   parseDataset(images: Bytes, labels: Bytes, names?: { imagesName?: string; labelsName?: string }): Dataset;
-  /** A freshly initialised network from a spec: 'mlp', 'cnn-small', 'cnn-bn' or tokens such as 'conv3x3:32,relu,maxpool2,flatten,dense:10'. */
+  /** A freshly initialised network from a spec: 'mlp', 'cnn-small', 'cnn-bn', 'cnn-res' or tokens such as 'conv3x3:32,relu,maxpool2,flatten,dense:10'. */
   createNet(spec: string, options?: { seed?: number }): Net;
   /** Loads a safetensors model file. */
   loadNet(bytes: Bytes): Net;

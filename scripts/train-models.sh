@@ -24,7 +24,9 @@ RECIPES=(
   "cnn-small|no|--arch cnn-small --epochs 3 --batch 64 --optimizer adam --lr 1e-3 --seed 0"
   "cnn-bn~1|no|--arch cnn-bn --epochs 25 $CNN_BN_AUG --lr 0.05 --warmup-epochs 1 --holdout 5000 --seed 1"
   "cnn-bn~2|no|--init build/ckpt/cnn-bn~1-final.safetensors --epochs 15 $CNN_BN_AUG --lr 0.02 --warmup-epochs 0 --holdout 5000 --seed 2"
-  "cnn-bn|yes|--init build/ckpt/cnn-bn~2-final.safetensors --epochs 8 $CNN_BN_AUG --lr 0.01 --warmup-epochs 0 --holdout 0 --seed 6|shift"
+  "cnn-bn|no|--init build/ckpt/cnn-bn~2-final.safetensors --epochs 8 $CNN_BN_AUG --lr 0.01 --warmup-epochs 0 --holdout 0 --seed 6|shift"
+  "cnn-res~1|no|--arch cnn-res --epochs 30 $CNN_BN_AUG --label-smoothing 0.1 --lr 0.05 --warmup-epochs 1 --holdout 5000 --seed 1"
+  "cnn-res|yes|--init build/ckpt/cnn-res~1-final.safetensors --epochs EPOCHS2 $CNN_BN_AUG --label-smoothing 0.1 --lr 0.01 --warmup-epochs 0 --holdout 0 --seed 6 --dtype F16|VIEWS"
 )
 
 for recipe in "${RECIPES[@]}"; do

@@ -97,3 +97,18 @@ test('PyTorch loads a float16 model file and predicts as the wasm module does fr
   assert.deepEqual(torch.predictions, predictions);
   loaded.free(); net.free();
 });
+
+test('PyTorch loads the shipped default model and predicts as the wasm module does (image alone)', async () => {
+  const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
+  const file = new URL(`../models/${index.default}`, import.meta.url).pathname;
+  const r = spawnSync(python, [loadScript, file, '1000'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  assert.equal(r.status, 0, r.stderr);
+  const torch = JSON.parse(r.stdout);
+  const m = await fm();
+  const net = m.loadNet(readFileSync(file));
+  net.setMeta('tta', 'none'); // PyTorch runs the network once per image
+  const { worst, predictions } = compare(torch, net.predict((await split('test')).images(0, 1000)), 1000);
+  assert.ok(worst < 1e-4, `largest probability difference ${worst}`);
+  assert.deepEqual(torch.predictions, predictions);
+  net.free();
+});
