@@ -54,6 +54,7 @@ eval flags:     --model FILE (default: the best model in models/)  --data DIR
 predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
                 PNG, JPEG, GIF, BMP, WebP; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]
+                [--dtype F16|F32  store the weights as float16 (half the size) or float32]
                 shift: an image under 0.9 on its own is decided by the mean of
                 it and the image moved 1 pixel left and right; mirror: every
                 image by the mean of it and its mirror image; none: the image alone
@@ -81,7 +82,7 @@ const FLAGS = {
     data: { type: 'string' }, out: { type: 'string' },
   },
   eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' } },
-  views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' } },
+  views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } },
   predict: { model: { type: 'string' } },
   bench: { arch: { type: 'string', default: 'cnn-small' }, data: { type: 'string' } },
 };
@@ -279,17 +280,28 @@ async function predict(fm, f, files) {
   return results;
 }
 
+/** 'F16' when a safetensors file's weights are float16, else 'F32' (from
+ * its JSON header: 8 bytes of length, then the header). */
+function weightDtype(bytes) {
+  const n = Number(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0));
+  const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+  return Object.values(header).some((t) => t?.dtype === 'F16') ? 'F16' : 'F32';
+}
+
 /** Sets the test-time views a model is run with (metadata "tta", read by
  * the C predict functions) and saves it. */
 async function views(fm, f) {
   if (!f.model) throw new UsageError('views: --model FILE is required');
   if (!choice(f, 'set', VIEWS)) throw new UsageError(`views: --set ${VIEWS.join('|')} is required`);
+  if (f.dtype !== undefined && !['F16', 'F32'].includes(f.dtype)) throw new UsageError(`views: --dtype must be F16 or F32, not '${f.dtype}'`);
   const { net, file } = await loadModel(fm, f.model);
   net.setMeta('tta', f.set);
   const out = f.out ?? file;
-  await writeFile(out, net.save());
-  say(f.json, `${out}: test-time views ${f.set}`);
-  return { model: out, views: f.set };
+  const bytes = net.save({ dtype: f.dtype });
+  await writeFile(out, bytes);
+  const dtype = weightDtype(bytes);
+  say(f.json, `${out}: test-time views ${f.set}, ${dtype} weights`);
+  return { model: out, views: f.set, dtype };
 }
 
 async function bench(fm, f) {

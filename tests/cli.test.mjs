@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fm, split, encodePng } from './helpers.mjs';
@@ -99,13 +99,22 @@ test('train --json, then eval --json and predict --json on the saved model', asy
   const shifted = join(dir, 'mlp-shift.safetensors');
   const v = run('views', '--model', out, '--set', 'shift', '--out', shifted, '--json');
   assert.equal(v.status, 0, v.stderr);
-  assert.deepEqual(JSON.parse(v.stdout), { model: shifted, views: 'shift' });
+  assert.deepEqual(JSON.parse(v.stdout), { model: shifted, views: 'shift', dtype: 'F32' });
   const viewed = m.loadNet(readFileSync(shifted));
   assert.equal(viewed.getMeta('tta'), 'shift');
   const es = JSON.parse(run('eval', '--model', shifted, '--json').stdout);
   assert.notEqual(es.accuracy, ej.accuracy, 'three views change some answers');
   const en = JSON.parse(run('eval', '--model', shifted, '--views', 'none', '--json').stdout);
   assert.equal(en.accuracy, ej.accuracy, '--views none is the image alone');
+  // --dtype F16 halves the file; the views stay, and it evaluates within a few images of float32.
+  const half = join(dir, 'half.safetensors');
+  assert.deepEqual(JSON.parse(run('views', '--model', shifted, '--set', 'shift', '--dtype', 'F16', '--out', half, '--json').stdout),
+    { model: half, views: 'shift', dtype: 'F16' });
+  assert.ok(statSync(half).size < 0.55 * statSync(shifted).size);
+  const eh = JSON.parse(run('eval', '--model', half, '--json').stdout);
+  assert.equal(eh.views, 'shift');
+  assert.ok(Math.abs(eh.accuracy - es.accuracy) <= 0.002, `float16 ${eh.accuracy} vs float32 ${es.accuracy}`);
+  assertOneLineError(run('views', '--model', shifted, '--set', 'shift', '--dtype', 'F8'), 2, /^fmnist: views: --dtype must be F16 or F32, not 'F8'/);
   viewed.free();
 
   writeFileSync(join(dir, 'fake.png'), 'not an image, whatever its name says');
