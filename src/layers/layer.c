@@ -99,8 +99,7 @@ void fm_layer_forward(fm_layer *L, const float *x, float *y, int B, int train, f
   case FM_BATCHNORM: fm_batchnorm_forward(L, x, y, B, train); break;
   case FM_DROPOUT: fm_dropout_forward(L, x, y, B, train, rng); break;
   case FM_GAP: fm_gap_forward(L, x, y, B); break;
-  case FM_FLATTEN: memcpy(y, x, (size_t)n * sizeof(float)); break;
-  case FM_SKIP: memcpy(y, x, (size_t)n * sizeof(float)); break;
+  case FM_FLATTEN: case FM_SKIP: memcpy(y, x, (size_t)n * sizeof(float)); break;
   case FM_ADD: break; /* needs the skip's input: network.c */
   }
 }
