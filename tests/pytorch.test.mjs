@@ -26,6 +26,13 @@ test('PyTorch is installed for /usr/bin/python3', () => {
   assert.equal(r.status, 0, `python3-torch is missing (./build.sh installs it): ${r.stderr || r.error}`);
 });
 
+/** PyTorch's predictions for the first n test images, from scripts/pytorch_load.py. */
+function torchPredict(file, n) {
+  const r = spawnSync(python, [loadScript, file, String(n)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
 /** Largest difference between PyTorch's and our probabilities, and our top classes. */
 function compare(torch, ours, n) {
   let worst = 0;
@@ -45,9 +52,7 @@ for (const spec of SPECS) {
     tr.free();
     const file = join(mkdtempSync(join(tmpdir(), 'fmnist-pt-')), 'model.safetensors');
     writeFileSync(file, net.save());
-    const r = spawnSync(python, [loadScript, file, '200'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    assert.equal(r.status, 0, r.stderr);
-    const torch = JSON.parse(r.stdout);
+    const torch = torchPredict(file, 200);
     const { worst, predictions } = compare(torch, net.predict((await split('test')).images(0, 200)), 200);
     assert.ok(worst < 1e-4, `largest probability difference ${worst}`);
     assert.deepEqual(torch.predictions, predictions);
@@ -88,9 +93,7 @@ test('PyTorch loads a float16 model file and predicts as the wasm module does fr
   const file = join(mkdtempSync(join(tmpdir(), 'fmnist-pt-')), 'model-f16.safetensors');
   const bytes = net.save({ dtype: 'F16' });
   writeFileSync(file, bytes);
-  const r = spawnSync(python, [loadScript, file, '200'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  assert.equal(r.status, 0, r.stderr);
-  const torch = JSON.parse(r.stdout);
+  const torch = torchPredict(file, 200);
   const loaded = m.loadNet(bytes);
   const { worst, predictions } = compare(torch, loaded.predict((await split('test')).images(0, 200)), 200);
   assert.ok(worst < 1e-4, `largest probability difference ${worst}`);
@@ -101,9 +104,7 @@ test('PyTorch loads a float16 model file and predicts as the wasm module does fr
 test('PyTorch loads the shipped default model and predicts as the wasm module does (image alone)', async () => {
   const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
   const file = new URL(`../models/${index.default}`, import.meta.url).pathname;
-  const r = spawnSync(python, [loadScript, file, '1000'], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  assert.equal(r.status, 0, r.stderr);
-  const torch = JSON.parse(r.stdout);
+  const torch = torchPredict(file, 1000);
   const m = await fm();
   const net = m.loadNet(readFileSync(file));
   net.setMeta('tta', 'none'); // PyTorch runs the network once per image
