@@ -51,11 +51,13 @@ train flags:
   --out FILE           where to save the model (default <arch>.safetensors)
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|mirror|none  override the model's test-time views
+                --views-below P  override its shift views' threshold (0 to 1)
 predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
                 PNG, JPEG, GIF, BMP, WebP; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]
                 [--dtype F16|F32  store the weights as float16 (half the size) or float32]
-                shift: an image under 0.9 on its own is decided by the mean of
+                [--below P  shift views for images under P on their own (default 0.9)]
+                shift: an image under 0.9 (--below) on its own is decided by the mean of
                 it and the image moved 1 pixel left and right; mirror: every
                 image by the mean of it and its mirror image; none: the image alone
 bench flags:    --arch NAME (default cnn-small)  --data DIR
@@ -81,8 +83,8 @@ const FLAGS = {
     init: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
-  eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' } },
-  views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } },
+  eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' }, 'views-below': { type: 'string' } },
+  views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, below: { type: 'string' } },
   predict: { model: { type: 'string' } },
   bench: { arch: { type: 'string', default: 'cnn-small' }, data: { type: 'string' } },
 };
@@ -234,12 +236,14 @@ async function train(fm, f) {
 async function evaluate(fm, f) {
   const { net, file } = await loadModel(fm, f.model);
   if (choice(f, 'views', VIEWS)) net.setMeta('tta', f.views);
+  if (f['views-below'] !== undefined) setViewsBelow(net, f['views-below'], '--views-below');
   const testSet = await loadSplit(fm, dataDir(f.data), 'test');
   const ev = fm.evaluate(net, testSet, { onProgress: (d, n) => progress(`evaluating ${d}/${n}`) });
   progressDone();
   if (!f.json) {
     const pad = (s, n) => String(s).padStart(n);
-    const views = net.getMeta('tta') === 'shift' ? ', test-time views: shift' : '';
+    const below = net.getMeta('views_below') ?? '0.9';
+    const views = net.getMeta('tta') === 'shift' ? `, test-time views: shift (under ${below})` : '';
     const lines = [`model ${file}: ${net.spec}${views}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${testSet.count} test images ` +
       `(${Math.round(ev.images_per_sec)} images/s)`, '', 'confusion matrix (rows = true class, columns = predicted):'];
     lines.push(pad('', 12) + CLASS_NAMES.map((_, i) => pad(i, 5)).join(''));
@@ -251,7 +255,14 @@ async function evaluate(fm, f) {
     process.stdout.write(lines.join('\n') + '\n');
   }
   const { predictions, ...rest } = ev;
-  return { model: file, arch: net.spec, views: net.getMeta('tta') ?? 'none', ...rest };
+  return { model: file, arch: net.spec, views: net.getMeta('tta') ?? 'none', views_below: Number(net.getMeta('views_below') ?? 0.9), ...rest };
+}
+
+/** Sets metadata "views_below" (the C predict functions read it) from a
+ * flag's text: a plain number from 0 to 1, as the model file stores it. */
+function setViewsBelow(net, text, flag) {
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(text)) throw new UsageError(`${flag} must be a number from 0 to 1, not '${text}'`);
+  net.setMeta('views_below', text);
 }
 
 async function predict(fm, f, files) {
@@ -296,12 +307,14 @@ async function views(fm, f) {
   if (f.dtype !== undefined && !['F16', 'F32'].includes(f.dtype)) throw new UsageError(`views: --dtype must be F16 or F32, not '${f.dtype}'`);
   const { net, file } = await loadModel(fm, f.model);
   net.setMeta('tta', f.set);
+  if (f.below !== undefined) setViewsBelow(net, f.below, '--below');
   const out = f.out ?? file;
   const bytes = net.save({ dtype: f.dtype });
   await writeFile(out, bytes);
   const dtype = weightDtype(bytes);
-  say(f.json, `${out}: test-time views ${f.set}, ${dtype} weights`);
-  return { model: out, views: f.set, dtype };
+  const below = net.getMeta('views_below') ?? '0.9';
+  say(f.json, `${out}: test-time views ${f.set}${f.set === 'shift' ? ` (under ${below})` : ''}, ${dtype} weights`);
+  return { model: out, views: f.set, views_below: Number(below), dtype };
 }
 
 async function bench(fm, f) {

@@ -99,17 +99,27 @@ test('train --json, then eval --json and predict --json on the saved model', asy
   const shifted = join(dir, 'mlp-shift.safetensors');
   const v = run('views', '--model', out, '--set', 'shift', '--out', shifted, '--json');
   assert.equal(v.status, 0, v.stderr);
-  assert.deepEqual(JSON.parse(v.stdout), { model: shifted, views: 'shift', dtype: 'F32' });
+  assert.deepEqual(JSON.parse(v.stdout), { model: shifted, views: 'shift', views_below: 0.9, dtype: 'F32' });
   const viewed = m.loadNet(readFileSync(shifted));
   assert.equal(viewed.getMeta('tta'), 'shift');
   const es = JSON.parse(run('eval', '--model', shifted, '--json').stdout);
   assert.notEqual(es.accuracy, ej.accuracy, 'three views change some answers');
   const en = JSON.parse(run('eval', '--model', shifted, '--views', 'none', '--json').stdout);
   assert.equal(en.accuracy, ej.accuracy, '--views none is the image alone');
+  // The views' threshold: at 0 no image is unsure enough to get them; --below saves one in the file.
+  const e0 = JSON.parse(run('eval', '--model', shifted, '--views-below', '0', '--json').stdout);
+  assert.equal(e0.views_below, 0);
+  assert.equal(e0.accuracy, ej.accuracy, 'views below probability 0: never asked for');
+  const low = join(dir, 'mlp-shift-low.safetensors');
+  assert.deepEqual(JSON.parse(run('views', '--model', out, '--set', 'shift', '--below', '0.5', '--out', low, '--json').stdout),
+    { model: low, views: 'shift', views_below: 0.5, dtype: 'F32' });
+  assert.equal(m.loadNet(readFileSync(low)).getMeta('views_below'), '0.5');
+  assertOneLineError(run('views', '--model', out, '--set', 'shift', '--below', '2'), 2, /^fmnist: --below must be a number from 0 to 1, not '2'/);
+  assertOneLineError(run('eval', '--model', out, '--views-below', 'x'), 2, /^fmnist: --views-below must be a number from 0 to 1, not 'x'/);
   // --dtype F16 halves the file; the views stay, and it evaluates within a few images of float32.
   const half = join(dir, 'half.safetensors');
   assert.deepEqual(JSON.parse(run('views', '--model', shifted, '--set', 'shift', '--dtype', 'F16', '--out', half, '--json').stdout),
-    { model: half, views: 'shift', dtype: 'F16' });
+    { model: half, views: 'shift', views_below: 0.9, dtype: 'F16' });
   assert.ok(statSync(half).size < 0.55 * statSync(shifted).size);
   const eh = JSON.parse(run('eval', '--model', half, '--json').stdout);
   assert.equal(eh.views, 'shift');

@@ -34,7 +34,7 @@ fm_net *fm_net_build(const char *spec, int c, int h, int w) {
   }
   float *p = net->params, *g = net->grads, *buf = net->buffers;
   net->wgen = 1;
-  net->unsure_below = 0.5f, net->scope_min = -1;
+  net->unsure_below = 0.5f, net->scope_min = -1, net->views_below = 0.9f;
   for (int i = 0; i < net->nlayers; i++) {
     fm_layer *L = &net->layers[i];
     L->wgen = &net->wgen;
@@ -230,11 +230,12 @@ static int parse_unit(const char *s, float *out) {
 int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
   if (!key || !*key || !value) return fm_fail("metadata key and value must be non-empty strings");
   if (strlen(key) > 256 || strlen(value) > 65536) return fm_fail("metadata entry too long");
-  if (!strcmp(key, "unsure_below") || !strcmp(key, "scope_min")) {
+  int unit_key = !strcmp(key, "unsure_below") || !strcmp(key, "scope_min") || !strcmp(key, "views_below");
+  if (unit_key) {
     float v;
     if (!parse_unit(value, &v))
       return fm_fail("metadata %s must be a number from 0 to 1, not \"%.40s\"", key, value);
-    *(key[0] == 'u' ? &net->unsure_below : &net->scope_min) = v;
+    *(key[0] == 'u' ? &net->unsure_below : key[0] == 's' ? &net->scope_min : &net->views_below) = v;
   }
   if (!strcmp(key, "tta")) {
     if (strcmp(value, "none") && strcmp(value, "shift") && strcmp(value, "mirror"))

@@ -22,17 +22,18 @@ static int logits_ok(const float *z, int n) {
 }
 
 /* Test-time views (model metadata "tta" = "shift"): an image whose top class
- * has probability under VIEWS_SURE on its own is decided by the mean of the
+ * has probability under net->views_below (metadata "views_below", 0.9 when
+ * absent) on its own is decided by the mean of the
  * image and the image moved one pixel left and right (zeros come in at the
  * edge), the jitter the models saw in training. On cnn-bn's validation split
  * (stage 2 weights) the three views gained 0.28 points over the image alone,
  * and asking for them only below 0.9 kept all of it (94.92% either way) while
  * 15% of the images needed them: 1.3 forward passes per image instead of 3
- * (README, Models). */
+ * (README, Models). A model trained with label smoothing is rarely that
+ * sure of anything, so it stores a lower threshold, chosen on validation. */
 /* "mirror" (a photo model's views): every image is decided by the mean of
  * itself and its mirror image; photos are left-right symmetric garments in
  * any pose, and the photo models train with random mirroring (docs/photos.md). */
-#define VIEWS_SURE 0.9f
 #define MIRROR 100 /* a view code: the mirror image, not a shift */
 static const int k_shift_views[2] = {1, -1}, k_mirror_views[1] = {MIRROR};
 
@@ -88,7 +89,7 @@ static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float
     for (int i = 0; i < b; i++) {
       float top = 0;
       for (int j = 0; j < FM_NUM_CLASSES; j++) top = FM_MAX(top, out[i * FM_NUM_CLASSES + j]);
-      if (mirror || top < VIEWS_SURE) unsure[nu++] = i;
+      if (mirror || top < net->views_below) unsure[nu++] = i;
     }
     if (!nu) continue;
     for (int v = 0; v < nviews; v++) {

@@ -746,6 +746,37 @@ static void test_views(void) {
   char why[96];
   snprintf(why, sizeof why, "error %.3g, %d of %d sure alone, bad mode / no images refused %d", worst, sure, N, refused);
   report(worst < 1e-6 && sure > 0 && sure < N && refused, "test-time views: shifted means for unsure images", why);
+  /* views_below moves the line between sure and unsure: put it between two
+   * images' top probabilities and the views follow it; a value out of 0..1
+   * is refused and leaves the threshold as it was. */
+  float tops[N], lo = 1, hi = 0;
+  for (int i = 0; i < N; i++) {
+    tops[i] = 0;
+    for (int j = 0; j < 10; j++) tops[i] = FM_MAX(tops[i], single[0][i * 10 + j]);
+    lo = FM_MIN(lo, tops[i]), hi = FM_MAX(hi, tops[i]);
+  }
+  char thr[16];
+  snprintf(thr, sizeof thr, "%.4f", (lo + hi) / 2);
+  float below = 0;
+  for (int i = 0; i < 5; i++) below = below * 10 + (thr[i == 0 ? 0 : i + 1] - '0'); /* "0.xxxx" */
+  below /= 1e4f;
+  int set = fm_net_set_meta(net, "views_below", thr) && net->views_below == below;
+  int bad = !fm_net_set_meta(net, "views_below", "1.5") && !fm_net_set_meta(net, "views_below", "-0.2") &&
+            net->views_below == below;
+  fm_net_predict_f32(net, x, N, got);
+  int viewed = 0;
+  worst = 0;
+  for (int i = 0; i < N; i++) {
+    viewed += tops[i] < below;
+    for (int j = 0; j < 10; j++) {
+      int k = i * 10 + j;
+      float want = tops[i] >= below ? single[0][k] : (single[0][k] + single[1][k] + single[2][k]) / 3;
+      worst = FM_MAX(worst, fabs(got[k] - want));
+    }
+  }
+  snprintf(why, sizeof why, "threshold %s: error %.3g, %d of %d viewed, set %d, bad refused %d", thr, worst,
+           viewed, N, set, bad);
+  report(worst < 1e-6 && viewed > 0 && viewed < N && set && bad, "test-time views: views_below threshold", why);
   /* mirror: every image, sure or not, is the mean of itself and its mirror. */
   float mirrored[N * H * W], mprobs[N * 10];
   for (int r = 0; r < N * H; r++)
