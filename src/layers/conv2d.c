@@ -135,9 +135,10 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
   float *col = L->col ? L->col + (size_t)tid * K * hw : NULL;
   int wino = fm_wino_applies(L) && L->wino;
   float *wbuf = wino ? L->wbuf + (size_t)tid * fm_wino_scratch(L) : NULL;
+  int ohw = j->e.pool ? (h / 2) * (w / 2) : hw; /* a fused max-pool's output is smaller */
   for (int n = begin; n < end; n++) {
     const float *xn = j->x + (size_t)n * cin * hw;
-    float *yn = j->y + (size_t)n * cout * hw;
+    float *yn = j->y + (size_t)n * cout * ohw;
     if (wino) {
       int G = FM_MIN(fm_wino_group(L), end - n);
       fm_wino_forward_fused(L, L->wino, xn, yn, G, wbuf, j->e);
@@ -192,11 +193,14 @@ static void wino_weights_for(fm_layer *L, int train) {
 
 void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train) {
   wino_weights_for(L, train);
-  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, 0}};
+  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, 0, 0}};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
-void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, const float *x, float *y, int B) {
+int fm_conv_infer_pools(const fm_layer *L) { return L->wino && fm_wino_pools(L); }
+
+void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const float *x, float *y,
+                   int B) {
   wino_weights_for(L, 0);
   /* Batch norm at inference is y = x * s + t per channel, s = gamma /
    * sqrt(var + eps), t = beta - mean * s: on the convolution's sums z + b
@@ -210,7 +214,7 @@ void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, const float *x, fl
       shift[c] = L->b[c] * s + (bn->b[c] - bn->running_mean[c] * s);
     }
   }
-  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu}};
+  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu, pool}};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
@@ -286,7 +290,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
 
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B) {
   if (dx && fm_wino_dx_applies(L) && L->winodx) fm_wino_weights_dx(L, L->winodx);
-  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0}};
+  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0, 0}};
   int tasks = FM_MIN(FM_MIN(L->threads, fm_threads()), B);
   fm_parallel_for(B, tasks, backward_chunk, &j);
   for (int t = 1; t < tasks; t++) {

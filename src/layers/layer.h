@@ -92,9 +92,12 @@ void fm_dense_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_dense_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train);
 /* Inference through the convolution and, in the same pass, the batch norm
- * after it (bn, or NULL) and a ReLU (relu != 0): what the three layers
- * would compute one after another, to float rounding. */
-void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, const float *x, float *y, int B);
+ * after it (bn, or NULL), a ReLU (relu != 0) and a 2x2 max-pool (pool != 0,
+ * only where fm_conv_infer_pools(L): y is then [B, cout, h/2, w/2]): what
+ * the layers would compute one after another, to float rounding. */
+int fm_conv_infer_pools(const fm_layer *L);
+void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const float *x, float *y,
+                   int B);
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,

@@ -221,6 +221,8 @@ static int tile4(const fm_layer *L) {
 
 int fm_wino_group(const fm_layer *L) { return tile4(L) ? fm_wino4_group(L) : group2(L); }
 
+int fm_wino_pools(const fm_layer *L) { return fm_wino_applies(L) && tile4(L); }
+
 size_t fm_wino_scratch(const fm_layer *L) { return tile4(L) ? fm_wino4_scratch(L) : scratch2(L); }
 
 size_t fm_wino_weights_size(const fm_layer *L) {
@@ -256,12 +258,12 @@ void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, fl
 
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch) {
-  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0});
+  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0, 0});
 }
 
 void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
                            float *scratch) {
-  fm_wino_epilogue none = {NULL, NULL, 0};
+  fm_wino_epilogue none = {NULL, NULL, 0, 0};
   if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
   else wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
 }

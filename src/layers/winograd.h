@@ -43,13 +43,18 @@ static inline void fm_wino_split_plane(const float *x, int h, int w, int rows, i
 }
 
 /* What the output transform does for output channel co: y = acc * scale[co]
- * + shift[co] (scale NULL: 1; shift NULL: 0), then max(y, 0) when relu. So
- * inference runs a convolution, the batch norm after it and the ReLU after
- * that in one pass (fm_conv_infer). */
+ * + shift[co] (scale NULL: 1; shift NULL: 0), then max(y, 0) when relu, then
+ * (pool, F(4x4) layers only: fm_wino_pools) the 2x2 max-pool, so y is
+ * [cout, h/2, w/2]. So inference runs a convolution, the batch norm, ReLU
+ * and max-pool after it in one pass (fm_conv_infer). */
 typedef struct {
   const float *scale, *shift;
-  int relu;
+  int relu, pool;
 } fm_wino_epilogue;
+
+/* Whether the forward pass can fold a 2x2 max-pool into its output
+ * transform: F(4x4) tiles hold whole pooling windows. */
+int fm_wino_pools(const fm_layer *L);
 
 /* Whether the layer's forward pass uses Winograd (3x3 with enough input
  * channels to pay for the transforms). */

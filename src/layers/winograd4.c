@@ -204,10 +204,30 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
   }
 }
 
-/* y[co] = (A^T M A) * scale + shift (then ReLU), 4 tiles of a tile row at a
- * time. A scale of 1 leaves every value exactly as it is. */
-static void output_tiles(const float *M, size_t mplane, float scale, float shift, int relu, int h,
-                         int w, wino_dims d, float *y) {
+/* The 2x2 max-pool of rows a and b of 4 tiles (o[j]: output column j, lane
+ * i: tile tx + i), stored as pooled columns 2 tx .. 2 tx + 7 of row yr (w2
+ * wide). Tiles hold whole windows, so nothing crosses a tile. */
+static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, float *yr) {
+  v128_t p0 = wasm_f32x4_max(wasm_f32x4_max(a[0], a[1]), wasm_f32x4_max(b[0], b[1]));
+  v128_t p1 = wasm_f32x4_max(wasm_f32x4_max(a[2], a[3]), wasm_f32x4_max(b[2], b[3]));
+  v128_t out[2] = {wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7)};
+  for (int i = 0; i < 2; i++) {
+    int x = 2 * tx + 4 * i;
+    if (x + 4 <= w2) {
+      wasm_v128_store(yr + x, out[i]);
+    } else if (x < w2) {
+      float t[4];
+      wasm_v128_store(t, out[i]);
+      for (int j = 0; x + j < w2; j++) yr[x + j] = t[j];
+    }
+  }
+}
+
+/* y[co] = (A^T M A) * scale + shift (then ReLU, then with pool the 2x2
+ * max-pool into y [h/2, w/2]), 4 tiles of a tile row at a time. A scale of 1
+ * leaves every value exactly as it is. */
+static void output_tiles(const float *M, size_t mplane, float scale, float shift, int relu,
+                         int pool, int h, int w, wino_dims d, float *y) {
   v128_t b = wasm_f32x4_splat(shift), sc = wasm_f32x4_splat(scale), zero = wasm_f32x4_splat(0);
   for (int ty = 0; ty < d.th; ty++) {
     int rows_in = FM_MIN(4, h - 4 * ty);
@@ -219,6 +239,21 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
         for (int r = 0; r < 6; r++) in[r] = wasm_v128_load(m + (size_t)(6 * r + c) * mplane);
         at6(in, out);
         for (int k = 0; k < 4; k++) col[k][c] = out[k];
+      }
+      if (pool) {
+        int w2 = w / 2;
+        for (int p = 0; p < 2 && 2 * ty + p < h / 2; p++) {
+          v128_t o[2][4];
+          for (int r = 0; r < 2; r++) {
+            at6(col[2 * p + r], o[r]);
+            for (int j = 0; j < 4; j++) {
+              o[r][j] = ADD(MUL(o[r][j], sc), b);
+              if (relu) o[r][j] = wasm_f32x4_max(o[r][j], zero);
+            }
+          }
+          pool_rows(o[0], o[1], tx, w2, y + (size_t)(2 * ty + p) * w2);
+        }
+        continue;
       }
       for (int k = 0; k < rows_in; k++) {
         v128_t o[4]; /* A along the row: o[j] = output column j of the 4 tiles */
@@ -266,7 +301,7 @@ static float *transform_inputs(const float *x, int cin, int h, int w, int G, win
 
 void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
                    const float *x, float *y, int G, float *scratch) {
-  int hw = h * w;
+  int ohw = e.pool ? (h / 2) * (w / 2) : h * w; /* one output plane */
   wino_dims d = dims_of(h, w, G);
   float *plane, *rows, *M;
   float *V = transform_inputs(x, cin, h, w, G, d, scratch, &plane, &rows, &M);
@@ -277,7 +312,7 @@ void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epil
   for (int g = 0; g < G; g++)
     for (int co = 0; co < cout; co++)
       output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, e.scale ? e.scale[co] : 1.0f,
-                   e.shift ? e.shift[co] : 0.0f, e.relu, h, w, d, y + ((size_t)g * cout + co) * hw);
+                   e.shift ? e.shift[co] : 0.0f, e.relu, e.pool, h, w, d, y + ((size_t)g * cout + co) * ohw);
 }
 
 void fm_wino4_grad_u(int cin, int cout, int h, int w, const float *x, const float *dy, float *dU,

@@ -156,11 +156,14 @@ float *fm_net_infer(fm_net *net, int B) {
     fm_layer *L = &net->layers[i];
     const fm_layer *bn = NULL;
     int relu = 0, used = 1;
-    if (L->kind == FM_CONV) { /* conv [bn] [relu] in one pass */
+    int pool = 0;
+    if (L->kind == FM_CONV) { /* conv [bn] [relu] [maxpool2] in one pass */
       if (i + used < net->nlayers && net->layers[i + used].kind == FM_BATCHNORM) bn = &net->layers[i + used++];
       if (i + used < net->nlayers && net->layers[i + used].kind == FM_RELU) relu = 1, used++;
+      if (i + used < net->nlayers && net->layers[i + used].kind == FM_MAXPOOL && fm_conv_infer_pools(L))
+        pool = 1, used++;
     }
-    if (used > 1) fm_conv_infer(L, bn, relu, net->acts[i], net->acts[i + used], B);
+    if (used > 1) fm_conv_infer(L, bn, relu, pool, net->acts[i], net->acts[i + used], B);
     else forward_layer(net, i, B, 0);
     i += used;
   }

@@ -662,16 +662,20 @@ static void test_batchnorm_stats(void) {
   free_layer(&t);
 }
 
-/* Inference fuses each convolution with the batch norm and ReLU after it
- * (fm_net_infer): the same outputs as the layers one by one, through the
- * im2col first layer, F(4x4) and F(2x2) Winograd planes, bn without relu and
- * relu without bn. */
+/* Inference fuses each convolution with the batch norm, ReLU and (F(4x4)
+ * planes) 2x2 max-pool after it (fm_net_infer): the same outputs as the
+ * layers one by one, through the im2col first layer, F(4x4) and F(2x2)
+ * Winograd planes, bn without relu and relu without bn, pools of even and odd
+ * planes (7x7 -> 3x3, 10x10 -> 5x5: a ragged row of pooled tiles), a pool
+ * straight after the convolution and one the F(2x2) plane leaves alone. */
 static void test_fused_inference(void) {
   static const struct { const char *spec; int side; } nets[] = {
     {"conv3x3:8,bn,relu,conv3x3:8,bn,relu,maxpool2,conv3x3:16,bn,conv3x3:8,relu,flatten,dense:10", 14},
     {"conv3x3:8,bn,relu,conv3x3:12,bn,relu,conv1x1:8,bn,relu,flatten,dense:10", 6},
     {"conv5x5:8,relu,conv3x3:8,bn,gap,flatten,dense:10", 9},
-    {"conv3x3:8,bn,relu,skip,conv3x3:8,bn,relu,conv3x3:8,bn,add,relu,skip,conv3x3:8,bn,relu,add,gap,flatten,dense:10", 9}};
+    {"conv3x3:8,bn,relu,skip,conv3x3:8,bn,relu,conv3x3:8,bn,add,relu,skip,conv3x3:8,bn,relu,add,gap,flatten,dense:10", 9},
+    {"conv3x3:8,bn,relu,conv3x3:8,maxpool2,flatten,dense:10", 7},
+    {"conv3x3:8,relu,conv3x3:12,bn,relu,maxpool2,conv3x3:8,relu,maxpool2,flatten,dense:10", 10}};
   for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
     int side = nets[k].side, B = 7, in = side * side;
     fm_net *net = fm_net_create(nets[k].spec, 1, side, side, 11 + k);
@@ -691,8 +695,8 @@ static void test_fused_inference(void) {
     memcpy(got, fm_net_infer(net, B), sizeof got);
     double worst = 0, scale = 0;
     for (int i = 0; i < B * 10; i++) worst = fmax(worst, fabs(got[i] - want[i])), scale = fmax(scale, fabs(want[i]));
-    char name[64], why[64];
-    snprintf(name, sizeof name, "fused conv+bn+relu inference = layer by layer (%dx%d net %zu)", side, side, k);
+    char name[96], why[64];
+    snprintf(name, sizeof name, "fused conv+bn+relu+pool inference = layer by layer (%dx%d net %zu)", side, side, k);
     snprintf(why, sizeof why, "max difference %.3g on logits up to %.3g", worst, scale);
     report(worst <= 1e-5 * fmax(1.0, scale) && scale > 1e-3, name, why);
     fm_net_free(net);
