@@ -204,23 +204,25 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
   }
 }
 
+/* Stores the 4 floats of v at row[x..x+4), the part left of w only. */
+static inline void store_row_part(float *row, int x, int w, v128_t v) {
+  if (x + 4 <= w) {
+    wasm_v128_store(row + x, v);
+  } else if (x < w) {
+    float t[4];
+    wasm_v128_store(t, v);
+    for (int j = 0; x + j < w; j++) row[x + j] = t[j];
+  }
+}
+
 /* The 2x2 max-pool of rows a and b of 4 tiles (o[j]: output column j, lane
  * i: tile tx + i), stored as pooled columns 2 tx .. 2 tx + 7 of row yr (w2
  * wide). Tiles hold whole windows, so nothing crosses a tile. */
 static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, float *yr) {
   v128_t p0 = wasm_f32x4_max(wasm_f32x4_max(a[0], a[1]), wasm_f32x4_max(b[0], b[1]));
   v128_t p1 = wasm_f32x4_max(wasm_f32x4_max(a[2], a[3]), wasm_f32x4_max(b[2], b[3]));
-  v128_t out[2] = {wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7)};
-  for (int i = 0; i < 2; i++) {
-    int x = 2 * tx + 4 * i;
-    if (x + 4 <= w2) {
-      wasm_v128_store(yr + x, out[i]);
-    } else if (x < w2) {
-      float t[4];
-      wasm_v128_store(t, out[i]);
-      for (int j = 0; x + j < w2; j++) yr[x + j] = t[j];
-    }
-  }
+  store_row_part(yr, 2 * tx, w2, wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5));
+  store_row_part(yr, 2 * tx + 4, w2, wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
 }
 
 /* y[co] = (A^T M A) * scale + shift (then ReLU, then with pool the 2x2
@@ -268,16 +270,7 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
         v128_t out[4] = {wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7),
                          wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7)};
         float *yr = y + (size_t)(4 * ty + k) * w;
-        for (int i = 0; i < 4; i++) {
-          int x = 4 * (tx + i);
-          if (x + 4 <= w) {
-            wasm_v128_store(yr + x, out[i]);
-          } else if (x < w) {
-            float t[4];
-            wasm_v128_store(t, out[i]);
-            for (int j = 0; x + j < w; j++) yr[x + j] = t[j];
-          }
-        }
+        for (int i = 0; i < 4; i++) store_row_part(yr, 4 * (tx + i), w, out[i]);
       }
     }
   }
