@@ -33,6 +33,7 @@ const correct = ev.confusion.reduce((s, row, i) => s + row[i], 0);
 // A model run with test-time views (fmnist views): its accuracy is the one
 // above; the image alone is measured too, so the card shows what they add.
 const views = net.getMeta('tta') ?? 'none';
+const viewsBelow = Number(net.getMeta('views_below') ?? 0.9); // shift views: images under it get them
 let singleView = null;
 if (views !== 'none') {
   net.setMeta('tta', 'none');
@@ -52,6 +53,7 @@ const card = {
   test_correct: correct,
   test_count: test.count,
   test_time_views: views,
+  test_time_views_below: views === 'shift' ? viewsBelow : null,
   single_view_accuracy: singleView,
   confusion: ev.confusion,
   per_class: ev.per_class.map((c) => ({ ...c, precision: +c.precision.toFixed(4), recall: +c.recall.toFixed(4), f1: +c.f1.toFixed(4) })),
@@ -110,7 +112,7 @@ const md = [
     ? [`- Inference: test-time views (\`fmnist views --set mirror\`): every image is decided by the mean of itself and its mirror image; the image alone: ${pct(singleView)}`]
     : []),
   ...(views === 'shift'
-    ? [`- Inference: test-time views (\`fmnist views --set shift\`): an image whose top class has probability under 0.9 on its own is decided by the mean of the image and the image moved 1 pixel left and right; the image alone: ${pct(singleView)}`]
+    ? [`- Inference: test-time views (\`fmnist views --set shift\`): an image whose top class has probability under ${viewsBelow} on its own is decided by the mean of the image and the image moved 1 pixel left and right; the image alone: ${pct(singleView)}`]
     : []),
   ...(card.training_stages
     ? ['- Training, in stages (each starts from the weights the previous one saved):', ...card.training_stages.map((c, i) => `  ${i + 1}. \`${c}\``)]

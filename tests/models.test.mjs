@@ -32,6 +32,7 @@ for (const name of cards) {
     assert.equal(net.spec, card.arch);
     assert.equal(net.paramCount, card.params);
     assert.equal(net.getMeta('tta') ?? 'none', card.test_time_views, 'test-time views in the card');
+    if (card.test_time_views === 'shift') assert.equal(Number(net.getMeta('views_below') ?? 0.9), card.test_time_views_below ?? 0.9, 'their threshold');
     const ev = m.evaluate(net, await split('test'));
     const correct = ev.confusion.reduce((s, row, i) => s + row[i], 0);
     assert.equal(correct, card.test_correct, 'wasm reproduces the card accuracy exactly');
