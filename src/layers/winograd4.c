@@ -204,6 +204,14 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
   }
 }
 
+/* The epilogue on 4 output columns: o * scale + shift, then ReLU. */
+static inline void scale_shift_relu(v128_t o[4], v128_t scale, v128_t shift, int relu) {
+  for (int j = 0; j < 4; j++) {
+    o[j] = ADD(MUL(o[j], scale), shift);
+    if (relu) o[j] = wasm_f32x4_max(o[j], wasm_f32x4_splat(0));
+  }
+}
+
 /* Stores the 4 floats of v at row[x..x+4), the part left of w only. */
 static inline void store_row_part(float *row, int x, int w, v128_t v) {
   if (x + 4 <= w) {
@@ -230,7 +238,7 @@ static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, floa
  * leaves every value exactly as it is. */
 static void output_tiles(const float *M, size_t mplane, float scale, float shift, int relu,
                          int pool, int h, int w, wino_dims d, float *y) {
-  v128_t b = wasm_f32x4_splat(shift), sc = wasm_f32x4_splat(scale), zero = wasm_f32x4_splat(0);
+  v128_t b = wasm_f32x4_splat(shift), sc = wasm_f32x4_splat(scale);
   for (int ty = 0; ty < d.th; ty++) {
     int rows_in = FM_MIN(4, h - 4 * ty);
     for (int tx = 0; tx < d.tw; tx += 4) {
@@ -248,10 +256,7 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
           v128_t o[2][4];
           for (int r = 0; r < 2; r++) {
             at6(col[2 * p + r], o[r]);
-            for (int j = 0; j < 4; j++) {
-              o[r][j] = ADD(MUL(o[r][j], sc), b);
-              if (relu) o[r][j] = wasm_f32x4_max(o[r][j], zero);
-            }
+            scale_shift_relu(o[r], sc, b, relu);
           }
           pool_rows(o[0], o[1], tx, w2, y + (size_t)(2 * ty + p) * w2);
         }
@@ -260,10 +265,7 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
       for (int k = 0; k < rows_in; k++) {
         v128_t o[4]; /* A along the row: o[j] = output column j of the 4 tiles */
         at6(col[k], o);
-        for (int j = 0; j < 4; j++) {
-          o[j] = ADD(MUL(o[j], sc), b);
-          if (relu) o[j] = wasm_f32x4_max(o[j], zero);
-        }
+        scale_shift_relu(o, sc, b, relu);
         /* Transpose: lane i of o[0..3] is tile tx + i's 4 outputs. */
         v128_t t0 = wasm_i32x4_shuffle(o[0], o[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(o[0], o[1], 2, 6, 3, 7);
         v128_t t2 = wasm_i32x4_shuffle(o[2], o[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(o[2], o[3], 2, 6, 3, 7);
