@@ -259,10 +259,14 @@ async function evaluate(fm, f) {
 }
 
 /** Sets metadata "views_below" (the C predict functions read it) from a
- * flag's text: a plain number from 0 to 1, as the model file stores it. */
+ * flag's text, stored as given; the C side refuses anything but a plain
+ * number from 0 to 1, and that refusal is the flag's error. */
 function setViewsBelow(net, text, flag) {
-  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(text)) throw new UsageError(`${flag} must be a number from 0 to 1, not '${text}'`);
-  net.setMeta('views_below', text);
+  try {
+    net.setMeta('views_below', text);
+  } catch {
+    throw new UsageError(`${flag} must be a number from 0 to 1, not '${text}'`);
+  }
 }
 
 async function predict(fm, f, files) {

@@ -455,14 +455,13 @@ fm_net *fm_net_load(const uint8_t *bytes, size_t len) {
     return load_fail(net, tok, ents);
   }
   /* Metadata is kept as it comes (an entry that does not fit is dropped),
-   * except those that change what predict computes ("tta", "views_below",
-   * and the verdict's "unsure_below" and "scope_min"): a value this build does not accept
+   * except those that change what predict computes (fm_net_meta_checked: the
+   * views and the verdict's thresholds): a value this build does not accept
    * refuses the file rather than run it another way. */
   for (int q = 0; q < nmeta; q++)
     if (fm_json_string(&j, meta_keys[q], mkey, sizeof mkey) &&
         fm_json_string(&j, meta_vals[q], mval, sizeof mval) && !fm_net_set_meta(net, mkey, mval) &&
-        (!strcmp(mkey, "tta") || !strcmp(mkey, "views_below") || !strcmp(mkey, "unsure_below") ||
-         !strcmp(mkey, "scope_min")))
+        fm_net_meta_checked(mkey))
       return load_fail(net, tok, ents);
   free(tok);
   free(ents);

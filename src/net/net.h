@@ -64,12 +64,16 @@ int fm_spec_parse(const char *spec, fm_shape input, fm_layer **layers, int *nlay
 fm_net *fm_net_build(const char *spec, int c, int h, int w);
 /* PyTorch default initialisation from a seed. */
 void fm_net_init_weights(fm_net *net, uint64_t seed);
+/* Whether a metadata key changes what predict computes ("tta", the views'
+ * and the verdict's thresholds): fm_net_set_meta checks its value, and a
+ * file whose value fails the check is refused. */
+int fm_net_meta_checked(const char *key);
 /* Makes room for batches of up to B samples (and their gradients if train). */
 int fm_net_reserve(fm_net *net, int B, int train);
 /* Forward pass of B samples already in acts[0]; returns the logits. */
 float *fm_net_forward(fm_net *net, int B, int train);
 /* Inference as fm_net_forward(net, B, 0) computes it, with each convolution
- * and the batch norm and ReLU after it fused into one pass: the activations
+ * and the batch norm, ReLU and max-pool after it fused into one pass: the activations
  * between them are left unwritten (saliency, which needs them, uses
  * fm_net_forward). */
 float *fm_net_infer(fm_net *net, int B);

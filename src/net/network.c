@@ -230,15 +230,32 @@ static int parse_unit(const char *s, float *out) {
   return 1;
 }
 
+/* The metadata numbers predict and the verdict read: their keys and where
+ * the parsed value goes. */
+static const struct {
+  const char *key;
+  size_t offset;
+} k_unit_meta[] = {
+    {"unsure_below", offsetof(fm_net, unsure_below)},
+    {"scope_min", offsetof(fm_net, scope_min)},
+    {"views_below", offsetof(fm_net, views_below)},
+};
+
+int fm_net_meta_checked(const char *key) {
+  for (size_t i = 0; i < sizeof k_unit_meta / sizeof k_unit_meta[0]; i++)
+    if (!strcmp(key, k_unit_meta[i].key)) return 1;
+  return !strcmp(key, "tta");
+}
+
 int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
   if (!key || !*key || !value) return fm_fail("metadata key and value must be non-empty strings");
   if (strlen(key) > 256 || strlen(value) > 65536) return fm_fail("metadata entry too long");
-  int unit_key = !strcmp(key, "unsure_below") || !strcmp(key, "scope_min") || !strcmp(key, "views_below");
-  if (unit_key) {
+  for (size_t i = 0; i < sizeof k_unit_meta / sizeof k_unit_meta[0]; i++) {
+    if (strcmp(key, k_unit_meta[i].key)) continue;
     float v;
     if (!parse_unit(value, &v))
       return fm_fail("metadata %s must be a number from 0 to 1, not \"%.40s\"", key, value);
-    *(key[0] == 'u' ? &net->unsure_below : key[0] == 's' ? &net->scope_min : &net->views_below) = v;
+    *(float *)((char *)net + k_unit_meta[i].offset) = v;
   }
   if (!strcmp(key, "tta")) {
     if (strcmp(value, "none") && strcmp(value, "shift") && strcmp(value, "mirror"))
