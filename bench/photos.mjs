@@ -38,7 +38,7 @@ for (const folder of Object.keys(ALLOWED)) {
     const bytes = readFileSync(join(DIR, folder, f));
     const img = fm.decodeImageRgba(bytes);
     const { input } = fm.photoToInput(img.rgba, img.width, img.height);
-    const p = Array.from(net.predict(input, 1));
+    const p = Array.from(net.predictPhoto(img.rgba, img.width, img.height, input));
     const top = p.indexOf(Math.max(...p));
     stats.predicted[top]++;
     const verdict = net.verdict(p), doubt = verdict.unsure || !verdict.in_scope;

@@ -43,6 +43,8 @@ train flags:
   --photo-ratio R      share of each batch taken from the photos (default 0.25)
   --photo-map FILE     folder -> allowed classes (default DIR/mapping.json, else
                        photos/clothing-dataset-small.json)
+  --photo-jitters N    also train on N renders of perturbed copies of each photo
+                       (framing, resolution, light, colour, noise; default 0)
   --init FILE          start from this model's weights (fine-tuning; --arch ignored)
   --limit N            train on the first N images only
   --holdout N          keep the last N training images out, for validation
@@ -60,6 +62,8 @@ views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in 
                 shift: an image under 0.9 (--below) on its own is decided by the mean of
                 it and the image moved 1 pixel left and right; mirror: every
                 image by the mean of it and its mirror image; none: the image alone
+                [--photo-views N  a photo unsure on its own (under --photo-views-below P,
+                default 0.8) is decided by the mean of it and N jittered renders]
 bench flags:    --arch NAME (default cnn-small)  --data DIR
 all commands:   --json (one JSON object on stdout)`;
 
@@ -79,12 +83,13 @@ const FLAGS = {
     'augment-flip': { type: 'boolean' }, 'augment-erase': { type: 'string' }, 'augment-photo': { type: 'string' },
     'augment-pair': { type: 'string' },
     limit: { type: 'string' }, holdout: { type: 'string' },
-    photos: { type: 'string' }, 'photo-ratio': { type: 'string' }, 'photo-map': { type: 'string' },
+    photos: { type: 'string' }, 'photo-ratio': { type: 'string' }, 'photo-map': { type: 'string' }, 'photo-jitters': { type: 'string' },
     init: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
   eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' }, 'views-below': { type: 'string' } },
-  views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, below: { type: 'string' } },
+  views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, below: { type: 'string' },
+    'photo-views': { type: 'string' }, 'photo-views-below': { type: 'string' } },
   predict: { model: { type: 'string' } },
   bench: { arch: { type: 'string', default: 'cnn-small' }, data: { type: 'string' } },
 };
@@ -164,19 +169,23 @@ async function train(fm, f) {
     limit: num(f, 'limit', { int: true, min: 1 }), holdout: num(f, 'holdout', { int: true, min: 0 }),
     photo_ratio: num(f, 'photo-ratio', { min: 0, max: 1 }),
   };
-  if ((opts.photo_ratio !== undefined || f['photo-map']) && !f.photos) throw new UsageError('--photo-ratio and --photo-map need --photos DIR');
+  const jitters = num(f, 'photo-jitters', { int: true, min: 0, max: 32 });
+  if ((opts.photo_ratio !== undefined || f['photo-map'] || jitters !== undefined) && !f.photos) {
+    throw new UsageError('--photo-ratio, --photo-map and --photo-jitters need --photos DIR');
+  }
   const dir = dataDir(f.data);
   const [trainSet, testSet] = [await loadSplit(fm, dir, 'train'), await loadSplit(fm, dir, 'test')];
   let photos, skipped = [];
   if (f.photos) {
     photos = await loadPhotoFolder(fm, f.photos, {
-      mapping: f['photo-map'],
+      mapping: f['photo-map'], jitters,
       onSkip: (path, why) => { skipped.push({ file: path, reason: why }); say(f.json, `left out ${path}: ${why}`); },
       onProgress: (d, n) => progress(`reading photos ${d}/${n}`),
     });
     progressDone();
     opts.photo_ratio ??= 0.25;
-    say(f.json, `photos: ${photos.count} from ${f.photos} (${skipped.length} left out), ${Math.round(100 * opts.photo_ratio)}% of each batch`);
+    say(f.json, `photos: ${photos.count} from ${f.photos} (${skipped.length} left out)` +
+      (jitters ? `, each with ${jitters} jittered renders` : '') + `, ${Math.round(100 * opts.photo_ratio)}% of each batch`);
   }
   const net = f.init ? (await loadModel(fm, f.init)).net : fm.createNet(f.arch, { seed: opts.seed });
   const out = f.out ?? `${/^[\w-]+$/.test(f.arch) ? f.arch : 'model'}.safetensors`;
@@ -227,7 +236,7 @@ async function train(fm, f) {
   return {
     arch: net.spec, epochs: history.length, seconds, train_images_per_sec: images / trainSeconds,
     test_accuracy: testAccuracy, history, out, params: net.paramCount, stopped,
-    ...(photos ? { photos: photos.count, photos_left_out: skipped } : {}),
+    ...(photos ? { photos: photos.count, photo_renders: photos.renders, photos_left_out: skipped } : {}),
     // Wasm memory only grows: its size now is the run's peak (dataset bytes included).
     wasm_memory_bytes: fm.x.memory.buffer.byteLength,
   };
@@ -275,14 +284,15 @@ async function predict(fm, f, files) {
   const results = [];
   for (const file of files) {
     const bytes = await readInput(file, 'image', MAX_IMAGE_BYTES);
-    let input, box;
+    let probs, box;
     try {
       const img = fm.decodeImageRgba(bytes);
-      ({ input, box } = fm.photoToInput(img.rgba, img.width, img.height));
+      const made = fm.photoToInput(img.rgba, img.width, img.height);
+      box = made.box;
+      probs = Array.from(net.predictPhoto(img.rgba, img.width, img.height, made.input));
     } catch (e) {
       throw new FmnistError(`${file}: ${e.message}`);
     }
-    const probs = Array.from(net.predict(input, 1));
     const { index, unsure, in_scope } = net.verdict(probs);
     results.push({ file, label: CLASS_NAMES[index], index, unsure, in_scope, probabilities: probs, crop: box });
     if (!f.json) {
@@ -307,18 +317,26 @@ function weightDtype(bytes) {
  * the C predict functions) and saves it. */
 async function views(fm, f) {
   if (!f.model) throw new UsageError('views: --model FILE is required');
-  if (!choice(f, 'set', VIEWS)) throw new UsageError(`views: --set ${VIEWS.join('|')} is required`);
+  const photoViews = num(f, 'photo-views', { int: true, min: 0, max: 32 });
+  const photoBelow = num(f, 'photo-views-below', { min: 0, max: 1 });
+  if (!choice(f, 'set', VIEWS) && photoViews === undefined && photoBelow === undefined) {
+    throw new UsageError(`views: --set ${VIEWS.join('|')} or --photo-views N is required`);
+  }
   if (f.dtype !== undefined && !['F16', 'F32'].includes(f.dtype)) throw new UsageError(`views: --dtype must be F16 or F32, not '${f.dtype}'`);
   const { net, file } = await loadModel(fm, f.model);
-  net.setMeta('tta', f.set);
+  if (f.set) net.setMeta('tta', f.set);
   if (f.below !== undefined) setViewsBelow(net, f.below, '--below');
+  if (photoViews !== undefined) net.setMeta('photo_views', String(photoViews));
+  if (photoBelow !== undefined) net.setMeta('photo_views_below', f['photo-views-below']);
   const out = f.out ?? file;
   const bytes = net.save({ dtype: f.dtype });
   await writeFile(out, bytes);
   const dtype = weightDtype(bytes);
-  const below = net.getMeta('views_below') ?? '0.9';
-  say(f.json, `${out}: test-time views ${f.set}${f.set === 'shift' ? ` (under ${below})` : ''}, ${dtype} weights`);
-  return { model: out, views: f.set, views_below: Number(below), dtype };
+  const below = net.getMeta('views_below') ?? '0.9', set = net.getMeta('tta') ?? 'none';
+  const photoUnder = Number(net.getMeta('photo_views_below') ?? 0.8);
+  say(f.json, `${out}: test-time views ${set}${set === 'shift' ? ` (under ${below})` : ''}, ` +
+    `photo views ${net.photoViews}${net.photoViews ? ` (under ${photoUnder})` : ''}, ${dtype} weights`);
+  return { model: out, views: set, views_below: Number(below), photo_views: net.photoViews, photo_views_below: photoUnder, dtype };
 }
 
 async function bench(fm, f) {

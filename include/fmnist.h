@@ -198,6 +198,18 @@ void fm_photoset_free(fm_photoset *ps);
  * adds it under its folder. Returns its index, or -1 (unknown folder, bad or
  * oversized image: the message says which; the set is unchanged). */
 int fm_photoset_add(fm_photoset *ps, const char *folder, const uint8_t *bytes, size_t len);
+/* Training renders: each photo added by fm_photoset_add afterwards also
+ * keeps n (0..FM_PHOTO_MAX_JITTERS) renders of a randomly perturbed copy
+ * (framing, resolution, light, colour, noise; src/train/jitter_photo.c) run
+ * through the same pipeline; the trainer draws one of a photo's renders
+ * each time it uses the photo. Costs n more pipeline runs per photo. */
+#define FM_PHOTO_MAX_JITTERS 32
+int fm_photoset_set_jitters(fm_photoset *ps, int n);
+/* Adds a photo as n renders the pipeline already made (n x 784 bytes): the
+ * plain one first, then n - 1 from fm_photo_to_input_jittered. */
+int fm_photoset_add_renders(fm_photoset *ps, const char *folder, const uint8_t *inputs, int n);
+/* All renders held, plain and jittered. */
+int fm_photoset_renders(const fm_photoset *ps);
 /* Adds a 28x28 input the pipeline already made (the page decodes photos
  * with the browser) under a folder of the mapping. */
 int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input28);
@@ -220,6 +232,17 @@ int fm_photoset_folder(const fm_photoset *ps, const char *name);
  * fold k % folds. Returns a new set holding fold `fold` (held_out = 1) or
  * every other fold (held_out = 0). */
 fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int held_out);
+
+/* A photo's probabilities with the model's photo views (src/net/
+ * predict_photo.c): the plain render input28 (fm_photo_to_input of the same
+ * photo) and, when its top class is under the metadata "photo_views_below"
+ * (default 0.8), the mean with the model's "photo_views" jittered renders
+ * (fm_photo_to_input_jittered 1..N; none when the metadata is absent). */
+int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const uint8_t *input28, float *probs);
+/* The same for every photo of a set (count x 10 probabilities), from the
+ * renders the set keeps: it needs at least photo_views of them per photo. */
+int fm_net_predict_photoset(fm_net *net, const fm_photoset *ps, float *probs);
+int fm_net_photo_views(const fm_net *net);
 
 /* A trainer whose batches mix Fashion-MNIST images with photos: option
  * photo_ratio (0..1) is the share of each batch drawn from the photos (at
@@ -268,6 +291,10 @@ int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w
 #define FM_PHOTO_MASK_MAX 160
 int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box,
                       uint8_t *mask, int32_t *mask_size);
+/* Render number `render` (>= 1) of a randomly perturbed copy of the photo
+ * through the same pipeline: a training view (src/train/jitter_photo.c),
+ * the same for the same photo and number. */
+int fm_photo_to_input_jittered(const uint8_t *rgba, int w, int h, int render, uint8_t *out28);
 
 /* ---- Saliency ---------------------------------------------------------- */
 

@@ -281,6 +281,14 @@ export class Net {
   params(): Float32Array;
   /** Class probabilities, n x 10, for n 28x28 images of bytes (0 = background). */
   predict(pixels: Uint8Array, n?: number): Float32Array;
+  /** A photo's ten probabilities: its plain render `input` (photoToInput of the same RGBA) and,
+   * when the model has photo views and the plain answer is unsure (top class under
+   * photo_views_below, default 0.8), the mean with `photoViews` jittered renders. */
+  predictPhoto(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, input: Uint8Array): Float32Array;
+  /** Every photo of a set (count x 10), with the photo views from the renders the set keeps. */
+  predictPhotoSet(set: PhotoSet): Float32Array;
+  /** Jittered renders a photo's answer may average (metadata photo_views; 0 = none). */
+  readonly photoViews: number;
   /** Like predict, with pixels and output already in wasm memory (pointers). */
   predictAt(pxPtr: number, n: number, probsPtr: number): void;
   /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'mirror' | 'none'). */
@@ -310,6 +318,11 @@ export class PhotoSet {
   ptr: number;
   /** Number of photos. */
   readonly count: number;
+  /** Renders held for training: the plain one of each photo plus its jittered ones. */
+  readonly renders: number;
+  /** Photos added by add() from now on also keep n (0..32) jittered renders (framing,
+   * resolution, light, colour, noise, through the same pipeline); training draws among them. */
+  setJitters(n: number): void;
   /** The mapping's folders and their allowed classes (indices; [] = none of the ten). */
   readonly folders: Array<{ name: string; classes: number[] }>;
   /** Decodes a photo file, runs the photo pipeline and adds it under its folder; returns its

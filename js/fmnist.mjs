@@ -336,6 +336,32 @@ export class Net {
       fm.free(px); fm.free(pr);
     }
   }
+  /** A photo's ten probabilities (Float32Array): its plain render `input` (photoToInput
+   * of the same RGBA photo) and, when the model has photo views (metadata photo_views)
+   * and the plain answer is unsure, the mean with that many jittered renders
+   * (fm_net_predict_photo). */
+  predictPhoto(rgba, width, height, input) {
+    const fm = this.fm, pr = fm.copyIn(rgba), pi = fm.copyIn(checkInput(input)), out = fm.alloc(40);
+    try {
+      if (!fm.x.fm_net_predict_photo(this.ptr, pr, width, height, pi, out)) throw fm.error('predict');
+      return fm.f32.slice(out >> 2, (out >> 2) + 10);
+    } finally {
+      fm.free(pr); fm.free(pi); fm.free(out);
+    }
+  }
+  /** Every photo of a PhotoSet (count x 10), with the model's photo views from the
+   * renders the set keeps (loaded with at least photo_views jitters). */
+  predictPhotoSet(set) {
+    const fm = this.fm, out = fm.alloc(Math.max(1, set.count) * 40);
+    try {
+      if (!fm.x.fm_net_predict_photoset(this.ptr, set.ptr, out)) throw fm.error('predict');
+      return fm.f32.slice(out >> 2, (out >> 2) + set.count * 10);
+    } finally {
+      fm.free(out);
+    }
+  }
+  /** Jittered renders a photo's answer may average (metadata photo_views; 0 = none). */
+  get photoViews() { return this.fm.x.fm_net_photo_views(this.ptr); }
   /** Like predict, but the pixels are already in wasm memory (benchmarks). */
   predictAt(pxPtr, n, probsPtr) {
     if (!this.fm.x.fm_net_predict_u8(this.ptr, pxPtr, n, probsPtr)) throw this.fm.error('predict');
@@ -418,6 +444,15 @@ export class PhotoSet {
     }
     return out;
   }
+  /** Photos added by add() from now on also keep n (0..32) jittered training
+   * renders: perturbed copies (framing, resolution, light, colour, noise) run
+   * through the same pipeline; the trainer draws one of a photo's renders
+   * each time. Each costs one more pipeline run per photo. */
+  setJitters(n) {
+    if (!Number.isInteger(n) || !this.fm.x.fm_photoset_set_jitters(this.ptr, n)) throw this.fm.error('jitters');
+  }
+  /** All renders held for training, plain and jittered. */
+  get renders() { return this.fm.x.fm_photoset_renders(this.ptr); }
   /** Decodes a photo file (PNG, JPEG, GIF, BMP, WebP), runs the photo pipeline and adds it
    * under its folder; returns its index. Throws (set unchanged) for an
    * unknown folder or an image that cannot be decoded. */

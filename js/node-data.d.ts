@@ -17,6 +17,8 @@ export const DEFAULT_PHOTO_MAP: URL;
  * Undecodable files, unlisted and empty folders go to onSkip and are left out; no photo at all throws. */
 export function loadPhotoFolder(fm: Fmnist, dir: string, options?: {
   mapping?: string | URL;
+  /** Jittered training renders per photo (PhotoSet.setJitters), 0..32; default 0. */
+  jitters?: number;
   onSkip?: (path: string, reason: string) => void;
   onProgress?: (done: number, total: number) => void;
 }): Promise<PhotoSet>;

@@ -57,8 +57,9 @@ export const DEFAULT_PHOTO_MAP = new URL('../photos/clothing-dataset-small.json'
  * The mapping is DIR/mapping.json when it exists, else `mapping` (a path),
  * else the shipped one. A file that is not a decodable image, a folder the
  * mapping does not list and an empty folder are reported through onSkip
- * (path, reason) and left out; no photo at all throws. */
-export async function loadPhotoFolder(fm, dir, { mapping, onSkip = () => {}, onProgress = () => {} } = {}) {
+ * (path, reason) and left out; no photo at all throws. `jitters`: training
+ * renders per photo (PhotoSet.setJitters). */
+export async function loadPhotoFolder(fm, dir, { mapping, jitters = 0, onSkip = () => {}, onProgress = () => {} } = {}) {
   const { readdir } = await import('node:fs/promises');
   let entries;
   try {
@@ -74,6 +75,14 @@ export async function loadPhotoFolder(fm, dir, { mapping, onSkip = () => {}, onP
     set = fm.createPhotoSet(new TextDecoder().decode(text));
   } catch (e) {
     throw new FmnistError(`${mapPath}: ${e.message}`);
+  }
+  if (jitters) {
+    try {
+      set.setJitters(jitters);
+    } catch (e) {
+      set.free();
+      throw e;
+    }
   }
   const known = new Set(set.folders.map((f) => f.name));
   const files = [];

@@ -21,7 +21,8 @@
 typedef struct {
   char **path;
   int *folder;
-  uint8_t *inputs;
+  uint8_t *inputs; /* per file: its `renders` inputs, the plain one first */
+  int renders;
   char **error; /* per file: why it was left out, NULL when fine */
   int n, next;
   pthread_mutex_t lock;
@@ -58,16 +59,21 @@ static void *photo_worker(void *arg) {
     uint8_t *bytes = read_file(J->path[i], &len), *rgba = NULL;
     int w, h;
     if (!bytes) J->error[i] = strdup("cannot read the file");
-    else if (!fm_image_decode_rgba(bytes, len, &rgba, &w, &h) ||
-             !fm_photo_to_input(rgba, w, h, J->inputs + (size_t)i * FM_IMAGE_PIXELS, NULL, NULL, NULL))
-      J->error[i] = strdup(fm_last_error());
+    else {
+      uint8_t *in = J->inputs + (size_t)i * J->renders * FM_IMAGE_PIXELS;
+      int ok = fm_image_decode_rgba(bytes, len, &rgba, &w, &h) && fm_photo_to_input(rgba, w, h, in, NULL, NULL, NULL);
+      for (int r = 1; ok && r < J->renders; r++)
+        ok = fm_photo_to_input_jittered(rgba, w, h, r, in + (size_t)r * FM_IMAGE_PIXELS);
+      if (!ok) J->error[i] = strdup(fm_last_error());
+    }
     fm_free(rgba);
     free(bytes);
   }
 }
 
-/* Reads DIR/<folder>/<file> for every folder of the mapping file. */
-static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path, int threads) {
+/* Reads DIR/<folder>/<file> for every folder of the mapping file; each photo
+ * also gets `jitters` jittered training renders (fm_photoset_set_jitters). */
+static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path, int threads, int jitters) {
   size_t mlen;
   uint8_t *mapping = read_file(mapping_path, &mlen);
   if (!mapping) {
@@ -78,6 +84,11 @@ static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path,
   free(mapping);
   if (!ps) {
     fprintf(stderr, "fmnist-train: %s: %s\n", mapping_path, fm_last_error());
+    return NULL;
+  }
+  if (!fm_photoset_set_jitters(ps, jitters)) {
+    fprintf(stderr, "fmnist-train: --photo-jitters: %s\n", fm_last_error());
+    fm_photoset_free(ps);
     return NULL;
   }
   int nfolders;
@@ -115,7 +126,8 @@ static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path,
     }
     free(files);
   }
-  J.inputs = malloc((size_t)(J.n ? J.n : 1) * FM_IMAGE_PIXELS);
+  J.renders = 1 + jitters;
+  J.inputs = malloc((size_t)(J.n ? J.n : 1) * J.renders * FM_IMAGE_PIXELS);
   J.error = calloc((size_t)(J.n ? J.n : 1), sizeof *J.error);
   pthread_t tid[64];
   int nt = threads < 1 ? 1 : threads > 64 ? 64 : threads;
@@ -126,7 +138,8 @@ static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path,
     if (J.error[i]) {
       fprintf(stderr, "fmnist-train: %s: %s, left out\n", J.path[i], J.error[i]);
       bad++;
-    } else if (fm_photoset_add_input(ps, folders[J.folder[i]], J.inputs + (size_t)i * FM_IMAGE_PIXELS) < 0) {
+    } else if (fm_photoset_add_renders(ps, folders[J.folder[i]], J.inputs + (size_t)i * J.renders * FM_IMAGE_PIXELS,
+                                       J.renders) < 0) {
       fprintf(stderr, "fmnist-train: %s: %s\n", J.path[i], fm_last_error());
       bad++;
     }
@@ -142,7 +155,9 @@ static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path,
     fm_photoset_free(ps);
     return NULL;
   }
-  fprintf(stderr, "photos: %d from %s (%d left out)\n", fm_photoset_count(ps), dir, bad);
+  fprintf(stderr, "photos: %d from %s (%d left out)", fm_photoset_count(ps), dir, bad);
+  if (jitters) fprintf(stderr, ", each with %d jittered renders", jitters);
+  fprintf(stderr, "\n");
   return ps;
 }
 

@@ -21,7 +21,10 @@
  * the folder-to-classes mapping (default photos/clothing-dataset-small.json).
  * --photo-fold K/N trains without fold K of N and, at the end, writes the
  * held-out photos' probabilities to --photo-report FILE (JSON lines) for
- * cross-validation (scripts/photo-cv.mjs).
+ * cross-validation (scripts/photo-cv.mjs). --photo-jitters N also trains on
+ * N renders of perturbed copies of each photo (fm_photoset_set_jitters);
+ * --photo-views M (M <= N) makes the model average M of them with a photo's
+ * plain render when unsure (fm_net_predict_photo), the held-out report too.
  *
  * --dtype F16 writes the --out file with float16 weights (half the size);
  * its recorded test accuracy is that of the rounded weights. */
@@ -89,7 +92,7 @@ static double accuracy(fm_net *net, const fm_dataset *ds, int start, int n) {
 static void report_photos(fm_net *net, const fm_photoset *held, const char *path) {
   int n = fm_photoset_count(held), right = 0, mapped = 0;
   float *probs = malloc((size_t)n * 10 * sizeof(float));
-  if (!probs || !fm_net_predict_u8(net, fm_photoset_inputs(held), n, probs)) die("photos", fm_last_error());
+  if (!probs || !fm_net_predict_photoset(net, held, probs)) die("photos", fm_last_error());
   FILE *f = path ? fopen(path, "w") : NULL;
   if (path && !f) die(path, strerror(errno));
   for (int i = 0; i < n; i++) {
@@ -131,7 +134,8 @@ static void describe_machine(char *out, size_t cap, int threads) {
 int main(int argc, char **argv) {
   const char *arch = "cnn-small", *out = NULL, *ckpt = NULL, *init = NULL;
   const char *photos_dir = NULL, *photo_map = "photos/clothing-dataset-small.json", *photo_report = NULL;
-  int fold = -1, folds = 0;
+  int fold = -1, folds = 0, jitters = 0;
+  const char *photo_views = NULL;
   const char *data = getenv("FASHION_MNIST_DIR") ? getenv("FASHION_MNIST_DIR")
                                                  : "/usr/share/datasets/fashion-mnist";
   int threads = 1;
@@ -157,6 +161,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "photos")) photos_dir = v;
     else if (!strcmp(a, "photo-map")) photo_map = v;
     else if (!strcmp(a, "photo-report")) photo_report = v;
+    else if (!strcmp(a, "photo-views")) photo_views = v;
+    else if (!strcmp(a, "photo-jitters")) {
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (*end || n < 0 || n > FM_PHOTO_MAX_JITTERS) die(argv[i - 1], "expects 0..32 renders per photo");
+      jitters = (int)n;
+    }
     else if (!strcmp(a, "dtype")) {
       if (strcmp(v, "F32") && strcmp(v, "F16")) die(argv[i - 1], "expects F32 or F16");
       dtype = v;
@@ -209,9 +220,13 @@ int main(int argc, char **argv) {
   }
   if (!net) net = fm_net_create(arch, 1, 28, 28, (uint64_t)fm_config_get(cfg, "seed"));
   if (!net) die("architecture", fm_last_error());
+  if (photo_views) {
+    if (!fm_net_set_meta(net, "photo_views", photo_views)) die("--photo-views", fm_last_error());
+    if (fm_net_photo_views(net) > jitters) die("--photo-views N", "needs --photo-jitters N or more");
+  }
   fm_photoset *photos = NULL, *held = NULL;
   if (photos_dir) {
-    if (!(photos = load_photo_folder(photos_dir, photo_map, threads))) exit(1);
+    if (!(photos = load_photo_folder(photos_dir, photo_map, threads, jitters))) exit(1);
     if (fold >= 0) {
       held = fm_photoset_split(photos, fold, folds, 1);
       fm_photoset *rest = fm_photoset_split(photos, fold, folds, 0);

@@ -30,12 +30,14 @@ if (!files.length) {
 }
 async function foldsFromModels() {
   const fm = await loadFmnist();
-  const set = await loadPhotoFolder(fm, flags.photos, { mapping: flags.map });
-  return files.map((file, k) => {
-    const net = fm.loadNet(readFileSync(file));
+  const nets = files.map((file) => fm.loadNet(readFileSync(file)));
+  // As many jittered renders as the models' photo views need (predictPhotoSet).
+  const jitters = Math.max(...nets.map((n) => n.photoViews));
+  const set = await loadPhotoFolder(fm, flags.photos, { mapping: flags.map, jitters });
+  return nets.map((net, k) => {
     if (flags.views) net.setMeta('tta', flags.views);
     const held = set.split(k, Number(flags.folds ?? files.length), true);
-    const p = net.predict(held.inputs(), held.count);
+    const p = net.predictPhotoSet(held);
     const rows = [];
     for (let i = 0; i < held.count; i++) {
       const { folder, classes } = held.photo(i);

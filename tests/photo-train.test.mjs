@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fm, split, encodePng, renderPhoto } from './helpers.mjs';
@@ -74,7 +74,14 @@ test('a photo folder is read through the C pipeline; bad files and folders are n
   assert.equal(held.count + rest.count, count);
   assert.equal(held.count, Object.values(per).reduce((a, n) => a + Math.ceil(n / 3), 0));
   assert.throws(() => set.split(3, 3, true), /fold 3 of 3 does not exist/);
-  held.free(); rest.free(); set.free();
+  held.free(); rest.free();
+  // Jittered training renders sit beside the plain inputs, which stay as they were.
+  const jittered = await loadPhotoFolder(m, dir, { jitters: 2 });
+  assert.equal(jittered.count, count);
+  assert.equal(jittered.renders, 3 * count);
+  assert.deepEqual(jittered.inputs(), set.inputs());
+  assert.throws(() => jittered.setJitters(33), /jittered renders per photo must be 0\.\.32, not 33/);
+  jittered.free(); set.free();
 });
 
 test('photo mapping errors say what is wrong', async () => {
@@ -103,7 +110,8 @@ test('photo mapping errors say what is wrong', async () => {
 test('training on photos mixed with Fashion-MNIST: the photos\' loss falls, runs resume exactly', async () => {
   const m = await fm();
   const { dir } = await photoFolder();
-  const set = await loadPhotoFolder(m, dir);
+  // With jittered renders: the trainer draws among them, and a resume replays the draws.
+  const set = await loadPhotoFolder(m, dir, { jitters: 2 });
   const ds = await split('test');
   const opts = { epochs: 6, batch: 32, lr: 2e-3, limit: 320, photo_ratio: 0.5, seed: 3, augment_photo: 0.3, photos: set };
   // The photos' own loss (their set's mass) under the current weights.
@@ -137,6 +145,36 @@ test('training on photos mixed with Fashion-MNIST: the photos\' loss falls, runs
   tr.free(); tr2.free(); net.free(); again.free(); set.free();
 });
 
+test('photo views: a photo unsure on its own is answered with its jittered renders, the same from a file as from a set', async () => {
+  const m = await fm();
+  const { dir } = await photoFolder();
+  const set = await loadPhotoFolder(m, dir, { jitters: 3 }), plainSet = await loadPhotoFolder(m, dir);
+  const net = m.createNet('conv3x3:8,relu,maxpool2,flatten,dense:10', { seed: 2 });
+  const first = join(dir, 'footwear', readdirSync(join(dir, 'footwear')).filter((n) => n.endsWith('.png')).sort()[0]);
+  const img = m.decodeImageRgba(readFileSync(first));
+  const { input } = m.photoToInput(img.rgba, img.width, img.height);
+  // Without photo views: the plain render's answer.
+  assert.equal(net.photoViews, 0);
+  assert.deepEqual(net.predictPhoto(img.rgba, img.width, img.height, input), net.predict(input));
+  assert.deepEqual(net.predictPhotoSet(plainSet), net.predict(plainSet.inputs()));
+  // With three, for every photo (threshold 1): the mean of four renders, the same
+  // whether the renders come from the photo or from the set that keeps them.
+  net.setMeta('photo_views', '3');
+  net.setMeta('photo_views_below', '1');
+  const one = net.predictPhoto(img.rgba, img.width, img.height, input), all = net.predictPhotoSet(set);
+  assert.notDeepEqual(Array.from(one), Array.from(net.predict(input)));
+  for (let c = 0; c < 10; c++) assert.ok(Math.abs(one[c] - all[c]) < 1e-6, `class ${c}: ${one[c]} vs ${all[c]}`);
+  assert.ok(Math.abs(one.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  // A set without enough renders cannot give the model's answer; bad metadata is refused.
+  assert.throws(() => net.predictPhotoSet(plainSet), /averages 3 photo views, but photo 0 of the set has 0 jittered renders/);
+  assert.throws(() => net.setMeta('photo_views', '33'), /photo_views must be a whole number from 0 to 32/);
+  assert.throws(() => net.setMeta('photo_views', '2.5'), /photo_views must be a whole number/);
+  assert.throws(() => net.setMeta('photo_views_below', '3'), /photo_views_below must be a number from 0 to 1/);
+  // Saved with the file.
+  assert.equal(m.loadNet(net.save()).photoViews, 3);
+  net.free(); set.free(); plainSet.free();
+});
+
 test('a photo model says when a photo is none of the ten (verdict from its metadata)', async () => {
   const m = await fm();
   const net = m.createNet('mlp');
@@ -165,13 +203,20 @@ test('fmnist train --photos: the CLI contract', async () => {
   const { dir, count } = await photoFolder();
   const work = mkdtempSync(join(tmpdir(), 'fmnist-photo-cli-'));
   const out = join(work, 'p.safetensors');
-  const r = run('train', '--arch', 'mlp', '--photos', dir, '--photo-ratio', '0.5', '--limit', '256', '--epochs', '1', '--out', out, '--json');
+  const r = run('train', '--arch', 'mlp', '--photos', dir, '--photo-ratio', '0.5', '--photo-jitters', '2', '--limit', '256',
+    '--epochs', '1', '--out', out, '--json');
   assert.equal(r.status, 0, r.stderr);
   const res = JSON.parse(r.stdout);
   assert.equal(res.photos, count);
+  assert.equal(res.photo_renders, 3 * count);
   assert.deepEqual(res.photos_left_out.map((x) => x.file.slice(dir.length + 1)).sort(),
     ['empty', 'footwear/huge.png', 'other-stuff', 'tops/notes.txt', 'trousers/cut.jpg']);
   assert.ok(existsSync(out));
+  // Photo views saved in the file; predict answers with them.
+  const v = run('views', '--model', out, '--photo-views', '2', '--photo-views-below', '0.95', '--json');
+  assert.equal(v.status, 0, v.stderr);
+  assert.deepEqual(JSON.parse(v.stdout), { model: out, views: 'none', views_below: 0.9, photo_views: 2, photo_views_below: 0.95, dtype: 'F32' });
+  assert.equal(run('views', '--model', out, '--photo-views', '40').status, 2);
   // predict gives the verdict fields for every photo.
   const p = run('predict', '--model', out, '--json', join(dir, 'tops', readdirSync(join(dir, 'tops')).filter((n) => n.endsWith('.png')).sort()[0]));
   assert.equal(p.status, 0, p.stderr);
@@ -185,7 +230,10 @@ test('fmnist train --photos: the CLI contract', async () => {
   assert.match(e.stderr, /^fmnist: cannot read the photo folder .*nowhere: no such folder\n$/);
   e = run('train', '--arch', 'mlp', '--photo-ratio', '0.5', '--out', bad);
   assert.equal(e.status, 2);
-  assert.match(e.stderr, /--photo-ratio and --photo-map need --photos DIR/);
+  assert.match(e.stderr, /--photo-ratio, --photo-map and --photo-jitters need --photos DIR/);
+  e = run('train', '--arch', 'mlp', '--photos', dir, '--photo-jitters', '33', '--out', bad);
+  assert.equal(e.status, 2);
+  assert.match(e.stderr, /--photo-jitters: '33' is not an integer >= 0 <= 32/);
   e = run('train', '--arch', 'mlp', '--photos', dir, '--photo-ratio', '2', '--out', bad);
   assert.equal(e.status, 2);
   const empty = mkdtempSync(join(tmpdir(), 'fmnist-nophotos-'));

@@ -156,7 +156,9 @@ const methods = {
     return { name };
   },
   /** The photo worker: answers for 28x28 inputs the pipeline already made
-   * (the photos on the page, after the model changed). */
+   * (the photos on the page, after the model changed). From the plain
+   * render alone: the page keeps no photo's pixels (a phone's memory), so a
+   * model's photo views (jittered renders of the photo) cannot apply here. */
   async answerInputs({ inputs }) {
     const { n, name } = await photoNet();
     return inputs.map((input) => {
@@ -526,7 +528,7 @@ async function classifyPhoto(file, onVerdict = () => {}) {
   bmp.close();
   const rgba = ctx.getImageData(0, 0, w, h).data;
   const { input, box, mask } = fm.photoToInput(rgba, w, h);
-  const probs = Array.from(n.predict(input, 1));
+  const probs = Array.from(n.predictPhoto(rgba, w, h, input));
   const ms = performance.now() - t0;
   performance.mark('fmnist-photo-answer');
   const top = probs.map((p, i) => ({ index: i, label: CLASS_NAMES[i], p })).sort((a, b) => b.p - a.p).slice(0, 3);

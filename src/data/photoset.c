@@ -24,6 +24,9 @@ void fm_photoset_free(fm_photoset *ps) {
   free(ps->inputs);
   free(ps->allowed);
   free(ps->folder);
+  free(ps->renders);
+  free(ps->first_render);
+  free(ps->nrenders);
   free(ps);
 }
 
@@ -133,8 +136,10 @@ int fm_photoset_folder_of(const fm_photoset *ps, int i) {
   return i >= 0 && i < ps->count ? ps->folder[i] : -2;
 }
 
-/* Appends one input; folder -1 = a photo labelled on its own (a correction). */
-static int append(fm_photoset *ps, const uint8_t *input, int allowed, int folder) {
+/* Appends one input and its nr extra renders (nr x 784 bytes); folder -1 =
+ * a photo labelled on its own (a correction). */
+static int append(fm_photoset *ps, const uint8_t *input, int allowed, int folder, const uint8_t *renders,
+                  int nr) {
   if (ps->count == ps->cap) {
     int cap = ps->cap ? 2 * ps->cap : 256;
     uint8_t *in = realloc(ps->inputs, (size_t)cap * FM_IMAGE_PIXELS);
@@ -143,9 +148,23 @@ static int append(fm_photoset *ps, const uint8_t *input, int allowed, int folder
     if (al) ps->allowed = al;
     int16_t *fo = realloc(ps->folder, (size_t)cap * sizeof *fo);
     if (fo) ps->folder = fo;
-    if (!in || !al || !fo) return fm_fail("out of memory for %d photos", cap), -1;
+    int32_t *fr = realloc(ps->first_render, (size_t)cap * sizeof *fr);
+    if (fr) ps->first_render = fr;
+    uint8_t *nre = realloc(ps->nrenders, (size_t)cap);
+    if (nre) ps->nrenders = nre;
+    if (!in || !al || !fo || !fr || !nre) return fm_fail("out of memory for %d photos", cap), -1;
     ps->cap = cap;
   }
+  if (ps->render_count + nr > ps->render_cap) {
+    int cap = FM_MAX(2 * ps->render_cap, ps->render_count + nr + 256);
+    uint8_t *r = realloc(ps->renders, (size_t)cap * FM_IMAGE_PIXELS);
+    if (!r) return fm_fail("out of memory for %d photo renders", cap), -1;
+    ps->renders = r, ps->render_cap = cap;
+  }
+  if (nr) memcpy(ps->renders + (size_t)ps->render_count * FM_IMAGE_PIXELS, renders, (size_t)nr * FM_IMAGE_PIXELS);
+  ps->first_render[ps->count] = ps->render_count;
+  ps->nrenders[ps->count] = (uint8_t)nr;
+  ps->render_count += nr;
   memcpy(ps->inputs + (size_t)ps->count * FM_IMAGE_PIXELS, input, FM_IMAGE_PIXELS);
   ps->allowed[ps->count] = (uint16_t)allowed;
   ps->folder[ps->count] = (int16_t)folder;
@@ -166,26 +185,48 @@ static int folder_or_fail(const fm_photoset *ps, const char *folder) {
 int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input28) {
   if (!ps || !input28) return fm_fail("photo set and input are required"), -1;
   int f = folder_or_fail(ps, folder);
-  return f < 0 ? -1 : append(ps, input28, ps->folder_allowed[f], f);
+  return f < 0 ? -1 : append(ps, input28, ps->folder_allowed[f], f, NULL, 0);
 }
+
+int fm_photoset_add_renders(fm_photoset *ps, const char *folder, const uint8_t *inputs, int n) {
+  if (!ps || !inputs) return fm_fail("photo set and inputs are required"), -1;
+  if (n < 1 || n > 1 + FM_PHOTO_MAX_JITTERS)
+    return fm_fail("a photo has 1..%d renders, not %d", 1 + FM_PHOTO_MAX_JITTERS, n), -1;
+  int f = folder_or_fail(ps, folder);
+  return f < 0 ? -1 : append(ps, inputs, ps->folder_allowed[f], f, inputs + FM_IMAGE_PIXELS, n - 1);
+}
+
+int fm_photoset_set_jitters(fm_photoset *ps, int n) {
+  if (!ps) return fm_fail("no photo set");
+  if (n < 0 || n > FM_PHOTO_MAX_JITTERS)
+    return fm_fail("jittered renders per photo must be 0..%d, not %d", FM_PHOTO_MAX_JITTERS, n);
+  ps->jitters = n;
+  return 1;
+}
+
+int fm_photoset_renders(const fm_photoset *ps) { return ps ? ps->count + ps->render_count : 0; }
 
 int fm_photoset_add_labeled(fm_photoset *ps, const uint8_t *input28, int allowed) {
   if (!ps || !input28) return fm_fail("photo set and input are required"), -1;
   if (allowed < 0 || allowed >= 1 << FM_NUM_CLASSES)
     return fm_fail("allowed classes must be a mask of bits 0..9 (0 = none of the ten), not %d", allowed), -1;
-  return append(ps, input28, allowed, -1);
+  return append(ps, input28, allowed, -1, NULL, 0);
 }
 
 int fm_photoset_add(fm_photoset *ps, const char *folder, const uint8_t *bytes, size_t len) {
   if (!ps) return fm_fail("no photo set"), -1;
   int f = folder_or_fail(ps, folder);
   if (f < 0) return -1;
-  uint8_t *rgba = NULL, input[FM_IMAGE_PIXELS];
+  uint8_t *rgba = NULL, *inputs = fm_malloc((size_t)(1 + ps->jitters) * FM_IMAGE_PIXELS);
   int w, h;
-  if (!fm_image_decode_rgba(bytes, len, &rgba, &w, &h)) return -1;
-  int ok = fm_photo_to_input(rgba, w, h, input, NULL, NULL, NULL);
+  if (!inputs || !fm_image_decode_rgba(bytes, len, &rgba, &w, &h)) return fm_free(inputs), -1;
+  int ok = fm_photo_to_input(rgba, w, h, inputs, NULL, NULL, NULL);
+  for (int r = 1; ok && r <= ps->jitters; r++)
+    ok = fm_photo_to_input_jittered(rgba, w, h, r, inputs + (size_t)r * FM_IMAGE_PIXELS);
   fm_free(rgba);
-  return ok ? append(ps, input, ps->folder_allowed[f], f) : -1;
+  int i = ok ? append(ps, inputs, ps->folder_allowed[f], f, inputs + FM_IMAGE_PIXELS, ps->jitters) : -1;
+  fm_free(inputs);
+  return i;
 }
 
 /* Folds are stratified: the k-th photo of each folder, in the order they were
@@ -197,6 +238,7 @@ fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int h
                    folds - 1), NULL;
   fm_photoset *out = fm_calloc(1, sizeof *out);
   if (!out) return NULL;
+  out->jitters = ps->jitters;
   for (int f = 0; f < ps->nfolders; f++) {
     if (!(out->folder_name[f] = fm_malloc(strlen(ps->folder_name[f]) + 1))) return fm_photoset_free(out), NULL;
     strcpy(out->folder_name[f], ps->folder_name[f]);
@@ -207,7 +249,8 @@ fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int h
   for (int i = 0; i < ps->count; i++) {
     int f = ps->folder[i], k = seen[f + 1]++;
     if ((k % folds == fold) == !!held_out &&
-        append(out, ps->inputs + (size_t)i * FM_IMAGE_PIXELS, ps->allowed[i], f) < 0)
+        append(out, ps->inputs + (size_t)i * FM_IMAGE_PIXELS, ps->allowed[i], f,
+               ps->renders + (size_t)ps->first_render[i] * FM_IMAGE_PIXELS, ps->nrenders[i]) < 0)
       return fm_photoset_free(out), NULL;
   }
   return out;

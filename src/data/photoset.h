@@ -9,6 +9,14 @@ struct fm_photoset {
   uint8_t *inputs;   /* count x 784: the photo pipeline's 28x28 inputs */
   uint16_t *allowed; /* per photo: bit c = class c allowed; 0 = none of the ten */
   int16_t *folder;   /* per photo: its folder, -1 when labelled on its own */
+  /* Extra training renders (src/train/jitter_photo.c): photo i's are
+   * renders[first_render[i] .. + nrenders[i]) x 784. Prediction and the
+   * held-out reports use inputs alone. */
+  uint8_t *renders;
+  int32_t *first_render;
+  uint8_t *nrenders;
+  int render_count, render_cap;
+  int jitters; /* renders made per photo by fm_photoset_add */
   int nfolders;
   char *folder_name[FM_PHOTO_MAX_FOLDERS];
   uint16_t folder_allowed[FM_PHOTO_MAX_FOLDERS];

@@ -51,6 +51,11 @@ struct fm_net {
   /* The verdict on a photo (fm_net_verdict), from metadata "unsure_below"
    * and "scope_min" (fixed at -1 = not judged, when absent). */
   float unsure_below, scope_min;
+  /* Photo views (fm_net_predict_photo): metadata "photo_views", jittered
+   * renders averaged with the plain one (0 when absent), for a photo whose
+   * plain answer's top class is under "photo_views_below" (0.8). */
+  int photo_views;
+  float photo_views_below;
   int nmeta;
   char *meta_key[FM_MAX_META], *meta_val[FM_MAX_META];
 };

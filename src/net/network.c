@@ -35,6 +35,7 @@ fm_net *fm_net_build(const char *spec, int c, int h, int w) {
   float *p = net->params, *g = net->grads, *buf = net->buffers;
   net->wgen = 1;
   net->unsure_below = 0.5f, net->scope_min = -1, net->views_below = 0.9f;
+  net->photo_views_below = 0.8f;
   for (int i = 0; i < net->nlayers; i++) {
     fm_layer *L = &net->layers[i];
     L->wgen = &net->wgen;
@@ -239,12 +240,13 @@ static const struct {
     {"unsure_below", offsetof(fm_net, unsure_below)},
     {"scope_min", offsetof(fm_net, scope_min)},
     {"views_below", offsetof(fm_net, views_below)},
+    {"photo_views_below", offsetof(fm_net, photo_views_below)},
 };
 
 int fm_net_meta_checked(const char *key) {
   for (size_t i = 0; i < sizeof k_unit_meta / sizeof k_unit_meta[0]; i++)
     if (!strcmp(key, k_unit_meta[i].key)) return 1;
-  return !strcmp(key, "tta");
+  return !strcmp(key, "tta") || !strcmp(key, "photo_views");
 }
 
 int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
@@ -256,6 +258,15 @@ int fm_net_set_meta(fm_net *net, const char *key, const char *value) {
     if (!parse_unit(value, &v))
       return fm_fail("metadata %s must be a number from 0 to 1, not \"%.40s\"", key, value);
     *(float *)((char *)net + k_unit_meta[i].offset) = v;
+  }
+  if (!strcmp(key, "photo_views")) {
+    int n = 0;
+    const char *d = value;
+    for (; *d >= '0' && *d <= '9' && n <= FM_PHOTO_MAX_JITTERS; d++) n = 10 * n + (*d - '0');
+    if (d == value || *d || n > FM_PHOTO_MAX_JITTERS)
+      return fm_fail("metadata photo_views must be a whole number from 0 to %d, not \"%.40s\"",
+                     FM_PHOTO_MAX_JITTERS, value);
+    net->photo_views = n;
   }
   if (!strcmp(key, "tta")) {
     if (strcmp(value, "none") && strcmp(value, "shift") && strcmp(value, "mirror"))

@@ -240,9 +240,13 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
     const uint8_t *src;
     uint16_t allowed;
     if (photo) {
-      int idx = photo_index(tr, first_photo + (i - Bf));
-      src = tr->photos->inputs + (size_t)idx * in;
-      allowed = tr->photos->allowed[idx];
+      const fm_photoset *ps = tr->photos;
+      int idx = photo_index(tr, first_photo + (i - Bf)), nr = ps->nrenders[idx];
+      /* One of the photo's renders, the plain one as likely as each jittered
+       * one; no draw when there are none, so such runs replay as before. */
+      int r = nr ? (int)fm_rng_below(&tr->augment_rng, (uint32_t)nr + 1) : 0;
+      src = r ? ps->renders + (size_t)(ps->first_render[idx] + r - 1) * in : ps->inputs + (size_t)idx * in;
+      allowed = ps->allowed[idx];
     } else {
       int idx = tr->perm[start + i];
       src = tr->ds->images + (size_t)idx * in;

@@ -9,6 +9,8 @@ void report(int ok, const char *name, const char *detail);
 
 /* tests/c/test_saliency.c */
 void test_saliency(void);
+/* tests/c/test_jitter.c */
+void test_jitter(void);
 /* tests/c/test_float16.c */
 void test_float16(void);
 

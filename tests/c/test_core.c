@@ -859,6 +859,7 @@ int main(void) {
   gradcheck_net("skip,conv3x3:1,bn,add,flatten,dense:10", 6, 1);
   test_optim();
   test_augment_photo();
+  test_jitter();
   test_augment_pair();
   test_wino_cache();
   test_fused_inference();
