@@ -63,7 +63,7 @@ views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in 
                 it and the image moved 1 pixel left and right; mirror: every
                 image by the mean of it and its mirror image; none: the image alone
                 [--photo-views N  a photo unsure on its own (under --photo-views-below P,
-                default 0.8) is decided by the mean of it and N jittered renders]
+                default 0.6) is decided by the mean of it and N jittered renders]
 bench flags:    --arch NAME (default cnn-small)  --data DIR
 all commands:   --json (one JSON object on stdout)`;
 
@@ -333,7 +333,7 @@ async function views(fm, f) {
   await writeFile(out, bytes);
   const dtype = weightDtype(bytes);
   const below = net.getMeta('views_below') ?? '0.9', set = net.getMeta('tta') ?? 'none';
-  const photoUnder = Number(net.getMeta('photo_views_below') ?? 0.8);
+  const photoUnder = Number(net.getMeta('photo_views_below') ?? 0.6);
   say(f.json, `${out}: test-time views ${set}${set === 'shift' ? ` (under ${below})` : ''}, ` +
     `photo views ${net.photoViews}${net.photoViews ? ` (under ${photoUnder})` : ''}, ${dtype} weights`);
   return { model: out, views: set, views_below: Number(below), photo_views: net.photoViews, photo_views_below: photoUnder, dtype };

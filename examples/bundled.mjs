@@ -14,7 +14,7 @@ result.textContent = 'Model ready: pick a photo.';
 document.getElementById('photo').addEventListener('change', async (ev) => {
   try {
     const { rgba, width, height } = fm.decodeImageRgba(new Uint8Array(await ev.target.files[0].arrayBuffer()));
-    const probabilities = net.predict(fm.photoToInput(rgba, width, height).input);
+    const probabilities = net.predictPhoto(rgba, width, height, fm.photoToInput(rgba, width, height).input);
     const { label, confidence, unsure, in_scope } = net.verdict(probabilities);
     const doubt = !in_scope ? 'Probably none of the ten, closest ' : unsure ? 'Not sure, maybe ' : '';
     result.textContent = `${doubt}${label} (${(100 * confidence).toFixed(1)}%)`;

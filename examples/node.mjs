@@ -23,7 +23,8 @@ const photos = [];
 for (const file of process.argv.slice(2)) {
   const { rgba, width, height } = fm.decodeImageRgba(await readFile(file));
   const { input, box } = fm.photoToInput(rgba, width, height);
-  const probabilities = Array.from(net.predict(input));
+  // The model's photo views: a photo unsure on its own is also seen through jittered renders.
+  const probabilities = Array.from(net.predictPhoto(rgba, width, height, input));
   photos.push({ file, ...net.verdict(probabilities), box, probabilities });
 }
 

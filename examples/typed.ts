@@ -65,10 +65,11 @@ export async function main(photoPath: string): Promise<void> {
   const size: { width: number; height: number } = fm.imageInfo(photo);
   const img: RgbaImage = fm.decodeImageRgba(photo);
   const prepared: PhotoInput = fm.photoToInput(img.rgba, img.width, img.height);
-  const probs: Float32Array = loaded.predict(prepared.input);
+  const probs: Float32Array = loaded.predictPhoto(img.rgba, img.width, img.height, prepared.input);
+  const views: number = loaded.photoViews;
   const verdict: Judgement = judge(probs);
   const modelVerdict: Verdict = loaded.verdict(probs);
-  console.log(modelVerdict.in_scope, modelVerdict.unsure);
+  console.log(modelVerdict.in_scope, modelVerdict.unsure, views);
   const where: { index: number; gradient: Float32Array } = loaded.saliency(prepared.input);
   console.log(where.index, where.gradient.length);
   const label: ClassName = verdict.label;

@@ -236,7 +236,7 @@ fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int h
 /* A photo's probabilities with the model's photo views (src/net/
  * predict_photo.c): the plain render input28 (fm_photo_to_input of the same
  * photo) and, when its top class is under the metadata "photo_views_below"
- * (default 0.8), the mean with the model's "photo_views" jittered renders
+ * (default 0.6), the mean with the model's "photo_views" jittered renders
  * (fm_photo_to_input_jittered 1..N; none when the metadata is absent). */
 int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const uint8_t *input28, float *probs);
 /* The same for every photo of a set (count x 10 probabilities), from the

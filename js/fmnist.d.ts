@@ -283,7 +283,7 @@ export class Net {
   predict(pixels: Uint8Array, n?: number): Float32Array;
   /** A photo's ten probabilities: its plain render `input` (photoToInput of the same RGBA) and,
    * when the model has photo views and the plain answer is unsure (top class under
-   * photo_views_below, default 0.8), the mean with `photoViews` jittered renders. */
+   * photo_views_below, default 0.6), the mean with `photoViews` jittered renders. */
   predictPhoto(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, input: Uint8Array): Float32Array;
   /** Every photo of a set (count x 10), with the photo views from the renders the set keeps. */
   predictPhotoSet(set: PhotoSet): Float32Array;

@@ -59,8 +59,11 @@ done
 # cross-validation on those photos (each fold model answers the photos it
 # never saw: scripts/photo-cv.mjs), which also sets the doubt thresholds;
 # then the shipped model on all of them.
-PHOTO_FLAGS="--init models/cnn-bn.safetensors --photo-ratio 0.5 --batch 64 --optimizer sgd --momentum 0.9 --nesterov --lr 0.01 --schedule cosine --epochs 3 --limit 10000 --augment-shift 2 --augment-flip --augment-photo 0.3 --seed 0"
+PHOTO_FLAGS="--init models/cnn-bn.safetensors --photo-ratio 0.75 --batch 64 --optimizer sgd --momentum 0.9 --nesterov --lr 0.02 --schedule cosine --epochs 6 --limit 5000 --augment-shift 2 --augment-flip --augment-photo 0.3 --seed 0 --photo-jitters 5 --photo-views 5"
 PHOTO_FOLDS=5
+# Checkpoints and fold reports are named by the recipe: a changed recipe
+# starts afresh instead of resuming the old one's.
+TAG="build/ckpt/cnn-photo-$(printf %s "$PHOTO_FLAGS" | sha256sum | cut -c1-8)"
 if [ -n "${MODELS:-}" ] && [[ " $MODELS " != *" cnn-photo "* ]]; then exit 0; fi
 if [ -z "${PHOTOS:-}" ] || [ ! -d "${PHOTOS}" ]; then
   echo "== cnn-photo: skipped: no photos (PHOTOS=DIR make models, DIR a folder of class folders such as ../shared/photos/clothing-train)" >&2
@@ -68,7 +71,7 @@ if [ -z "${PHOTOS:-}" ] || [ ! -d "${PHOTOS}" ]; then
 fi
 reports=()
 for ((k = 0; k < PHOTO_FOLDS; k++)); do
-  fold="build/ckpt/cnn-photo-fold$k"
+  fold="$TAG-fold$k"
   reports+=("$fold.jsonl")
   [ -f "$fold.jsonl" ] && continue # a finished fold
   echo "== cnn-photo, cross-validation fold $k of $PHOTO_FOLDS" >&2
@@ -79,7 +82,7 @@ for ((k = 0; k < PHOTO_FOLDS; k++)); do
 done
 echo "== cnn-photo: $PHOTO_FLAGS --photos $PHOTOS" >&2
 # shellcheck disable=SC2086
-$TRAIN $PHOTO_FLAGS --photos "$PHOTOS" --threads "$THREADS" --checkpoint build/ckpt/cnn-photo --out build/ckpt/cnn-photo-final.safetensors
-node scripts/photo-cv.mjs --json build/ckpt/cnn-photo-cv.json --apply build/ckpt/cnn-photo-final.safetensors "${reports[@]}"
-cp build/ckpt/cnn-photo-final.safetensors models/cnn-photo.safetensors
-node scripts/model-card.mjs models/cnn-photo.safetensors --photo --photo-cv build/ckpt/cnn-photo-cv.json --photos-dir "$PHOTOS"
+$TRAIN $PHOTO_FLAGS --photos "$PHOTOS" --threads "$THREADS" --checkpoint "$TAG" --out "$TAG-final.safetensors"
+node scripts/photo-cv.mjs --json "$TAG-cv.json" --apply "$TAG-final.safetensors" "${reports[@]}"
+cp "$TAG-final.safetensors" models/cnn-photo.safetensors
+node scripts/model-card.mjs models/cnn-photo.safetensors --photo --photo-cv "$TAG-cv.json" --photos-dir "$PHOTOS"

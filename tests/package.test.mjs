@@ -108,7 +108,7 @@ before(async () => {
     expected[key] = {};
     for (const file of ['trouser.png', 'bag.jpg']) {
       const { rgba, width, height } = m.decodeImageRgba(readFileSync(join(app, file)));
-      expected[key][file] = Array.from(net.predict(m.photoToInput(rgba, width, height).input));
+      expected[key][file] = Array.from(net.predictPhoto(rgba, width, height, m.photoToInput(rgba, width, height).input));
     }
     net.free();
   }

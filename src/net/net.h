@@ -53,7 +53,7 @@ struct fm_net {
   float unsure_below, scope_min;
   /* Photo views (fm_net_predict_photo): metadata "photo_views", jittered
    * renders averaged with the plain one (0 when absent), for a photo whose
-   * plain answer's top class is under "photo_views_below" (0.8). */
+   * plain answer's top class is under "photo_views_below" (0.6). */
   int photo_views;
   float photo_views_below;
   int nmeta;

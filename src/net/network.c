@@ -35,7 +35,7 @@ fm_net *fm_net_build(const char *spec, int c, int h, int w) {
   float *p = net->params, *g = net->grads, *buf = net->buffers;
   net->wgen = 1;
   net->unsure_below = 0.5f, net->scope_min = -1, net->views_below = 0.9f;
-  net->photo_views_below = 0.8f;
+  net->photo_views_below = 0.6f;
   for (int i = 0; i < net->nlayers; i++) {
     fm_layer *L = &net->layers[i];
     L->wgen = &net->wgen;

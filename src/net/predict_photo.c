@@ -4,9 +4,10 @@
  * photo (src/train/jitter_photo.c: other framing, resolution, light) makes
  * the answer depend less on that. Cross-validated on the training photos,
  * five jittered renders took the photos of the ten classes from 86.9% to
- * 88.5% right (docs/photos.md); a photo whose plain answer is already sure
- * (top class at least photo_views_below, 0.8) gains nothing from them, and
- * that is most photos, so the median photo costs one pipeline run.
+ * 88.4% right (docs/photos.md). A photo whose plain answer is already sure
+ * (top class at least photo_views_below, 0.6) gains nothing from them: on
+ * the same folds, views for the 22% of photos under 0.6 did as well as
+ * views for all, so the median photo costs one pipeline run.
  * Both entry points give the same answer for the same photo: the set's
  * renders are the ones fm_net_predict_photo makes. */
 #include <stdlib.h>
