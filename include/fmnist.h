@@ -295,6 +295,9 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
  * through the same pipeline: a training view (src/train/jitter_photo.c),
  * the same for the same photo and number. */
 int fm_photo_to_input_jittered(const uint8_t *rgba, int w, int h, int render, uint8_t *out28);
+/* n renders into out (n x 784): the plain one, then jittered renders 1..n-1
+ * (what a photo set keeps for a photo with n - 1 jitters). */
+int fm_photo_to_renders(const uint8_t *rgba, int w, int h, int n, uint8_t *out);
 
 /* ---- Saliency ---------------------------------------------------------- */
 

@@ -61,10 +61,8 @@ static void *photo_worker(void *arg) {
     if (!bytes) J->error[i] = strdup("cannot read the file");
     else {
       uint8_t *in = J->inputs + (size_t)i * J->renders * FM_IMAGE_PIXELS;
-      int ok = fm_image_decode_rgba(bytes, len, &rgba, &w, &h) && fm_photo_to_input(rgba, w, h, in, NULL, NULL, NULL);
-      for (int r = 1; ok && r < J->renders; r++)
-        ok = fm_photo_to_input_jittered(rgba, w, h, r, in + (size_t)r * FM_IMAGE_PIXELS);
-      if (!ok) J->error[i] = strdup(fm_last_error());
+      if (!fm_image_decode_rgba(bytes, len, &rgba, &w, &h) || !fm_photo_to_renders(rgba, w, h, J->renders, in))
+        J->error[i] = strdup(fm_last_error());
     }
     fm_free(rgba);
     free(bytes);

@@ -10,8 +10,8 @@ struct fm_photoset {
   uint16_t *allowed; /* per photo: bit c = class c allowed; 0 = none of the ten */
   int16_t *folder;   /* per photo: its folder, -1 when labelled on its own */
   /* Extra training renders (src/train/jitter_photo.c): photo i's are
-   * renders[first_render[i] .. + nrenders[i]) x 784. Prediction and the
-   * held-out reports use inputs alone. */
+   * renders[first_render[i] .. + nrenders[i]) x 784. Training draws among
+   * them; fm_net_predict_photoset averages them as a model's photo views. */
   uint8_t *renders;
   int32_t *first_render;
   uint8_t *nrenders;

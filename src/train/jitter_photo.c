@@ -89,3 +89,9 @@ int fm_photo_to_input_jittered(const uint8_t *rgba, int w, int h, int render, ui
   fm_free(out);
   return ok;
 }
+
+int fm_photo_to_renders(const uint8_t *rgba, int w, int h, int n, uint8_t *out) {
+  int ok = fm_photo_to_input(rgba, w, h, out, NULL, NULL, NULL);
+  for (int r = 1; ok && r < n; r++) ok = fm_photo_to_input_jittered(rgba, w, h, r, out + (size_t)r * FM_IMAGE_PIXELS);
+  return ok;
+}

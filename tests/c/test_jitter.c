@@ -51,6 +51,11 @@ void test_jitter(void) {
     differ_plain += memcmp(r[k], plain, 784) != 0;
     for (int j = 1; j < k; j++) differ_pairs += memcmp(r[k], r[j], 784) != 0;
   }
+  /* All at once, as a photo set makes them: the plain render, then 1..R. */
+  uint8_t *all = malloc((size_t)(R + 1) * 784);
+  ok &= fm_photo_to_renders(photo, W, H, R + 1, all);
+  for (int k = 0; k <= R; k++) same &= !memcmp(all + (size_t)k * 784, r[k], 784);
+  free(all);
   snprintf(why, sizeof why, "ok %d same %d fitted %d differ from plain %d/%d, pairs %d/%d", ok, same, fitted,
            differ_plain, R, differ_pairs, R * (R - 1) / 2);
   report(ok && same && fitted && differ_plain == R && differ_pairs == R * (R - 1) / 2,
