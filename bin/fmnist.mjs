@@ -58,10 +58,10 @@ predict flags:  --model FILE (default: the photo model in models/, else the best
                 PNG, JPEG, GIF, BMP, WebP; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]
                 [--dtype F16|F32  store the weights as float16 (half the size) or float32]
-                [--below P  shift views for images under P on their own (default 0.9)]
-                shift: an image under 0.9 (--below) on its own is decided by the mean of
-                it and the image moved 1 pixel left and right; mirror: every
-                image by the mean of it and its mirror image; none: the image alone
+                [--below P  views for images under P on their own (default 0.9; 1: all)]
+                an image under P (--below) on its own is decided by the mean of it
+                and, with shift, the image moved 1 pixel left and right, or, with
+                mirror, its mirror image; none: the image alone
                 [--photo-views N  a photo unsure on its own (under --photo-views-below P,
                 default 0.6) is decided by the mean of it and N jittered renders]
 bench flags:    --arch NAME (default cnn-small)  --data DIR
@@ -252,7 +252,8 @@ async function evaluate(fm, f) {
   if (!f.json) {
     const pad = (s, n) => String(s).padStart(n);
     const below = net.getMeta('views_below') ?? '0.9';
-    const views = net.getMeta('tta') === 'shift' ? `, test-time views: shift (under ${below})` : '';
+    const set = net.getMeta('tta') ?? 'none';
+    const views = set !== 'none' ? `, test-time views: ${set} (under ${below})` : '';
     const lines = [`model ${file}: ${net.spec}${views}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${testSet.count} test images ` +
       `(${Math.round(ev.images_per_sec)} images/s)`, '', 'confusion matrix (rows = true class, columns = predicted):'];
     lines.push(pad('', 12) + CLASS_NAMES.map((_, i) => pad(i, 5)).join(''));
@@ -334,7 +335,7 @@ async function views(fm, f) {
   const dtype = weightDtype(bytes);
   const below = net.getMeta('views_below') ?? '0.9', set = net.getMeta('tta') ?? 'none';
   const photoUnder = Number(net.getMeta('photo_views_below') ?? 0.6);
-  say(f.json, `${out}: test-time views ${set}${set === 'shift' ? ` (under ${below})` : ''}, ` +
+  say(f.json, `${out}: test-time views ${set}${set !== 'none' ? ` (under ${below})` : ''}, ` +
     `photo views ${net.photoViews}${net.photoViews ? ` (under ${photoUnder})` : ''}, ${dtype} weights`);
   return { model: out, views: set, views_below: Number(below), photo_views: net.photoViews, photo_views_below: photoUnder, dtype };
 }

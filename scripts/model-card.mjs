@@ -33,7 +33,7 @@ const correct = ev.confusion.reduce((s, row, i) => s + row[i], 0);
 // A model run with test-time views (fmnist views): its accuracy is the one
 // above; the image alone is measured too, so the card shows what they add.
 const views = net.getMeta('tta') ?? 'none';
-const viewsBelow = Number(net.getMeta('views_below') ?? 0.9); // shift views: images under it get them
+const viewsBelow = Number(net.getMeta('views_below') ?? 0.9); // images under it get the views
 let singleView = null;
 if (views !== 'none') {
   net.setMeta('tta', 'none');
@@ -111,7 +111,7 @@ const md = [
   `- **Test accuracy: ${pct(card.test_accuracy)}** (${correct} / ${test.count}, official test set, measured once)`,
   ...(card.photos ? photoLines(card.photos) : []),
   ...(views === 'mirror'
-    ? [`- Inference: test-time views (\`fmnist views --set mirror\`): every image is decided by the mean of itself and its mirror image; the image alone: ${pct(singleView)}`]
+    ? [`- Inference: test-time views (\`fmnist views --set mirror\`): an image whose top class has probability under ${viewsBelow} on its own is decided by the mean of the image and its mirror image; the image alone: ${pct(singleView)}`]
     : []),
   ...(views === 'shift'
     ? [`- Inference: test-time views (\`fmnist views --set shift\`): an image whose top class has probability under ${viewsBelow} on its own is decided by the mean of the image and the image moved 1 pixel left and right; the image alone: ${pct(singleView)}`]

@@ -36,7 +36,13 @@ static uint8_t luma(const uint8_t *p) {
   return (uint8_t)((77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8);
 }
 
-static int cmp_u8(const void *a, const void *b) { return *(const uint8_t *)a - *(const uint8_t *)b; }
+/* The median (the (n/2)-th smallest, from 0) of n bytes, by counting. */
+static uint8_t median_u8(const uint8_t *v, int n, int stride) {
+  int counts[256] = {0}, acc = 0, v_ = 0;
+  for (int i = 0; i < n; i++) counts[v[(size_t)i * stride]]++;
+  while ((acc += counts[v_]) <= n / 2) v_++;
+  return (uint8_t)v_;
+}
 
 /* Area-average downscale of RGBA (alpha composited on white) to dw x dh RGB. */
 static void shrink_rgb(const uint8_t *rgba, int w, int h, uint8_t *rgb, int dw, int dh) {
@@ -50,6 +56,10 @@ static void shrink_rgb(const uint8_t *rgba, int w, int h, uint8_t *rgb, int dw, 
       for (int yy = y0; yy < y1; yy++)
         for (int xx = x0; xx < x1; xx++) {
           const uint8_t *p = rgba + 4 * ((size_t)yy * w + xx);
+          if (p[3] == 255) { /* opaque (most photos): the same sum, without the blend */
+            s[0] += p[0], s[1] += p[1], s[2] += p[2];
+            continue;
+          }
           double a = p[3] / 255.0;
           for (int c = 0; c < 3; c++) s[c] += p[c] * a + 255 * (1 - a);
         }
@@ -86,14 +96,9 @@ static void resize_f(const float *src, int w, int h, float *dst, int dw, int dh)
 /* Median colour of n RGB pixels, and the median distance to it (how much
  * they vary). */
 static void colour_model(const uint8_t *px, int n, uint8_t *scratch, uint8_t med[3], int *spread) {
-  for (int c = 0; c < 3; c++) {
-    for (int i = 0; i < n; i++) scratch[i] = px[3 * i + c];
-    qsort(scratch, (size_t)n, 1, cmp_u8);
-    med[c] = scratch[n / 2];
-  }
+  for (int c = 0; c < 3; c++) med[c] = median_u8(px + c, n, 3);
   for (int i = 0; i < n; i++) scratch[i] = (uint8_t)FM_MIN(255, dist(px + 3 * i, med));
-  qsort(scratch, (size_t)n, 1, cmp_u8);
-  *spread = scratch[n / 2];
+  *spread = median_u8(scratch, n, 1);
 }
 
 /* Fraction of the middle box (middle half of each side) or of the outer
@@ -125,9 +130,11 @@ static int bg_like(const uint8_t *p, const uint8_t *bgc, int tol, const uint8_t 
  * over neighbouring bins (3x3x3) and normalised, compared bin by bin.
  * hist: scratch of 3 * BINS floats. */
 static void colour_table(const uint8_t *rgb, const uint8_t *bg, size_t n, float *hist, uint8_t *table) {
-  float *tmp = hist + 2 * BINS, total[2] = {0, 0};
+  float *tmp = hist + 2 * BINS, total[2];
+  size_t nbg = 0; /* counted apart: a float total += 1 per pixel is one long dependency chain */
   memset(hist, 0, 2 * BINS * sizeof(float));
-  for (size_t i = 0; i < n; i++) hist[(bg[i] ? BINS : 0) + bin_of(rgb + 3 * i)] += 1, total[bg[i] != 0] += 1;
+  for (size_t i = 0; i < n; i++) hist[(bg[i] ? BINS : 0) + bin_of(rgb + 3 * i)] += 1, nbg += bg[i] != 0;
+  total[0] = (float)(n - nbg), total[1] = (float)nbg; /* exact: n is far below 2^24 */
   for (int c = 0; c < 2; c++) /* box filter along r, g, then b: 3x3x3 */
     for (int stride = 1; stride < BINS; stride *= 16) {
       float *h = hist + c * BINS;
@@ -140,89 +147,111 @@ static void colour_table(const uint8_t *rgb, const uint8_t *bg, size_t n, float 
   for (int k = 0; k < BINS; k++) table[k] = hist[BINS + k] * FM_MAX(1.0f, total[0]) > hist[k] * FM_MAX(1.0f, total[1]);
 }
 
-/* One background hypothesis (colour, tolerance) -> bg (1 = background),
- * the kept object's bounding box and its area in pixels (0: none). */
-static long segment(const uint8_t *rgb, int W, int H, const uint8_t *bgc, int tol, const uint8_t *table,
-                    uint8_t *bg, int32_t *queue, int32_t *label, int box[4]) {
-  size_t n = (size_t)W * H;
-  memset(bg, 0, n), memset(label, 0, n * sizeof(int32_t));
-  /* 3. Flood fill of the background from the border. */
-  int qh = 0, qt = 0;
-  for (size_t i = 0; i < n; i++) {
-    int x = (int)(i % W), y = (int)(i / W);
-    if ((x == 0 || y == 0 || x == W - 1 || y == H - 1) && bg_like(rgb + 3 * i, bgc, tol, table))
-      bg[i] = 1, queue[qt++] = (int32_t)i;
-  }
-  while (qh < qt) {
-    int i = queue[qh++], x = i % W, y = i / W;
-    const int nx[4] = {x - 1, x + 1, x, x}, ny[4] = {y, y, y - 1, y + 1};
-    for (int k = 0; k < 4; k++) {
-      if (nx[k] < 0 || ny[k] < 0 || nx[k] >= W || ny[k] >= H) continue;
-      int j = ny[k] * W + nx[k];
-      if (bg[j]) continue;
-      if (bg_like(rgb + 3 * j, bgc, tol, table)) bg[j] = 1, queue[qt++] = j;
+/* The opening's passes: out = the OR (grow background) or AND (grow object)
+ * of each 3x3 neighbourhood of bg, edges repeated. A 3x3 window is a row of
+ * 3 then a column of 3, so it runs as two 1-D passes (tmp: n bytes). */
+static void open_pass(uint8_t *bg, int W, int H, int grow_bg, uint8_t *tmp) {
+  for (int y = 0; y < H; y++) {
+    const uint8_t *r = bg + (size_t)y * W;
+    uint8_t *o = tmp + (size_t)y * W;
+    for (int x = 0; x < W; x++) {
+      int a = r[x > 0 ? x - 1 : 0], b = r[x], c = r[x < W - 1 ? x + 1 : W - 1];
+      o[x] = (uint8_t)(grow_bg ? a | b | c : a & b & c);
     }
+  }
+  for (int y = 0; y < H; y++) {
+    const uint8_t *up = tmp + (size_t)(y > 0 ? y - 1 : 0) * W, *mid = tmp + (size_t)y * W;
+    const uint8_t *dn = tmp + (size_t)(y < H - 1 ? y + 1 : H - 1) * W;
+    uint8_t *o = bg + (size_t)y * W;
+    for (int x = 0; x < W; x++) o[x] = (uint8_t)(grow_bg ? up[x] | mid[x] | dn[x] : up[x] & mid[x] & dn[x]);
+  }
+}
+
+/* One background hypothesis (colour, tolerance) -> bg (1 = background),
+ * the kept object's bounding box and its area in pixels (0: none). The two
+ * fills run on a grid padded with a ring of cells that are never entered
+ * (P = W + 2 cells a row), so a neighbour needs no bounds test and a cell's
+ * row and column are never divided out. Scratch: queue of n entries, cell
+ * and label of (W + 2) * (H + 2). */
+static long segment(const uint8_t *rgb, int W, int H, const uint8_t *bgc, int tol, const uint8_t *table,
+                    uint8_t *bg, int32_t *queue, uint8_t *cell, int32_t *label, int box[4]) {
+  int P = W + 2;
+  size_t cells = (size_t)P * (H + 2);
+  /* 3. Flood fill of the background from the border: cell 1 = looks like
+   * background, 2 = reached from the border. */
+  memset(cell, 0, cells);
+  for (int y = 0; y < H; y++) {
+    const uint8_t *p = rgb + (size_t)3 * y * W;
+    uint8_t *c = cell + (size_t)(y + 1) * P + 1;
+    for (int x = 0; x < W; x++) c[x] = (uint8_t)bg_like(p + 3 * x, bgc, tol, table);
+  }
+  int qh = 0, qt = 0;
+  for (int y = 0; y < H; y++) /* the seeds: the picture's border */
+    for (int x = 0; x < W; x += y == 0 || y == H - 1 || x == W - 1 ? 1 : W - 1) {
+      int i = (y + 1) * P + x + 1;
+      if (cell[i] == 1) cell[i] = 2, queue[qt++] = i;
+    }
+  const int four[4] = {-1, 1, -P, P};
+  while (qh < qt) {
+    int i = queue[qh++];
+    for (int k = 0; k < 4; k++)
+      if (cell[i + four[k]] == 1) cell[i + four[k]] = 2, queue[qt++] = i + four[k];
+  }
+  for (int y = 0; y < H; y++) {
+    const uint8_t *c = cell + (size_t)(y + 1) * P + 1;
+    for (int x = 0; x < W; x++) bg[(size_t)y * W + x] = c[x] == 2;
   }
 
   /* Opening (erode, then dilate, 3x3) of the object mask drops hanger
    * wires, strings and specks thinner than ~3 working pixels. */
   if (W > 40 && H > 40) {
-    uint8_t *tmp = (uint8_t *)queue; /* free scratch of n bytes at least */
-    for (int pass = 0; pass < 2; pass++) {
-      memcpy(tmp, bg, n);
-      for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-          int any_bg = 0, all_bg = 1;
-          for (int dy = -1; dy <= 1; dy++)
-            for (int dx = -1; dx <= 1; dx++) {
-              int xx = FM_MIN(W - 1, FM_MAX(0, x + dx)), yy = FM_MIN(H - 1, FM_MAX(0, y + dy));
-              int b = tmp[yy * W + xx];
-              any_bg |= b;
-              all_bg &= b;
-            }
-          /* pass 0 erodes the object (grows background), pass 1 dilates it */
-          bg[y * W + x] = (uint8_t)(pass == 0 ? any_bg : all_bg);
-        }
-    }
+    open_pass(bg, W, H, 1, (uint8_t *)queue); /* queue: free scratch of n bytes at least */
+    open_pass(bg, W, H, 0, (uint8_t *)queue);
   }
 
-  /* 4. Connected objects (8-neighbours); keep the largest and big parts. */
+  /* 4. Connected objects (8-neighbours), numbered in raster order of their
+   * first pixel; keep the largest (the first of equals) and big parts.
+   * cell 1 = object, not yet labelled. */
+  memset(cell, 0, cells);
+  for (int y = 0; y < H; y++) {
+    uint8_t *c = cell + (size_t)(y + 1) * P + 1;
+    for (int x = 0; x < W; x++) c[x] = !bg[(size_t)y * W + x];
+  }
+  const int eight[8] = {-P - 1, -P, -P + 1, -1, 1, P - 1, P, P + 1};
   int nlab = 0, best = 0;
   int32_t sizes[256] = {0};
-  for (size_t s = 0; s < n; s++) {
-    if (bg[s] || label[s]) continue;
-    int lab = ++nlab;
-    int cnt = 0;
-    qh = qt = 0;
-    queue[qt++] = (int32_t)s;
-    label[s] = lab;
-    while (qh < qt) {
-      int i = queue[qh++], x = i % W, y = i / W;
-      cnt++;
-      for (int dy = -1; dy <= 1; dy++)
-        for (int dx = -1; dx <= 1; dx++) {
-          int xx = x + dx, yy = y + dy;
-          if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
-          int j = yy * W + xx;
-          if (!bg[j] && !label[j]) label[j] = lab, queue[qt++] = j;
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      int s = (y + 1) * P + x + 1;
+      if (cell[s] != 1) continue;
+      int lab = ++nlab, cnt = 0;
+      qh = qt = 0;
+      queue[qt++] = s;
+      cell[s] = 2, label[s] = lab;
+      while (qh < qt) {
+        int i = queue[qh++];
+        cnt++;
+        for (int k = 0; k < 8; k++) {
+          int j = i + eight[k];
+          if (cell[j] == 1) cell[j] = 2, label[j] = lab, queue[qt++] = j;
         }
+      }
+      if (lab < 256) sizes[lab] = cnt;
+      if (lab < 256 && cnt > sizes[best]) best = lab;
     }
-    if (lab < 256) sizes[lab] = cnt;
-    if (lab < 256 && cnt > sizes[best]) best = lab;
-  }
   int x0 = W, y0 = H, x1 = -1, y1 = -1;
   long area = 0;
-  for (size_t i = 0; i < n; i++) {
-    int lab = label[i];
-    int keep = lab && lab < 256 && (lab == best || sizes[lab] * 4 >= sizes[best]);
-    if (!keep) {
-      bg[i] = 1;
-      continue;
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      int s = (y + 1) * P + x + 1, lab = cell[s] ? label[s] : 0;
+      int keep = lab && lab < 256 && (lab == best || sizes[lab] * 4 >= sizes[best]);
+      if (!keep) {
+        bg[(size_t)y * W + x] = 1;
+        continue;
+      }
+      x0 = FM_MIN(x0, x), x1 = FM_MAX(x1, x), y0 = FM_MIN(y0, y), y1 = FM_MAX(y1, y);
+      area++;
     }
-    int x = (int)(i % W), y = (int)(i / W);
-    x0 = FM_MIN(x0, x), x1 = FM_MAX(x1, x), y0 = FM_MIN(y0, y), y1 = FM_MAX(y1, y);
-    area++;
-  }
   box[0] = x0, box[1] = y0, box[2] = x1, box[3] = y1;
   return area;
 }
@@ -253,10 +282,12 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
   int W = FM_MAX(1, (int)(w / scale + 0.5)), H = FM_MAX(1, (int)(h / scale + 0.5));
   size_t n = (size_t)W * H;
   uint8_t *rgb = fm_malloc(3 * n), *bg = fm_calloc(n, 1), *ring = fm_malloc(2 * (size_t)(W + H) * 3);
-  int32_t *queue = fm_malloc(n * sizeof(int32_t)), *label = fm_calloc(n, sizeof(int32_t));
+  size_t cells = (size_t)(W + 2) * (H + 2); /* segment's padded grids */
+  int32_t *queue = fm_malloc(n * sizeof(int32_t)), *label = fm_malloc(cells * sizeof(int32_t));
+  uint8_t *cell = fm_malloc(cells);
   float *img = NULL, *small = NULL;
   int ok = 0;
-  if (!rgb || !bg || !ring || !queue || !label) goto done;
+  if (!rgb || !bg || !ring || !queue || !label || !cell) goto done;
   shrink_rgb(rgba, w, h, rgb, W, H);
 
   uint8_t bgc[3] = {255, 255, 255};
@@ -305,7 +336,7 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
       memcpy(tried + 3 * ntried++, colour, 3);
       int t = FM_MAX(13, FM_MIN(70, 3 * spread + 13)); /* 13 = 5% of 255, the paper's */
       int b[4];
-      long a = segment(rgb, W, H, colour, t, NULL, cand, queue, label, b);
+      long a = segment(rgb, W, H, colour, t, NULL, cand, queue, cell, label, b);
       /* Plausible: covers the middle of the picture, not its outer frame. */
       /* The ring's hypothesis, the only one before, wins near-ties (+0.1). */
       float score = coverage(cand, W, H, 1) - coverage(cand, W, H, 0) + (hyp == 0 ? 0.1f : 0.0f);
@@ -323,7 +354,7 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
     for (int it = 0; it < REFINE && area > 0 && table && hist; it++) {
       int b[4];
       colour_table(rgb, bg, n, hist, table);
-      long a = segment(rgb, W, H, bgc, tol, table, cand, queue, label, b);
+      long a = segment(rgb, W, H, bgc, tol, table, cand, queue, cell, label, b);
       if (a == 0) break;
       size_t moved = 0;
       for (size_t i = 0; i < n; i++) moved += bg[i] != cand[i];
@@ -401,6 +432,6 @@ int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t
   }
   ok = 1;
 done:
-  free(rgb), free(bg), free(ring), free(queue), free(label), free(img), free(small);
+  free(rgb), free(bg), free(ring), free(queue), free(label), free(cell), free(img), free(small);
   return ok;
 }

@@ -42,7 +42,7 @@ struct fm_net {
 
   fm_rng dropout_rng;
   int tta; /* metadata "tta": the views predict averages (FM_TTA_*) */
-  /* Metadata "views_below": shift views only for an image whose top class
+  /* Metadata "views_below": views only for an image whose top class
    * is under this probability on its own (0.9 when absent; predict.c). */
   float views_below;
   /* Loaded from a file with float16 weights and not trained or blended

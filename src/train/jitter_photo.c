@@ -41,6 +41,11 @@ static void sample(const uint8_t *rgba, int w, int h, float x, float y, float *r
                          rgba + 4 * ((size_t)y1 * w + x0), rgba + 4 * ((size_t)y1 * w + x1)};
   float wt[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
   rgb[0] = rgb[1] = rgb[2] = 0;
+  if ((p[0][3] & p[1][3] & p[2][3] & p[3][3]) == 255) { /* opaque: the same sums, without the blend */
+    for (int k = 0; k < 4; k++)
+      for (int c = 0; c < 3; c++) rgb[c] += wt[k] * p[k][c];
+    return;
+  }
   for (int k = 0; k < 4; k++) {
     float a = p[k][3] * (1.0f / 255.0f);
     for (int c = 0; c < 3; c++) rgb[c] += wt[k] * (p[k][c] * a + 255 * (1 - a));
