@@ -116,6 +116,14 @@ test('train --json, then eval --json and predict --json on the saved model', asy
   assert.equal(m.loadNet(readFileSync(low)).getMeta('views_below'), '0.5');
   assertOneLineError(run('views', '--model', out, '--set', 'shift', '--below', '2'), 2, /^fmnist: --below must be a number from 0 to 1, not '2'/);
   assertOneLineError(run('eval', '--model', out, '--views-below', 'x'), 2, /^fmnist: --views-below must be a number from 0 to 1, not 'x'/);
+  // The mirror follows the same threshold: under 0 it is never asked for,
+  // under 1 it changes answers; eval names the set and its threshold.
+  const em0 = JSON.parse(run('eval', '--model', out, '--views', 'mirror', '--views-below', '0', '--json').stdout);
+  assert.equal(em0.accuracy, ej.accuracy, 'mirror views below probability 0: never asked for');
+  const em1 = JSON.parse(run('eval', '--model', out, '--views', 'mirror', '--views-below', '1', '--json').stdout);
+  assert.equal(em1.views, 'mirror');
+  assert.notEqual(em1.accuracy, ej.accuracy, 'the mirror for every image changes some answers');
+  assert.match(run('eval', '--model', out, '--views', 'mirror', '--views-below', '0.7').stdout, /, test-time views: mirror \(under 0\.7\)\n/);
   // --dtype F16 halves the file; the views stay, and it evaluates within a few images of float32.
   const half = join(dir, 'half.safetensors');
   assert.deepEqual(JSON.parse(run('views', '--model', shifted, '--set', 'shift', '--dtype', 'F16', '--out', half, '--json').stdout),
