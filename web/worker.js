@@ -26,6 +26,7 @@ let train = null, test = null, net = null, modelName = null;
 let photoModel = null; // {url, name, net}
 let lastEval = null; // predictions and probabilities of the last full evaluation
 let shard = null; // as a data-parallel helper: its dataset, network and trainer
+let evalNet = null; // as a helper of evaluate: the model it predicts with
 let stopRequested = false;
 
 // Yields to the event loop (so `stop` messages get in) without the 4 ms
@@ -222,54 +223,68 @@ const methods = {
   },
 
   /** The test set's confusion matrix and report. With workers = W > 1,
-   * W - 1 helper workers (this same script, each given the model file and
-   * its share of the images) predict while this one predicts the first
-   * share: the same C code on the same images, so the same answers, in
-   * about 1/W of the time on W cores. A helper that fails leaves its share
-   * to this worker. */
+   * W - 1 helper workers (this same script, given the model file once) share
+   * the images with this one: the same C code on the same images, so the
+   * same answers, in about 1/W of the time on W cores. The images go out in
+   * chunks to whichever worker is free, so a helper's start (about a second
+   * before its first answer) costs nothing: this worker predicts meanwhile,
+   * and nobody waits at the end for a share fixed in advance. A helper that
+   * fails leaves its chunks to this worker. */
   async evaluate({ workers = 1 } = {}, progress) {
     needModel(); needTest();
     const t0 = performance.now();
-    const chunk = 500, n = test.count;
-    const W = Math.max(1, Math.min(workers, Math.floor(n / chunk)));
-    // Shares in whole chunks: [bounds[k], bounds[k + 1]) for worker k.
-    const bounds = Array.from({ length: W + 1 }, (_, k) => Math.min(n, Math.ceil((n * k) / W / chunk) * chunk));
-    const helpers = [], theirs = [];
-    if (W > 1) {
-      const model = net.save();
-      for (let k = 1; k < W; k++) {
-        const helper = new Bridge(new URL('./worker.js', import.meta.url));
-        const images = test.images(bounds[k], bounds[k + 1] - bounds[k]);
-        const share = helper.call('predictImages', { model, images, count: bounds[k + 1] - bounds[k] }, { transfer: [images.buffer] });
-        share.catch(() => {}); // if this worker fails first, the helpers are stopped: not errors of their own
-        helpers.push(helper);
-        theirs.push(share);
-      }
-    }
+    const n = test.count, W = Math.max(1, Math.min(workers, Math.floor(n / 500)));
     const probs = new Float32Array(n * 10);
-    const predictRange = async (from, to, report) => {
-      for (let s = from; s < to; s += chunk) {
-        const c = Math.min(chunk, to - s);
-        probs.set(net.predict(test.images(s, c), c), s * 10);
-        report?.(s + c - from, to - from);
-        await yieldNow();
-      }
+    let next = 0, done = 0;
+    const redo = []; // chunks a failed helper had
+    // Chunk sizes: this worker's small, so it answers a helper's result
+    // (and sends its next chunk) within about 50 ms; a helper's larger, with
+    // two in flight so that it never waits for its next; both shrink at the
+    // end, so that the last chunks finish together.
+    const take = (most) => {
+      if (redo.length) return redo.pop();
+      if (next >= n) return null;
+      const c = Math.min(most, Math.max(32, Math.ceil((n - next) / (4 * W))), n - next);
+      next += c;
+      return [next - c, c];
     };
-    let used = W;
+    const tell = () => progress({ stage: 'evaluate', done, total: n });
+    const helpers = [];
+    let model = W > 1 ? net.save() : null;
+    const feed = (h) => {
+      const job = h.failed ? null : take(250);
+      if (!job) return;
+      const [s, c] = job, images = test.images(s, c);
+      const answer = h.bridge.call('predictImages', { model: h.started ? undefined : model, images, count: c }, { transfer: [images.buffer] })
+        .then((p) => { probs.set(p, s * 10); done += c; h.answered = true; tell(); },
+          () => { h.failed = true; redo.push([s, c]); }); // e.g. out of memory: this worker does it
+      const settled = answer.then(() => { h.inflight.delete(settled); feed(h); });
+      h.inflight.add(settled);
+      h.started = true;
+    };
+    for (let k = 1; k < W; k++) {
+      const h = { bridge: new Bridge(new URL('./worker.js', import.meta.url)), inflight: new Set(), started: false, failed: false, answered: false };
+      helpers.push(h);
+      feed(h);
+      feed(h);
+    }
+    model = null;
     try {
-      // All shares go at the same pace: report this one's progress for the whole.
-      await predictRange(0, bounds[1], (d, m) => progress({ stage: 'evaluate', done: Math.round((d / m) * n), total: n }));
-      for (let k = 1; k < W; k++) {
-        try {
-          probs.set(await theirs[k - 1], bounds[k] * 10);
-        } catch {
-          used--; // the helper failed (e.g. out of memory): its share is done here
-          await predictRange(bounds[k], bounds[k + 1]);
+      for (let job; (job = take(64)) || helpers.some((h) => h.inflight.size);) {
+        if (job) {
+          const [s, c] = job;
+          probs.set(net.predict(test.images(s, c), c), s * 10);
+          done += c;
+          tell();
+          await yieldNow();
+        } else {
+          await Promise.race(helpers.flatMap((h) => [...h.inflight])); // the helpers' last chunks
         }
       }
     } finally {
-      for (const h of helpers) h.terminate();
+      for (const h of helpers) h.bridge.terminate();
     }
+    const used = 1 + helpers.filter((h) => h.answered && !h.failed).length;
     const confusion = new Int32Array(100), predictions = new Uint8Array(n), labels = test.labels();
     for (let i = 0; i < n; i++) {
       let arg = 0;
@@ -283,14 +298,15 @@ const methods = {
     return { ...report, confusion: Array.from(confusion), seconds, imagesPerSec: n / seconds, count: n, workers: used };
   },
 
-  /** As a helper of evaluate: class probabilities of count images. */
+  /** As a helper of evaluate: class probabilities of count images, with
+   * the model file given in the first call (kept for the next ones). */
   async predictImages({ model, images, count }) {
-    const m = fm.loadNet(model);
-    try {
-      return m.predict(images, count);
-    } finally {
-      m.free();
+    if (model) {
+      evalNet?.free();
+      evalNet = fm.loadNet(model);
     }
+    if (!evalNet) throw new Error('predictImages: no model given');
+    return evalNet.predict(images, count);
   },
 
   /** Test images with their labels and (if evaluated) predictions. */
