@@ -32,10 +32,11 @@ static int logits_ok(const float *z, int n) {
  * (README, Models). A model trained with label smoothing is rarely that
  * sure of anything, so it stores a lower threshold, chosen on validation. */
 /* "mirror": an image under the same threshold is decided by the mean of
- * itself and its mirror image (views_below 1: every image). The models train
- * with random mirroring, and which set helps more is the model's own: on the
- * validation split cnn-bn gained more from the shifts, cnn-res from its
- * mirror, at one extra pass instead of two (docs/models.md). */
+ * itself and its mirror image (views_below 1: every image short of
+ * certainty). The models train with random mirroring, and which set helps
+ * more is the model's own: on the validation split cnn-bn gained more from
+ * the shifts, cnn-res from its mirror, at one extra pass instead of two
+ * (docs/models.md). */
 #define MIRROR 100 /* a view code: the mirror image, not a shift */
 static const int k_shift_views[2] = {1, -1}, k_mirror_views[1] = {MIRROR};
 
