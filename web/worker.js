@@ -250,7 +250,7 @@ const methods = {
     };
     const tell = () => progress({ stage: 'evaluate', done, total: n });
     const helpers = [];
-    let model = W > 1 ? net.save() : null;
+    const model = W > 1 ? net.save() : null; // sent with each helper's first chunk only
     const feed = (h) => {
       const job = h.failed ? null : take(250);
       if (!job) return;
@@ -268,7 +268,6 @@ const methods = {
       feed(h);
       feed(h);
     }
-    model = null;
     try {
       for (let job; (job = take(64)) || helpers.some((h) => h.inflight.size);) {
         if (job) {
