@@ -89,6 +89,7 @@ function photoFacts() {
     scope_min: cv.scope_min, unsure_below: cv.unsure_below,
     photo_views: net.photoViews, photo_views_below: Number(net.getMeta('photo_views_below') ?? 0.6),
     cv_out_of_scope_flagged: round(cv.out_of_scope_flagged), cv_in_scope_flagged: round(cv.in_scope_flagged),
+    cv_in_scope_flagged_worst_fold: round(Math.max(...cv.flagged_per_fold.map(([, others]) => others))),
   };
 }
 const dir = dirname(file);
@@ -101,7 +102,7 @@ function photoLines(p) {
     `- Photos: trained on ${n.toLocaleString('en')} real photos (${Object.entries(p.train_photos).map(([f, c]) => `${f} ${c}`).join(', ')}) from ${p.source}, mixed with Fashion-MNIST in every batch; labels from photos/clothing-dataset-small.json (a folder's allowed classes; hat, shorts and skirt: none of the ten)`,
     `- **Photos, ${p.folds}-fold cross-validation of this recipe on those photos: ${pct(p.cv_accuracy_mean)} +- ${pct(p.cv_accuracy_sd)}** of the photos of the ten classes right (per fold: ${p.cv_accuracy_per_fold.map(pct).join(', ')}); per folder: ${Object.entries(p.cv_per_folder).map(([f, c]) => `${f} ${c.right}/${c.count}`).join(', ')}`,
     ...(p.photo_views ? [`- Photo views (\`fmnist views --photo-views ${p.photo_views}\`): a photo whose top class is under ${p.photo_views_below} on its own is answered by the mean of it and ${p.photo_views} renders of jittered copies of the photo (framing, resolution, light, colour, noise) through the same pipeline; the cross-validation figures are with them`] : []),
-    `- Doubt (chosen on the cross-validation answers): out of scope when 1 - entropy / log 10 < ${p.scope_min}${p.unsure_below ? `, unsure when the top class is under ${p.unsure_below}` : ''}; flags ${pct(p.cv_out_of_scope_flagged)} of the hat, shorts and skirt photos and ${pct(p.cv_in_scope_flagged)} of the others`,
+    `- Doubt (chosen on the cross-validation answers): out of scope when 1 - entropy / log 10 < ${p.scope_min}${p.unsure_below ? `, unsure when the top class is under ${p.unsure_below}` : ''}; flags ${pct(p.cv_out_of_scope_flagged)} of the hat, shorts and skirt photos and ${pct(p.cv_in_scope_flagged)} of the others (${pct(p.cv_in_scope_flagged_worst_fold)} in the fold with the most)`,
   ];
 }
 const md = [
