@@ -32,6 +32,11 @@ if (!files.length) {
   process.stderr.write('usage: node scripts/photo-cv.mjs --photos DIR [--views V] MODEL_0 ... | REPORT_0.jsonl ...\n');
   process.exit(2);
 }
+const maxFlagged = Number(flags['max-flagged']);
+if (!(maxFlagged > 0 && maxFlagged < 1)) {
+  process.stderr.write(`photo-cv.mjs: --max-flagged ${flags['max-flagged']}: needs a fraction between 0 and 1\n`);
+  process.exit(2);
+}
 async function foldsFromModels() {
   const fm = await loadFmnist();
   const nets = files.map((file) => fm.loadNet(readFileSync(file)));
@@ -80,11 +85,6 @@ for (const f of folders) {
 // Doubt: a photo is flagged when unsure (top < u) or out of scope (certainty < s).
 const flagged = (r, s, u) => certainty(r.probabilities) < s || Math.max(...r.probabilities) < u;
 const oos = all.filter((r) => !r.allowed), ins = all.filter((r) => r.allowed);
-const maxFlagged = Number(flags['max-flagged']);
-if (!(maxFlagged > 0 && maxFlagged < 1)) {
-  process.stderr.write(`photo-cv.mjs: --max-flagged ${flags['max-flagged']}: needs a fraction between 0 and 1\n`);
-  process.exit(2);
-}
 const rate = (rows, s, u) => rows.filter((r) => flagged(r, s, u)).length / rows.length;
 let best = null;
 for (let i = 0; i <= 90; i++) {
@@ -100,10 +100,7 @@ if (oos.length && best) {
   console.log(`doubt: scope_min ${best.s.toFixed(2)}, unsure_below ${best.u}: flags ${pct(best.fo)}% of the ` +
     `${oos.length} photos of none of the ten and ${pct(best.fi)}% of the ${ins.length} others ` +
     `(at most ${pct(maxFlagged)}% of those in any fold)`);
-  const perFold = folds.map((rows) => {
-    const o = rows.filter((r) => !r.allowed), i = rows.filter((r) => r.allowed);
-    return [o.filter((r) => flagged(r, best.s, best.u)).length / o.length, i.filter((r) => flagged(r, best.s, best.u)).length / i.length];
-  });
+  const perFold = folds.map((rows) => [rate(rows.filter((r) => !r.allowed), best.s, best.u), rate(rows.filter((r) => r.allowed), best.s, best.u)]);
   console.log(`  per fold (none of the ten / others flagged): ${perFold.map(([a, b]) => `${pct(a)}/${pct(b)}`).join(', ')}`);
   // Accuracy of the answers given as sure (in scope and not unsure).
   const sure = ins.filter((r) => !flagged(r, best.s, best.u));
