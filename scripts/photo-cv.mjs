@@ -4,7 +4,7 @@
 //   node scripts/photo-cv.mjs --photos DIR [--views none|shift|mirror] [--folds N] MODEL_0 ... MODEL_N-1
 // (--folds when only the first models of N folds are given)
 // or from their held-out reports (--photo-report FILE, JSON lines):
-//   node scripts/photo-cv.mjs REPORT_0.jsonl ... REPORT_N-1.jsonl
+//   node scripts/photo-cv.mjs [--max-flagged F] REPORT_0.jsonl ... REPORT_N-1.jsonl
 // Model K answers the photos of fold K, which it never saw (the same split
 // as the trainer's, fm_photoset_split). Prints, per fold and as mean +-
 // standard deviation across folds, the accuracy on the photos of the ten
@@ -29,7 +29,7 @@ const { values: flags, positionals: files } = parseArgs({
   }, allowPositionals: true,
 });
 if (!files.length) {
-  process.stderr.write('usage: node scripts/photo-cv.mjs --photos DIR [--views V] MODEL_0 ... | REPORT_0.jsonl ...\n');
+  process.stderr.write('usage: node scripts/photo-cv.mjs [--max-flagged F] --photos DIR [--views V] MODEL_0 ... | REPORT_0.jsonl ...\n');
   process.exit(2);
 }
 const maxFlagged = Number(flags['max-flagged']);
@@ -83,15 +83,18 @@ for (const f of folders) {
 }
 
 // Doubt: a photo is flagged when unsure (top < u) or out of scope (certainty < s).
-const flagged = (r, s, u) => certainty(r.probabilities) < s || Math.max(...r.probabilities) < u;
+// Each photo's certainty and top probability are computed once, not per
+// threshold pair tried.
+const doubt = new Map(all.map((r) => [r, { c: certainty(r.probabilities), top: Math.max(...r.probabilities) }]));
+const flagged = (r, s, u) => doubt.get(r).c < s || doubt.get(r).top < u;
 const oos = all.filter((r) => !r.allowed), ins = all.filter((r) => r.allowed);
+const foldOos = folds.map((rows) => rows.filter((r) => !r.allowed)), foldIns = folds.map((rows) => rows.filter((r) => r.allowed));
 const rate = (rows, s, u) => rows.filter((r) => flagged(r, s, u)).length / rows.length;
 let best = null;
 for (let i = 0; i <= 90; i++) {
   const s = i / 100;
   for (const u of [0, 0.3, 0.35, 0.4, 0.45, 0.5]) {
-    const worstFold = Math.max(...folds.map((rows) => rate(rows.filter((r) => r.allowed), s, u)));
-    if (worstFold > maxFlagged) continue;
+    if (foldIns.some((rows) => rate(rows, s, u) > maxFlagged)) continue;
     const fo = rate(oos, s, u), fi = rate(ins, s, u);
     if (!best || fo > best.fo + 1e-9) best = { s, u, fo, fi };
   }
@@ -100,7 +103,7 @@ if (oos.length && best) {
   console.log(`doubt: scope_min ${best.s.toFixed(2)}, unsure_below ${best.u}: flags ${pct(best.fo)}% of the ` +
     `${oos.length} photos of none of the ten and ${pct(best.fi)}% of the ${ins.length} others ` +
     `(at most ${pct(maxFlagged)}% of those in any fold)`);
-  const perFold = folds.map((rows) => [rate(rows.filter((r) => !r.allowed), best.s, best.u), rate(rows.filter((r) => r.allowed), best.s, best.u)]);
+  const perFold = folds.map((_, k) => [rate(foldOos[k], best.s, best.u), rate(foldIns[k], best.s, best.u)]);
   console.log(`  per fold (none of the ten / others flagged): ${perFold.map(([a, b]) => `${pct(a)}/${pct(b)}`).join(', ')}`);
   // Accuracy of the answers given as sure (in scope and not unsure).
   const sure = ins.filter((r) => !flagged(r, best.s, best.u));
