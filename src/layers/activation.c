@@ -22,10 +22,11 @@ void fm_relu_backward(const float *y, const float *dy, float *dx, int n) {
 void fm_dropout_forward(fm_layer *L, const float *x, float *y, int B, int train, fm_rng *rng) {
   int n = B * fm_shape_size(L->in);
   if (!train || L->p <= 0) {
-    for (int i = 0; i < n; i++) {
-      y[i] = x[i];
-      L->mask[i] = 1;
-    }
+    /* The mask (all ones) only where a backward pass may follow: a network
+     * reserved for inference alone has none. */
+    for (int i = 0; i < n; i++) y[i] = x[i];
+    if (L->mask)
+      for (int i = 0; i < n; i++) L->mask[i] = 1;
     return;
   }
   float keep = 1.0f / (1.0f - L->p);

@@ -75,10 +75,14 @@ typedef struct fm_layer {
   uint64_t wino_gen;
   const uint64_t *wgen;
   int threads;        /* threads the per-thread scratch was sized for */
+  int backward;       /* whether the scratch includes what backward passes need */
 } fm_layer;
 
-/* Allocates the per-batch scratch for up to max_batch samples. */
-int fm_layer_reserve(fm_layer *L, int max_batch);
+/* Allocates the per-batch scratch for up to max_batch samples: for the
+ * forward pass in inference only, or (backward) for training and gradients
+ * too. A layer never gives up scratch it has: reserving for inference after
+ * training keeps the training buffers. */
+int fm_layer_reserve(fm_layer *L, int max_batch, int backward);
 void fm_layer_release(fm_layer *L);
 /* Multiply-adds of a forward pass of one sample. */
 double fm_layer_macs(const fm_layer *L);

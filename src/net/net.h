@@ -73,8 +73,13 @@ void fm_net_init_weights(fm_net *net, uint64_t seed);
  * and the verdict's thresholds): fm_net_set_meta checks its value, and a
  * file whose value fails the check is refused. */
 int fm_net_meta_checked(const char *key);
-/* Makes room for batches of up to B samples (and their gradients if train). */
-int fm_net_reserve(fm_net *net, int B, int train);
+/* What fm_net_reserve makes room for: fm_net_forward and the layers'
+ * backward passes (saliency), that and the activations' gradients
+ * (training), or fm_net_infer alone (predict: no buffers for the
+ * activations inside a fused pass, none of the layers' backward scratch). */
+enum { FM_RESERVE_FORWARD = 0, FM_RESERVE_TRAIN = 1, FM_RESERVE_INFER = 2 };
+/* Makes room for batches of up to B samples, for the passes mode names. */
+int fm_net_reserve(fm_net *net, int B, int mode);
 /* Forward pass of B samples already in acts[0]; returns the logits. */
 float *fm_net_forward(fm_net *net, int B, int train);
 /* Inference as fm_net_forward(net, B, 0) computes it, with each convolution

@@ -75,7 +75,7 @@ static int predict(fm_net *net, const float *xf, const uint8_t *xu, int n, float
   int in = fm_net_input_size(net);
   if (n < 0) return fm_fail("negative image count");
   if (n > 0 && ((!xf && !xu) || !probs)) return fm_fail("predict: missing images or output buffer");
-  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1, 0)) return 0;
+  if (!fm_net_reserve(net, FM_MIN(n, CHUNK) > 0 ? FM_MIN(n, CHUNK) : 1, FM_RESERVE_INFER)) return 0;
   float view_probs[CHUNK * FM_NUM_CLASSES];
   int unsure[CHUNK];
   for (int s = 0; s < n; s += CHUNK) {

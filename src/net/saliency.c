@@ -21,7 +21,7 @@ int fm_net_saliency(fm_net *net, const uint8_t *pixels, int cls, float *grad) {
   if (!net || !pixels || !grad) return fm_fail("saliency: missing network, image or output"), -1;
   if (cls >= FM_NUM_CLASSES || fm_net_output_size(net) != FM_NUM_CLASSES)
     return fm_fail("saliency: class %d is not one of the %d outputs", cls, FM_NUM_CLASSES), -1;
-  if (!fm_net_reserve(net, 1, 0)) return -1;
+  if (!fm_net_reserve(net, 1, FM_RESERVE_FORWARD)) return -1;
   int in = fm_net_input_size(net);
   for (int i = 0; i < in; i++) net->acts[0][i] = pixels[i] * (1.0f / 255.0f);
   const float *logits = fm_net_forward(net, 1, 0);

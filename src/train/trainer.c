@@ -176,7 +176,7 @@ fm_trainer *fm_trainer_create_mixed(fm_net *net, const fm_dataset *train, const 
   tr->backup_params = fm_calloc((size_t)net->nparams, sizeof(float));
   tr->backup_buffers = fm_calloc((size_t)net->nbuffers, sizeof(float));
   if (!tr->perm || !tr->allowed || !tr->photo_perm || !tr->m || !tr->v || !tr->backup_params ||
-      !tr->backup_buffers || !fm_net_reserve(net, B, 1) ||
+      !tr->backup_buffers || !fm_net_reserve(net, B, FM_RESERVE_TRAIN) ||
       (cfg->shards > 1 &&
        !(tr->exchange = fm_calloc((size_t)(net->nparams + net->nbuffers), sizeof(float))))) {
     fm_trainer_free(tr);
@@ -221,7 +221,7 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   int B = Bf + Bp;
   /* Cheap when nothing changed; needed when inference in between grew the
    * activations (which drops their gradients) or the thread count changed. */
-  if (!fm_net_reserve(net, cfg->batch, 1)) return -1;
+  if (!fm_net_reserve(net, cfg->batch, FM_RESERVE_TRAIN)) return -1;
   int in = fm_net_input_size(net), h = net->input.h, w = net->input.w;
   int augment = cfg->augment_shift || cfg->augment_flip || cfg->augment_erase > 0 ||
                 cfg->augment_photo > 0 || cfg->augment_pair > 0;
