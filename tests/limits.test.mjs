@@ -4,11 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, ftruncateSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, ftruncateSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { fm, encodePng } from './helpers.mjs';
+import { fm, encodePng, idx } from './helpers.mjs';
+import { loadFmnist } from '../js/fmnist.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmnist-limits-'));
 const bin = new URL('../bin/fmnist.mjs', import.meta.url).pathname;
@@ -74,8 +75,6 @@ test('predicting keeps no training buffers: 64 images through the default model 
   // A page's evaluation worker holds one module like this. Inference
   // allocates only the activations between fused passes and no backward
   // scratch; with those it grew to 111 MB (cnn-bn), now about 43.
-  const { loadFmnist } = await import('../js/fmnist.mjs');
-  const { readFileSync } = await import('node:fs');
   const fresh = await loadFmnist();
   const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
   const net = fresh.loadNet(readFileSync(new URL(`../models/${index.default}`, import.meta.url)));
@@ -85,7 +84,6 @@ test('predicting keeps no training buffers: 64 images through the default model 
   const mb = fresh.x.memory.buffer.byteLength / 2 ** 20;
   assert.ok(mb < 64, `wasm memory ${mb.toFixed(1)} MB after predicting 64 images`);
   // Training the same network afterwards gets every buffer it needs.
-  const { idx } = await import('./helpers.mjs');
   const labels = new Uint8Array(64).map((_, i) => i % 10);
   const ds = fresh.parseDataset(idx(3, [64, 28, 28], pixels), idx(1, [64], labels));
   const trainer = fresh.createTrainer(net, ds, { epochs: 1, batch: 16 });
