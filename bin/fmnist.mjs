@@ -54,6 +54,8 @@ train flags:
 eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|mirror|none  override the model's test-time views
                 --views-below P  override its shift views' threshold (0 to 1)
+                --exact  float32 throughout (default: int16 multiplies in the 3x3
+                         convolutions, about 1.3x faster; see docs/performance.md)
 predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
                 PNG, JPEG, GIF, BMP, WebP; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]
@@ -87,7 +89,7 @@ const FLAGS = {
     init: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
-  eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' }, 'views-below': { type: 'string' } },
+  eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' }, 'views-below': { type: 'string' }, exact: { type: 'boolean' } },
   views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, below: { type: 'string' },
     'photo-views': { type: 'string' }, 'photo-views-below': { type: 'string' } },
   predict: { model: { type: 'string' } },
@@ -246,6 +248,7 @@ async function evaluate(fm, f) {
   const { net, file } = await loadModel(fm, f.model);
   if (choice(f, 'views', VIEWS)) net.setMeta('tta', f.views);
   if (f['views-below'] !== undefined) setViewsBelow(net, f['views-below'], '--views-below');
+  if (f.exact) net.setExact(true);
   const testSet = await loadSplit(fm, dataDir(f.data), 'test');
   const ev = fm.evaluate(net, testSet, { onProgress: (d, n) => progress(`evaluating ${d}/${n}`) });
   progressDone();

@@ -47,6 +47,7 @@ for (const spec of SPECS) {
   test(`PyTorch loads ${spec.slice(0, 40)} and predicts as the wasm module does`, async () => {
     const m = await fm();
     const net = m.createNet(spec, { seed: 4 });
+    net.setExact(true); // float32 throughout, as PyTorch computes
     const tr = m.createTrainer(net, await split('train'), { limit: 640, seed: 4 }); // non-default BN statistics
     while (tr.step());
     tr.free();
@@ -67,6 +68,7 @@ for (const spec of SPECS) {
     const torch = JSON.parse(r.stdout);
     const m = await fm();
     const net = m.loadNet(readFileSync(file));
+    net.setExact(true);
     assert.equal(net.spec, torch.arch);
     assert.equal(net.getMeta('format'), 'pt');
     // Trained: at least twice chance, so the comparison is of a real model's outputs.
@@ -95,6 +97,7 @@ test('PyTorch loads a float16 model file and predicts as the wasm module does fr
   writeFileSync(file, bytes);
   const torch = torchPredict(file, 200);
   const loaded = m.loadNet(bytes);
+  loaded.setExact(true);
   const { worst, predictions } = compare(torch, loaded.predict((await split('test')).images(0, 200)), 200);
   assert.ok(worst < 1e-4, `largest probability difference ${worst}`);
   assert.deepEqual(torch.predictions, predictions);
@@ -108,8 +111,15 @@ test('PyTorch loads the shipped default model and predicts as the wasm module do
   const m = await fm();
   const net = m.loadNet(readFileSync(file));
   net.setMeta('tta', 'none'); // PyTorch runs the network once per image
-  const { worst, predictions } = compare(torch, net.predict((await split('test')).images(0, 1000)), 1000);
+  const images = (await split('test')).images(0, 1000);
+  net.setExact(true);
+  const { worst, predictions } = compare(torch, net.predict(images), 1000);
   assert.ok(worst < 1e-4, `largest probability difference ${worst}`);
   assert.deepEqual(torch.predictions, predictions);
+  // The default int16 inference: close, and at most one class in 1,000 moved.
+  net.setExact(false);
+  const q = compare(torch, net.predict(images), 1000);
+  const moved = q.predictions.filter((p, i) => p !== torch.predictions[i]).length;
+  assert.ok(q.worst < 2e-2 && moved <= 1, `int16: largest probability difference ${q.worst}, ${moved} classes differ`);
   net.free();
 });

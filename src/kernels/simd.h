@@ -11,6 +11,12 @@
 #include <simde/wasm/simd128.h>
 #endif
 
+/* Maxima (ReLU, max-pool, quantiser ranges) use f32x4.pmax, "b > a ? b :
+ * a", not f32x4.max: max must propagate NaN and order -0 below +0, which x64
+ * has no single instruction for (V8 emits a sequence of about eight), while
+ * pmax is one maxps. The results differ only for NaN and signed zeros.
+ * pmax(x, 0) keeps a NaN as NaN, so a diverged network still shows it. */
+
 /* The sum of a vector's four lanes (the end of a SIMD reduction). */
 static inline float fm_f32x4_sum(v128_t v) {
   return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) +

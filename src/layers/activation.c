@@ -5,7 +5,7 @@
 void fm_relu_forward(const float *x, float *y, int n) {
   v128_t zero = wasm_f32x4_splat(0);
   int i = 0;
-  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_max(wasm_v128_load(x + i), zero));
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_v128_load(x + i), zero));
   for (; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 

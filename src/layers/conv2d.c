@@ -125,6 +125,7 @@ typedef struct {
   const float *x, *dy;
   float *y, *dx;
   fm_wino_epilogue e; /* forward: what follows the sums (the bias, or a fused batch norm + ReLU) */
+  int q16;            /* forward: int16 Winograd GEMMs where the layer has them (inference) */
 } conv_job;
 
 static void forward_chunk(void *ctx, int begin, int end, int tid) {
@@ -141,7 +142,7 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
     float *yn = j->y + (size_t)n * cout * ohw;
     if (wino) {
       int G = FM_MIN(fm_wino_group(L), end - n);
-      fm_wino_forward_fused(L, L->wino, xn, yn, G, wbuf, j->e);
+      fm_wino_forward_fused(L, L->wino, xn, yn, G, wbuf, j->e, j->q16);
       n += G - 1;
       continue;
     }
@@ -167,7 +168,7 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
         int i = 0;
         for (; i + 4 <= hw; i += 4) {
           v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(row + i), vs), vt);
-          wasm_v128_store(row + i, j->e.relu ? wasm_f32x4_max(v, zero) : v);
+          wasm_v128_store(row + i, j->e.relu ? wasm_f32x4_pmax(v, zero) : v);
         }
         for (; i < hw; i++) {
           float v = row[i] * s + t;
@@ -186,6 +187,8 @@ static void wino_weights_for(fm_layer *L, int train) {
     uint64_t gen = L->wgen ? *L->wgen : 0; /* generations start at 1 */
     if (train || !gen || L->wino_gen != gen) {
       fm_wino_weights(L, L->wino);
+      /* Training never reads the int16 copy; inference makes it with U. */
+      if (!train && L->wq) fm_wino_q16_weights(L, L->wino, L->wq, L->wqs);
       L->wino_gen = train ? 0 : gen;
     }
   }
@@ -193,14 +196,14 @@ static void wino_weights_for(fm_layer *L, int train) {
 
 void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train) {
   wino_weights_for(L, train);
-  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, 0, 0}};
+  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, 0, 0}, 0};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
 int fm_conv_infer_pools(const fm_layer *L) { return L->wino && fm_wino_pools(L); }
 
 void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const float *x, float *y,
-                   int B) {
+                   int B, int q16) {
   wino_weights_for(L, 0);
   /* Batch norm at inference is y = x * s + t per channel, s = gamma /
    * sqrt(var + eps), t = beta - mean * s: on the convolution's sums z + b
@@ -214,7 +217,7 @@ void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const fl
       shift[c] = L->b[c] * s + (bn->b[c] - bn->running_mean[c] * s);
     }
   }
-  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu, pool}};
+  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu, pool}, q16};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
@@ -290,7 +293,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
 
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B) {
   if (dx && fm_wino_dx_applies(L) && L->winodx) fm_wino_weights_dx(L, L->winodx);
-  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0, 0}};
+  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0, 0}, 0};
   int tasks = FM_MIN(FM_MIN(L->threads, fm_threads()), B);
   fm_parallel_for(B, tasks, backward_chunk, &j);
   for (int t = 1; t < tasks; t++) {

@@ -44,6 +44,11 @@ int fm_layer_reserve(fm_layer *L, int max_batch, int backward) {
       L->wbuf = fm_malloc_aligned(T * fm_wino_scratch(L) * sizeof(float));
       if (!L->wino || !L->wbuf) return 0;
     }
+    if (fm_wino_q16_applies(L)) {
+      L->wq = fm_malloc_aligned(fm_wino_q16_size(L) * sizeof(int16_t));
+      L->wqs = fm_malloc_aligned(fm_wino_q16_scales(L) * sizeof(float));
+      if (!L->wq || !L->wqs) return 0;
+    }
     if (!backward) break; /* the rest is for gradients */
     L->dcol = wino_all ? NULL : fm_malloc_aligned(T * ncol * sizeof(float));
     L->dparts = fm_malloc_aligned((T - 1 + 1) * (size_t)(L->nw + L->nb) * sizeof(float));
@@ -78,10 +83,13 @@ void fm_layer_release(fm_layer *L) {
   fm_free_aligned(L->wino);
   fm_free_aligned(L->wbuf);
   fm_free_aligned(L->winodx);
+  fm_free_aligned(L->wq);
+  fm_free_aligned(L->wqs);
   fm_free_aligned(L->fold);
   fm_free_aligned(L->wdu);
   L->xhat = L->mean = L->istd = L->mask = L->col = L->dcol = L->dparts = NULL;
-  L->wino = L->wbuf = L->winodx = L->fold = L->wdu = NULL;
+  L->wino = L->wbuf = L->winodx = L->fold = L->wdu = L->wqs = NULL;
+  L->wq = NULL;
   L->wino_gen = 0;
   L->max_batch = 0;
   L->threads = 0;

@@ -69,6 +69,10 @@ typedef struct fm_layer {
    * weights may have changed; NULL for a standalone layer, which then
    * transforms its weights on every call. */
   float *wino, *wbuf;
+  /* conv, int16 inference (fm_wino_q16_weights): packed weights and their
+   * row scales, made with wino */
+  int16_t *wq;
+  float *wqs;
   float *winodx; /* conv, Winograd input gradient: its transformed weights */
   float *fold;   /* conv: scale and shift [2][cout] of a batch norm fused at inference */
   float *wdu;    /* conv, Winograd weight gradient: dU per thread */
@@ -98,10 +102,11 @@ void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train);
 /* Inference through the convolution and, in the same pass, the batch norm
  * after it (bn, or NULL), a ReLU (relu != 0) and a 2x2 max-pool (pool != 0,
  * only where fm_conv_infer_pools(L): y is then [B, cout, h/2, w/2]): what
- * the layers would compute one after another, to float rounding. */
+ * the layers would compute one after another, to float rounding; with q16
+ * the F(4x4) Winograd GEMMs in int16 (winograd.h), to about 1e-3. */
 int fm_conv_infer_pools(const fm_layer *L);
 void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const float *x, float *y,
-                   int B);
+                   int B, int q16);
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,

@@ -23,11 +23,11 @@ void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B) {
       for (; 2 * ox + 8 <= w && ox + 4 <= ow; ox += 4) {
         v128_t a0 = wasm_v128_load(r0 + 2 * ox), a1 = wasm_v128_load(r0 + 2 * ox + 4);
         v128_t b0 = wasm_v128_load(r1 + 2 * ox), b1 = wasm_v128_load(r1 + 2 * ox + 4);
-        v128_t top = wasm_f32x4_max(wasm_i32x4_shuffle(a0, a1, 0, 2, 4, 6),
+        v128_t top = wasm_f32x4_pmax(wasm_i32x4_shuffle(a0, a1, 0, 2, 4, 6),
                                     wasm_i32x4_shuffle(a0, a1, 1, 3, 5, 7));
-        v128_t bottom = wasm_f32x4_max(wasm_i32x4_shuffle(b0, b1, 0, 2, 4, 6),
+        v128_t bottom = wasm_f32x4_pmax(wasm_i32x4_shuffle(b0, b1, 0, 2, 4, 6),
                                        wasm_i32x4_shuffle(b0, b1, 1, 3, 5, 7));
-        wasm_v128_store(o + ox, wasm_f32x4_max(top, bottom));
+        wasm_v128_store(o + ox, wasm_f32x4_pmax(top, bottom));
       }
       for (; ox < ow; ox++)
         o[ox] = max_nan(max_nan(r0[2 * ox], r0[2 * ox + 1]), max_nan(r1[2 * ox], r1[2 * ox + 1]));

@@ -159,8 +159,8 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
       v128_t y11 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_f32x4_sub(df[1], df[2]), df[3]), sc), b);
       if (relu) {
         v128_t zero = wasm_f32x4_splat(0);
-        y00 = wasm_f32x4_max(y00, zero), y01 = wasm_f32x4_max(y01, zero);
-        y10 = wasm_f32x4_max(y10, zero), y11 = wasm_f32x4_max(y11, zero);
+        y00 = wasm_f32x4_pmax(y00, zero), y01 = wasm_f32x4_pmax(y01, zero);
+        y10 = wasm_f32x4_pmax(y10, zero), y11 = wasm_f32x4_pmax(y11, zero);
       }
       v128_t out[4] = {wasm_i32x4_shuffle(y00, y01, 0, 4, 1, 5), wasm_i32x4_shuffle(y00, y01, 2, 6, 3, 7),
                        wasm_i32x4_shuffle(y10, y11, 0, 4, 1, 5), wasm_i32x4_shuffle(y10, y11, 2, 6, 3, 7)};
@@ -250,21 +250,41 @@ void fm_wino_weights(const fm_layer *L, float *U) { weights(L, U, 0); }
 
 void fm_wino_weights_dx(const fm_layer *L, float *Ut) { weights(L, Ut, 1); }
 
+/* Only F(4x4) layers run in int16: F(2x2) planes are small (under 7x7),
+ * and there the quantising would cost about what the GEMMs save.
+ * -DFM_NO_Q16 keeps inference in float32, for A/B timings. */
+int fm_wino_q16_applies(const fm_layer *L) {
+#ifdef FM_NO_Q16
+  return 0;
+#endif
+  return fm_wino_applies(L) && tile4(L);
+}
+
+size_t fm_wino_q16_size(const fm_layer *L) { return fm_wino4_q16_size(L->in.c, L->out.c); }
+size_t fm_wino_q16_scales(const fm_layer *L) { return fm_wino4_q16_scales(L->out.c); }
+
+void fm_wino_q16_weights(const fm_layer *L, const float *U, int16_t *wq, float *wqs) {
+  fm_wino4_q16_weights(U, L->in.c, L->out.c, wq, wqs);
+}
+
 void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, float *y, int G,
-                           float *scratch, fm_wino_epilogue e) {
-  if (tile4(L)) fm_wino4_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, e, x, y, G, scratch);
+                           float *scratch, fm_wino_epilogue e, int q16) {
+  fm_wino_q16 q = {L->wq, L->wqs};
+  int use_q = q16 && L->wq && fm_wino_q16_applies(L);
+  if (tile4(L))
+    fm_wino4_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, use_q ? &q : NULL, e, x, y, G, scratch);
   else wino_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, e, x, y, G, scratch);
 }
 
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch) {
-  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0, 0});
+  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0, 0}, 0);
 }
 
 void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
                            float *scratch) {
   fm_wino_epilogue none = {NULL, NULL, 0, 0};
-  if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
+  if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, none, dy, dx, G, scratch);
   else wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
 }
 

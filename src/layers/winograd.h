@@ -5,6 +5,7 @@
 #define FM_WINOGRAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "layer.h"
 
@@ -52,6 +53,13 @@ typedef struct {
   int relu, pool;
 } fm_wino_epilogue;
 
+/* A layer's transformed weights in int16 for inference (gemm_q16.h): per
+ * transformed position xi, the packed [cout x cin] matrix and its row scales. */
+typedef struct {
+  const int16_t *a;
+  const float *scale;
+} fm_wino_q16;
+
 /* Whether the forward pass can fold a 2x2 max-pool into its output
  * transform: F(4x4) tiles hold whole pooling windows. */
 int fm_wino_pools(const fm_layer *L);
@@ -82,9 +90,17 @@ void fm_wino_weights(const fm_layer *L, float *U);
  * (1 <= G <= fm_wino_group(L)). */
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch);
-/* The same with an epilogue instead of the bias (which e.shift then holds). */
+/* The same with an epilogue instead of the bias (which e.shift then holds),
+ * and in int16 (L->wq, made by fm_wino_q16_weights) when q16 is set and the
+ * layer has them: inference only, about 1e-3 relative error per output. */
 void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, float *y, int G,
-                           float *scratch, fm_wino_epilogue e);
+                           float *scratch, fm_wino_epilogue e, int q16);
+/* Whether the layer's forward pass has an int16 form (its F(4x4) layers),
+ * the int16 and float sizes of its weights, and their making from U. */
+int fm_wino_q16_applies(const fm_layer *L);
+size_t fm_wino_q16_size(const fm_layer *L);
+size_t fm_wino_q16_scales(const fm_layer *L);
+void fm_wino_q16_weights(const fm_layer *L, const float *U, int16_t *wq, float *wqs);
 /* The input gradient's weights, Ut [16][cin][cout] (fm_wino_weights_size
  * floats): the kernels turned by 180 degrees, channels swapped. */
 void fm_wino_weights_dx(const fm_layer *L, float *Ut);
@@ -95,13 +111,16 @@ void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, 
 
 /* F(4x4, 3x3) itself (winograd4.c), for winograd.c: the same contracts,
  * with 36 transformed positions instead of 16; fm_wino4_conv is the forward
- * pass for cin -> cout channels. */
+ * pass for cin -> cout channels (q NULL: in float32). */
 int fm_wino4_group(const fm_layer *L);
 size_t fm_wino4_scratch(const fm_layer *L);
 /* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
 void fm_wino4_kernel(const float *g, float *u, size_t plane);
-void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
-                   const float *x, float *y, int G, float *scratch);
+void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_wino_q16 *q,
+                   fm_wino_epilogue e, const float *x, float *y, int G, float *scratch);
+size_t fm_wino4_q16_size(int cin, int cout);
+size_t fm_wino4_q16_scales(int cout);
+void fm_wino4_q16_weights(const float *U, int cin, int cout, int16_t *a, float *scale);
 void fm_wino4_grad_u(int cin, int cout, int h, int w, const float *x, const float *dy, float *dU,
                      int G, float *scratch);
 void fm_wino4_grad_weights(const float *dU, int cin, int cout, float *dw);

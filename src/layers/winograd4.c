@@ -31,6 +31,7 @@
 
 #include "../common.h"
 #include "../kernels/gemm.h"
+#include "../kernels/gemm_q16.h"
 #include "../kernels/simd.h"
 
 /* 4x4 output tiles; le is the length of one of a split row's 4 column phases. */
@@ -45,7 +46,9 @@ int fm_wino4_group(const fm_layer *L) {
 size_t fm_wino4_scratch(const fm_layer *L) {
   wino_dims d = dims_of(L->in.h, L->in.w, fm_wino4_group(L));
   size_t plane = (size_t)(4 * d.th + 2) * 4 * d.le, rows = (size_t)6 * 4 * d.le;
-  return plane + rows + (size_t)36 * (L->in.c + L->out.c) * d.ldv;
+  /* + one GEMM's int16 input tiles and column scales (the int16 forward pass) */
+  size_t q16 = fm_q16_b_size(L->in.c, d.ldv) / 2 + 1 + (size_t)d.ldv + 8;
+  return plane + rows + (size_t)36 * (L->in.c + L->out.c) * d.ldv + q16;
 }
 
 void fm_wino4_kernel(const float *g, float *u, size_t plane) {
@@ -208,7 +211,7 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
 static inline void scale_shift_relu(v128_t o[4], v128_t scale, v128_t shift, int relu) {
   for (int j = 0; j < 4; j++) {
     o[j] = ADD(MUL(o[j], scale), shift);
-    if (relu) o[j] = wasm_f32x4_max(o[j], wasm_f32x4_splat(0));
+    if (relu) o[j] = wasm_f32x4_pmax(o[j], wasm_f32x4_splat(0));
   }
 }
 
@@ -227,8 +230,8 @@ static inline void store_row_part(float *row, int x, int w, v128_t v) {
  * i: tile tx + i), stored as pooled columns 2 tx .. 2 tx + 7 of row yr (w2
  * wide). Tiles hold whole windows, so nothing crosses a tile. */
 static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, float *yr) {
-  v128_t p0 = wasm_f32x4_max(wasm_f32x4_max(a[0], a[1]), wasm_f32x4_max(b[0], b[1]));
-  v128_t p1 = wasm_f32x4_max(wasm_f32x4_max(a[2], a[3]), wasm_f32x4_max(b[2], b[3]));
+  v128_t p0 = wasm_f32x4_pmax(wasm_f32x4_pmax(a[0], a[1]), wasm_f32x4_pmax(b[0], b[1]));
+  v128_t p1 = wasm_f32x4_pmax(wasm_f32x4_pmax(a[2], a[3]), wasm_f32x4_pmax(b[2], b[3]));
   store_row_part(yr, 2 * tx, w2, wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5));
   store_row_part(yr, 2 * tx + 4, w2, wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
 }
@@ -294,20 +297,43 @@ static float *transform_inputs(const float *x, int cin, int h, int w, int G, win
   return V;
 }
 
-void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, fm_wino_epilogue e,
-                   const float *x, float *y, int G, float *scratch) {
+void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_wino_q16 *q,
+                   fm_wino_epilogue e, const float *x, float *y, int G, float *scratch) {
   int ohw = e.pool ? (h / 2) * (w / 2) : h * w; /* one output plane */
   wino_dims d = dims_of(h, w, G);
   float *plane, *rows, *M;
   float *V = transform_inputs(x, cin, h, w, G, d, scratch, &plane, &rows, &M);
   size_t vplane = (size_t)cin * d.ldv, mplane = (size_t)cout * d.ldv, uplane = (size_t)cout * cin;
-  for (int xi = 0; xi < 36; xi++)
-    fm_gemm(cout, G * d.T, cin, U + xi * uplane, cin, 1, V + xi * vplane, d.ldv, 1,
-            M + xi * mplane, d.ldv, 0);
+  int N = G * d.T;
+  if (q) {
+    /* Each GEMM's input tiles quantised into an L1-sized buffer after M,
+     * then multiplied in int16 (gemm_q16.h); N rounded up to 8 fits in the
+     * rows of M (ldv >= N8). */
+    float *cs = M + (size_t)36 * mplane;
+    int16_t *vq = (int16_t *)(cs + d.ldv + 8);
+    size_t ua = fm_q16_a_size(cout, cin), us = (size_t)(cout + 3) / 4 * 4;
+    for (int xi = 0; xi < 36; xi++) {
+      fm_q16_pack_b(cin, N, V + xi * vplane, d.ldv, vq, cs);
+      fm_gemm_q16(cout, N, cin, q->a + xi * ua, q->scale + xi * us, vq, cs, M + xi * mplane, d.ldv);
+    }
+  } else {
+    for (int xi = 0; xi < 36; xi++)
+      fm_gemm(cout, N, cin, U + xi * uplane, cin, 1, V + xi * vplane, d.ldv, 1, M + xi * mplane,
+              d.ldv, 0);
+  }
   for (int g = 0; g < G; g++)
     for (int co = 0; co < cout; co++)
       output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, e.scale ? e.scale[co] : 1.0f,
                    e.shift ? e.shift[co] : 0.0f, e.relu, e.pool, h, w, d, y + ((size_t)g * cout + co) * ohw);
+}
+
+size_t fm_wino4_q16_size(int cin, int cout) { return (size_t)36 * fm_q16_a_size(cout, cin); }
+size_t fm_wino4_q16_scales(int cout) { return (size_t)36 * ((cout + 3) / 4 * 4); }
+
+void fm_wino4_q16_weights(const float *U, int cin, int cout, int16_t *a, float *scale) {
+  size_t uplane = (size_t)cout * cin, ua = fm_q16_a_size(cout, cin), us = (size_t)(cout + 3) / 4 * 4;
+  for (int xi = 0; xi < 36; xi++)
+    fm_q16_pack_a(cout, cin, U + xi * uplane, cin, a + xi * ua, scale + xi * us);
 }
 
 void fm_wino4_grad_u(int cin, int cout, int h, int w, const float *x, const float *dy, float *dU,

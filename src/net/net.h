@@ -56,6 +56,7 @@ struct fm_net {
    * plain answer's top class is under "photo_views_below" (0.6). */
   int photo_views;
   float photo_views_below;
+  int exact; /* inference in float32 only (fm_net_set_exact) */
   int nmeta;
   char *meta_key[FM_MAX_META], *meta_val[FM_MAX_META];
 };

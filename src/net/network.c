@@ -193,11 +193,14 @@ float *fm_net_forward(fm_net *net, int B, int train) {
   return net->acts[net->nlayers];
 }
 
+void fm_net_set_exact(fm_net *net, int exact) { net->exact = exact != 0; }
+
 float *fm_net_infer(fm_net *net, int B) {
   for (int i = 0; i < net->nlayers;) {
     const fm_layer *bn;
     int relu, pool, used = infer_group(net, i, &bn, &relu, &pool);
-    if (used > 1) fm_conv_infer(&net->layers[i], bn, relu, pool, net->acts[i], net->acts[i + used], B);
+    if (net->layers[i].kind == FM_CONV)
+      fm_conv_infer(&net->layers[i], bn, relu, pool, net->acts[i], net->acts[i + used], B, !net->exact);
     else forward_layer(net, i, B, 0);
     i += used;
   }

@@ -13,5 +13,7 @@ void test_saliency(void);
 void test_jitter(void);
 /* tests/c/test_float16.c */
 void test_float16(void);
+/* tests/c/test_q16.c */
+void test_q16(void);
 
 #endif

@@ -687,6 +687,7 @@ static void test_fused_inference(void) {
           net->layers[l].w[c] = 1.0f + frand(), net->layers[l].b[c] = frand() * 0.5f,
           net->layers[l].running_var[c] = 0.2f + fabsf(frand());
     fm_net_reserve(net, B, FM_RESERVE_FORWARD);
+    fm_net_set_exact(net, 1); /* float32 throughout, as the layers one by one (int16: test_q16.c) */
     float x[7 * 196], want[70], got[70];
     for (int i = 0; i < B * in; i++) x[i] = frand() + 0.5f;
     memcpy(net->acts[0], x, sizeof(float) * B * in);
@@ -707,6 +708,7 @@ static void test_fused_inference(void) {
     memcpy(lean->params, net->params, sizeof(float) * (size_t)net->nparams);
     memcpy(lean->buffers, net->buffers, sizeof(float) * (size_t)net->nbuffers);
     fm_net_reserve(lean, B, FM_RESERVE_INFER);
+    fm_net_set_exact(lean, 1);
     int missing = 0, fused = 0;
     for (int l = 0; l <= lean->nlayers; l++) missing += !lean->acts[l];
     for (int l = 0; l + 1 < net->nlayers; l++)
@@ -902,6 +904,7 @@ int main(void) {
   test_threads();
   test_saliency();
   test_float16();
+  test_q16();
   fm_gemm_release();
   printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;

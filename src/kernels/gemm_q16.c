@@ -1,0 +1,143 @@
+/* gemm_q16.c: the int16 inference GEMM (gemm_q16.h): quantisers that pack
+ * the operands into the micro-kernel's layouts, and a 4x8 micro-kernel on
+ * i32x4.dot_i16x8_s.
+ *
+ * Layouts (int16): A as 4-row panels, each k pair of a row side by side,
+ *   pa[p][k2][r][0..1] = A(4p + r, 2 k2 .. 2 k2 + 1),
+ * so one 32-bit splat gives a row's pair; B as rows of k pairs,
+ *   pb[k2][j][0..1] = B(2 k2 .. 2 k2 + 1, j),
+ * so one 128-bit load gives 4 columns' pairs. dot(splat(a pair), b) is then
+ * 4 columns' partial sums of one row. */
+#include "gemm_q16.h"
+
+#include <math.h>
+
+#include "../common.h"
+#include "simd.h"
+
+int fm_q16_levels(int K) {
+  int K2 = (K + 1) / 2 * 2;
+  int q = (int)sqrt(2147483647.0 / (K2 > 0 ? K2 : 1));
+  return q > 32767 ? 32767 : q;
+}
+
+size_t fm_q16_a_size(int M, int K) { return (size_t)((M + 3) / 4) * ((K + 1) / 2) * 8; }
+size_t fm_q16_b_size(int K, int N) { return (size_t)((K + 1) / 2) * ((N + 7) / 8 * 8) * 2; }
+
+/* The grid step for a largest magnitude m (0 for an all-zero line). */
+static float step_of(float m, int q) { return m > 0 ? m / (float)q : 0.0f; }
+static float inv_of(float m, int q) { return m > 0 ? (float)q / m : 0.0f; }
+
+static int16_t quant(float v, float inv) { return (int16_t)nearbyintf(v * inv); }
+
+void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, float *rowscale) {
+  int q = fm_q16_levels(K), K2 = (K + 1) / 2, M4 = (M + 3) / 4 * 4;
+  for (int i = 0; i < M4; i++) {
+    float m = 0, inv;
+    if (i < M)
+      for (int k = 0; k < K; k++) m = fmaxf(m, fabsf(A[i * lda + k]));
+    inv = inv_of(m, q);
+    rowscale[i] = step_of(m, q);
+    int16_t *p = pa + (size_t)(i / 4) * K2 * 8 + (i % 4) * 2;
+    for (int k2 = 0; k2 < K2; k2++) {
+      int k = 2 * k2;
+      p[k2 * 8] = i < M ? quant(A[i * lda + k], inv) : 0;
+      p[k2 * 8 + 1] = i < M && k + 1 < K ? quant(A[i * lda + k + 1], inv) : 0;
+    }
+  }
+}
+
+void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, float *colscale) {
+  int q = fm_q16_levels(K), K2 = (K + 1) / 2, N8 = (N + 7) / 8 * 8;
+  int j = 0;
+  v128_t vq = wasm_f32x4_splat((float)q), zero = wasm_f32x4_splat(0);
+  /* 4 columns at a time: a column's largest |B| over the K rows, then the
+   * rows two by two, narrowed to int16 and interleaved into pairs. */
+  for (; j + 4 <= N; j += 4) {
+    v128_t m = zero;
+    for (int k = 0; k < K; k++) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(B + k * ldb + j)));
+    /* inv = q / m where m > 0, else 0 (the lane's column is all zeros). */
+    v128_t nz = wasm_f32x4_gt(m, zero);
+    v128_t inv = wasm_v128_and(wasm_f32x4_div(vq, wasm_v128_bitselect(m, vq, nz)), nz);
+    wasm_v128_store(colscale + j, wasm_v128_and(wasm_f32x4_div(m, vq), nz));
+    /* Rounding to the nearest integer (ties to even, as nearbyintf) by
+     * adding 1.5 * 2^23: the float's low 16 bits are then the integer's
+     * two's complement (|v| <= q < 2^15): one row's masked, the other's shifted up, interleave the two rows into pairs. */
+    v128_t magic = wasm_f32x4_splat(12582912.0f);
+    for (int k2 = 0; k2 < K2; k2++) {
+      int k = 2 * k2;
+      v128_t r0 = wasm_v128_load(B + k * ldb + j);
+      v128_t r1 = k + 1 < K ? wasm_v128_load(B + (k + 1) * ldb + j) : zero;
+      v128_t q0 = wasm_f32x4_add(wasm_f32x4_mul(r0, inv), magic);
+      v128_t q1 = wasm_f32x4_add(wasm_f32x4_mul(r1, inv), magic);
+      v128_t lo = wasm_v128_and(q0, wasm_i32x4_splat(0xffff)), hi = wasm_i32x4_shl(q1, 16);
+      wasm_v128_store(pb + ((size_t)k2 * N8 + j) * 2, wasm_v128_or(lo, hi));
+    }
+  }
+  for (; j < N8; j++) { /* the last ragged columns, then the zero padding */
+    float m = 0;
+    if (j < N)
+      for (int k = 0; k < K; k++) m = fmaxf(m, fabsf(B[k * ldb + j]));
+    float inv = inv_of(m, q);
+    colscale[j] = step_of(m, q);
+    for (int k2 = 0; k2 < K2; k2++) {
+      int k = 2 * k2;
+      int16_t *p = pb + ((size_t)k2 * N8 + j) * 2;
+      p[0] = j < N ? quant(B[k * ldb + j], inv) : 0;
+      p[1] = j < N && k + 1 < K ? quant(B[(k + 1) * ldb + j], inv) : 0;
+    }
+  }
+}
+
+#define DOT(acc, a, b) acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(a, b))
+
+/* c[0..mr)[0..8) = dequantised (4-row panel pa) * (8 columns of pb). */
+static void ukernel_4x8(int K2, const int16_t *pa, const int16_t *pb, ptrdiff_t ldb,
+                        const float *rs, const float *cs, float *c, ptrdiff_t ldc, int mr) {
+  v128_t c00 = wasm_i32x4_splat(0), c01 = c00, c10 = c00, c11 = c00;
+  v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int k = 0; k < K2; k++) {
+    v128_t b0 = wasm_v128_load(pb), b1 = wasm_v128_load(pb + 8);
+    v128_t a0 = wasm_v128_load32_splat(pa + 0), a1 = wasm_v128_load32_splat(pa + 2);
+    v128_t a2 = wasm_v128_load32_splat(pa + 4), a3 = wasm_v128_load32_splat(pa + 6);
+    DOT(c00, a0, b0), DOT(c01, a0, b1), DOT(c10, a1, b0), DOT(c11, a1, b1);
+    DOT(c20, a2, b0), DOT(c21, a2, b1), DOT(c30, a3, b0), DOT(c31, a3, b1);
+    pa += 8;
+    pb += ldb;
+  }
+  v128_t cs0 = wasm_v128_load(cs), cs1 = wasm_v128_load(cs + 4);
+  v128_t acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+  for (int r = 0; r < mr; r++) {
+    v128_t s = wasm_f32x4_splat(rs[r]);
+    wasm_v128_store(c + r * ldc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[r][0]), wasm_f32x4_mul(cs0, s)));
+    wasm_v128_store(c + r * ldc + 4, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[r][1]), wasm_f32x4_mul(cs1, s)));
+  }
+}
+
+void fm_gemm_q16(int M, int N, int K, const int16_t *pa, const float *rowscale, const int16_t *pb,
+                 const float *colscale, float *C, ptrdiff_t ldc) {
+  int K2 = (K + 1) / 2, N8 = (N + 7) / 8 * 8;
+  /* The operands of one Winograd GEMM fit in L1 (B is K x N8 int16: 6.5 KB
+   * for 32 channels and 104 tiles), so no blocking beyond the register tile. */
+  for (int i = 0; i < M; i += 4)
+    for (int j = 0; j < N8; j += 8)
+      ukernel_4x8(K2, pa + (size_t)(i / 4) * K2 * 8, pb + (size_t)j * 2, (ptrdiff_t)N8 * 2,
+                  rowscale + i, colscale + j, C + (size_t)i * ldc + j, ldc, FM_MIN(4, M - i));
+}
+
+void fm_gemm_q16_ref(int M, int N, int K, const float *A, ptrdiff_t lda, const float *B,
+                     ptrdiff_t ldb, float *C, ptrdiff_t ldc) {
+  int q = fm_q16_levels(K);
+  for (int i = 0; i < M; i++) {
+    float mi = 0;
+    for (int k = 0; k < K; k++) mi = fmaxf(mi, fabsf(A[i * lda + k]));
+    for (int j = 0; j < N; j++) {
+      float mj = 0;
+      for (int k = 0; k < K; k++) mj = fmaxf(mj, fabsf(B[k * ldb + j]));
+      float ia = inv_of(mi, q), ib = inv_of(mj, q);
+      int32_t acc = 0;
+      for (int k = 0; k < K; k++) acc += (int32_t)quant(A[i * lda + k], ia) * quant(B[k * ldb + j], ib);
+      C[i * ldc + j] = (float)acc * (step_of(mj, q) * step_of(mi, q));
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/* gemm_q16.h: an int16 GEMM for inference, C (f32) = A * B with both
+ * operands quantised to 16-bit integers on the fly.
+ *
+ * Why: wasm SIMD has no fused multiply-add for floats, but it has
+ * i32x4.dot_i16x8_s, which multiplies 8 pairs of int16 and adds neighbours
+ * into 4 int32 lanes: 8 multiply-adds in 2 instructions (dot + add) against
+ * 4 for f32x4 mul + add. The Winograd convolutions' 16 or 36 GEMMs per layer
+ * are most of a forward pass, so inference runs them in int16
+ * (winograd4.c); training keeps float32 everywhere.
+ *
+ * Scales: A (the transformed weights) gets one scale per row (output
+ * channel), B (the transformed input tiles) one per column (tile), so a
+ * dim tile or a small channel keeps its own resolution. C[i][j] = acc[i][j]
+ * * rowscale[i] * colscale[j], exact up to the rounding of each operand to
+ * its grid. The grid is as fine as int32 allows without overflow for any
+ * input: K products of at most q*q each must stay under 2^31, so q =
+ * sqrt(2^31 / K) (11,585 levels for K = 16, 4,096 for K = 128). */
+#ifndef FM_GEMM_Q16_H
+#define FM_GEMM_Q16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Levels each side of zero for a K-long dot product (K rounded up to even). */
+int fm_q16_levels(int K);
+
+/* Packed sizes, in int16: A as [ceil(M/4)][K2][4][2], B as [K2][N8][2]
+ * (K2 = ceil(K/2), N8 = N rounded up to 8); zero padded. */
+size_t fm_q16_a_size(int M, int K);
+size_t fm_q16_b_size(int K, int N);
+
+/* A(i,k) = A[i*lda + k] (M x K) quantised row by row into pa, rowscale[M]. */
+void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, float *rowscale);
+/* B(k,j) = B[k*ldb + j] (K x N) quantised column by column into pb,
+ * colscale[N8] (zero for the padding columns). */
+void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, float *colscale);
+
+/* C (M x N8, row stride ldc >= N8) = dequantised pa * pb. Every one of the
+ * N8 columns is written, so C's rows need room for them. */
+void fm_gemm_q16(int M, int N, int K, const int16_t *pa, const float *rowscale, const int16_t *pb,
+                 const float *colscale, float *C, ptrdiff_t ldc);
+
+/* Scalar reference of the whole thing (quantise, multiply, dequantise) for
+ * tests: the same numbers exactly, since integer sums do not round. */
+void fm_gemm_q16_ref(int M, int N, int K, const float *A, ptrdiff_t lda, const float *B,
+                     ptrdiff_t ldb, float *C, ptrdiff_t ldc);
+
+#endif

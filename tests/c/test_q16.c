@@ -1,0 +1,145 @@
+/* test_q16.c: the int16 inference GEMM (kernels/gemm_q16.h) and the int16
+ * Winograd inference built on it.
+ *   - the SIMD quantisers and micro-kernel give the scalar reference's
+ *     numbers bit for bit, on ragged shapes (M, N, K not multiples of the
+ *     tile, odd K, all-zero rows and columns);
+ *   - against double-precision sums, every output is within the bound its
+ *     operands' grids imply: sum over k of |a| eb + |b| ea + ea eb, ea and eb
+ *     half a grid step of the row and the column;
+ *   - the largest sums the grid allows do not overflow int32;
+ *   - a network's int16 inference stays close to its float32 inference
+ *     (which fm_net_set_exact restores bit for bit), and differs from it at
+ *     all, so the int16 path is the one that ran. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fmnist.h"
+#include "kernels/gemm_q16.h"
+#include "net/net.h"
+
+static unsigned g_seed = 7;
+static float urand(void) { /* [-1, 1) */
+  g_seed = g_seed * 1664525u + 1013904223u;
+  return (float)(g_seed >> 8) / 8388608.0f - 1.0f;
+}
+
+/* C = dequantised A * B through the packed SIMD path. */
+static void q16_product(int M, int N, int K, const float *A, const float *B, int ldb, float *C, int ldc) {
+  int16_t *pa = malloc(sizeof(int16_t) * fm_q16_a_size(M, K)), *pb = malloc(sizeof(int16_t) * fm_q16_b_size(K, N));
+  float *rs = malloc(sizeof(float) * (M + 4)), *cs = malloc(sizeof(float) * (N + 8));
+  fm_q16_pack_a(M, K, A, K, pa, rs);
+  fm_q16_pack_b(K, N, B, ldb, pb, cs);
+  fm_gemm_q16(M, N, K, pa, rs, pb, cs, C, ldc);
+  free(pa), free(pb), free(rs), free(cs);
+}
+
+static void test_q16_shapes(void) {
+  static const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {5, 9, 16}, {4, 8, 2}, {32, 104, 16}, {13, 37, 33}, {7, 20, 128}};
+  int identical = 1;
+  double worst_ratio = 0;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+    int ldb = N + 3, ldc = (N + 7) / 8 * 8;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * ldb);
+    float *C = malloc(sizeof(float) * M * ldc), *R = malloc(sizeof(float) * M * ldc);
+    for (int i = 0; i < M; i++)
+      for (int k = 0; k < K; k++) A[i * K + k] = i == 2 ? 0.0f : urand() * (1 + i % 3);
+    /* Columns of very different magnitudes, one all zero: each keeps its own grid. */
+    for (int k = 0; k < K; k++)
+      for (int j = 0; j < ldb; j++) B[k * ldb + j] = j == 3 ? 0.0f : urand() * powf(10.0f, (float)(j % 7) - 3);
+    q16_product(M, N, K, A, B, ldb, C, ldc);
+    fm_gemm_q16_ref(M, N, K, A, K, B, ldb, R, ldc);
+    int q = fm_q16_levels(K);
+    for (int i = 0; i < M; i++) {
+      float ma = 0;
+      for (int k = 0; k < K; k++) ma = fmaxf(ma, fabsf(A[i * K + k]));
+      for (int j = 0; j < N; j++) {
+        identical &= C[i * ldc + j] == R[i * ldc + j];
+        float mb = 0;
+        for (int k = 0; k < K; k++) mb = fmaxf(mb, fabsf(B[k * ldb + j]));
+        double ea = ma / q / 2.0, eb = mb / q / 2.0, exact = 0, bound = 0, mag = 0;
+        for (int k = 0; k < K; k++) {
+          double a = A[i * K + k], b = B[k * ldb + j];
+          exact += a * b;
+          bound += fabs(a) * eb + fabs(b) * ea + ea * eb;
+          mag += fabs(a * b);
+        }
+        bound += 1e-6 * mag + 1e-30; /* the float rounding of the dequantising */
+        worst_ratio = fmax(worst_ratio, fabs(C[i * ldc + j] - exact) / bound);
+      }
+    }
+    free(A), free(B), free(C), free(R);
+  }
+  char why[96];
+  snprintf(why, sizeof why, "SIMD = scalar reference: %s; worst error %.2f of the grid's bound", identical ? "yes" : "NO",
+           worst_ratio);
+  report(identical && worst_ratio <= 1.0, "int16 GEMM = its reference, within the quantisation bound", why);
+}
+
+/* K = 128 rows of the largest magnitudes, all one sign: the int32 sums reach
+ * +-K q^2, right at the limit the grid is chosen for. */
+static void test_q16_limits(void) {
+  int ok = 1;
+  char why[96] = "";
+  for (int K = 127; K <= 128; K++)
+    for (int sign = -1; sign <= 1; sign += 2) {
+      enum { M = 4, N = 8 };
+      float A[M * 128], B[128 * N], C[M * N];
+      for (int i = 0; i < M * K; i++) A[i] = 1.0f;
+      for (int i = 0; i < K * N; i++) B[i] = 3.5f * sign;
+      q16_product(M, N, K, A, B, N, C, N);
+      for (int i = 0; i < M * N; i++)
+        if (fabsf(C[i] - 3.5f * sign * K) > 1e-3f * K) {
+          ok = 0;
+          snprintf(why, sizeof why, "K %d: %g instead of %g", K, C[i], 3.5 * sign * K);
+        }
+    }
+  report(ok, "int16 GEMM: the largest sums of a 128-long dot product do not overflow", why);
+}
+
+/* A network with F(4x4) planes (14x14, 7x7) and batch norms: logits of the
+ * int16 and the float32 inference. */
+static void test_q16_inference(void) {
+  const char *spec = "conv3x3:8,bn,relu,conv3x3:16,bn,relu,maxpool2,conv3x3:24,bn,relu,conv3x3:16,gap,flatten,dense:10";
+  enum { B = 6, S = 14 };
+  fm_net *net = fm_net_create(spec, 1, S, S, 3);
+  /* Batch norms with statistics of their own, as after training. */
+  for (int l = 0; l < net->nlayers; l++)
+    if (net->layers[l].kind == FM_BATCHNORM)
+      for (int c = 0; c < net->layers[l].in.c; c++)
+        net->layers[l].running_mean[c] = urand() * 0.3f, net->layers[l].running_var[c] = 0.5f + fabsf(urand()),
+        net->layers[l].w[c] = 1.0f + urand() * 0.5f, net->layers[l].b[c] = urand() * 0.5f;
+  float x[B * S * S], q[B * 10], f[B * 10], f2[B * 10];
+  for (int i = 0; i < B * S * S; i++) x[i] = fabsf(urand());
+  fm_net_predict_f32(net, x, B, q);
+  fm_net_set_exact(net, 1);
+  fm_net_predict_f32(net, x, B, f);
+  fm_net_set_exact(net, 0);
+  fm_net_predict_f32(net, x, B, f2);
+  /* predict returns probabilities: compare them, and their ranking. */
+  double worst = 0;
+  int same_top = 1, repeat = !memcmp(q, f2, sizeof q);
+  for (int b = 0; b < B; b++) {
+    int tq = 0, tf = 0;
+    for (int c = 0; c < 10; c++) {
+      worst = fmax(worst, fabs(q[b * 10 + c] - f[b * 10 + c]));
+      if (q[b * 10 + c] > q[b * 10 + tq]) tq = c;
+      if (f[b * 10 + c] > f[b * 10 + tf]) tf = c;
+    }
+    same_top &= tq == tf;
+  }
+  char why[112];
+  snprintf(why, sizeof why, "probabilities differ by at most %.2e, same top class %d, int16 again after exact: %s", worst,
+           same_top, repeat ? "same" : "DIFFERENT");
+  report(worst > 0 && worst < 2e-3 && same_top && repeat, "int16 inference close to float32 inference", why);
+  fm_net_free(net);
+}
+
+void test_q16(void) {
+  test_q16_shapes();
+  test_q16_limits();
+  test_q16_inference();
+}
