@@ -291,10 +291,10 @@ export class Net {
   readonly photoViews: number;
   /** Like predict, with pixels and output already in wasm memory (pointers). */
   predictAt(pxPtr: number, n: number, probsPtr: number): void;
-  /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'mirror' | 'none'). */
   /** true: inference in float32 throughout (as training computes it); false
    * (default): int16 multiplies in the 3x3 convolutions from 7x7 planes up. */
   setExact(exact: boolean): void;
+  /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'mirror' | 'none'). */
   setMeta(key: string, value: string | number): void;
   /** Moves this network's weights and batch-norm statistics toward another of the same
    * architecture: this = (1 - weight) * this + weight * other (a weight average, "model soup"). */

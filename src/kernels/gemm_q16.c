@@ -51,8 +51,13 @@ void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, flo
   int q = fm_q16_levels(K), K2 = (K + 1) / 2, N8 = (N + 7) / 8 * 8;
   int j = 0;
   v128_t vq = wasm_f32x4_splat((float)q), zero = wasm_f32x4_splat(0);
+  /* Rounding to the nearest integer (ties to even, as nearbyintf) by adding
+   * 1.5 * 2^23: the float's low 16 bits are then the integer's two's
+   * complement (|v| <= q < 2^15), so one row masked and the next shifted up
+   * make the interleaved pairs. */
+  v128_t magic = wasm_f32x4_splat(12582912.0f), low16 = wasm_i32x4_splat(0xffff);
   /* 4 columns at a time: a column's largest |B| over the K rows, then the
-   * rows two by two, narrowed to int16 and interleaved into pairs. */
+   * rows two by two, rounded and interleaved into pairs. */
   for (; j + 4 <= N; j += 4) {
     v128_t m = zero;
     for (int k = 0; k < K; k++) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(B + k * ldb + j)));
@@ -60,18 +65,13 @@ void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, flo
     v128_t nz = wasm_f32x4_gt(m, zero);
     v128_t inv = wasm_v128_and(wasm_f32x4_div(vq, wasm_v128_bitselect(m, vq, nz)), nz);
     wasm_v128_store(colscale + j, wasm_v128_and(wasm_f32x4_div(m, vq), nz));
-    /* Rounding to the nearest integer (ties to even, as nearbyintf) by
-     * adding 1.5 * 2^23: the float's low 16 bits are then the integer's
-     * two's complement (|v| <= q < 2^15): one row's masked, the other's shifted up, interleave the two rows into pairs. */
-    v128_t magic = wasm_f32x4_splat(12582912.0f);
     for (int k2 = 0; k2 < K2; k2++) {
       int k = 2 * k2;
       v128_t r0 = wasm_v128_load(B + k * ldb + j);
       v128_t r1 = k + 1 < K ? wasm_v128_load(B + (k + 1) * ldb + j) : zero;
       v128_t q0 = wasm_f32x4_add(wasm_f32x4_mul(r0, inv), magic);
       v128_t q1 = wasm_f32x4_add(wasm_f32x4_mul(r1, inv), magic);
-      v128_t lo = wasm_v128_and(q0, wasm_i32x4_splat(0xffff)), hi = wasm_i32x4_shl(q1, 16);
-      wasm_v128_store(pb + ((size_t)k2 * N8 + j) * 2, wasm_v128_or(lo, hi));
+      wasm_v128_store(pb + ((size_t)k2 * N8 + j) * 2, wasm_v128_or(wasm_v128_and(q0, low16), wasm_i32x4_shl(q1, 16)));
     }
   }
   for (; j < N8; j++) { /* the last ragged columns, then the zero padding */

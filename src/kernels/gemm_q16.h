@@ -28,6 +28,8 @@ int fm_q16_levels(int K);
  * (K2 = ceil(K/2), N8 = N rounded up to 8); zero padded. */
 size_t fm_q16_a_size(int M, int K);
 size_t fm_q16_b_size(int K, int N);
+/* Floats of A's row scales: M rounded up to the 4-row panels. */
+static inline size_t fm_q16_a_scales(int M) { return (size_t)(M + 3) / 4 * 4; }
 
 /* A(i,k) = A[i*lda + k] (M x K) quantised row by row into pa, rowscale[M]. */
 void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, float *rowscale);

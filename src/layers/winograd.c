@@ -269,10 +269,9 @@ void fm_wino_q16_weights(const fm_layer *L, const float *U, int16_t *wq, float *
 
 void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, float *y, int G,
                            float *scratch, fm_wino_epilogue e, int q16) {
-  fm_wino_q16 q = {L->wq, L->wqs};
-  int use_q = q16 && L->wq && fm_wino_q16_applies(L);
+  fm_wino_q16 q = {L->wq, L->wqs}; /* wq exists only where fm_wino_q16_applies */
   if (tile4(L))
-    fm_wino4_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, use_q ? &q : NULL, e, x, y, G, scratch);
+    fm_wino4_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, q16 && L->wq ? &q : NULL, e, x, y, G, scratch);
   else wino_conv(L->in.c, L->out.c, L->in.h, L->in.w, U, e, x, y, G, scratch);
 }
 

@@ -311,7 +311,7 @@ void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_win
      * rows of M (ldv >= N8). */
     float *cs = M + (size_t)36 * mplane;
     int16_t *vq = (int16_t *)(cs + d.ldv + 8);
-    size_t ua = fm_q16_a_size(cout, cin), us = (size_t)(cout + 3) / 4 * 4;
+    size_t ua = fm_q16_a_size(cout, cin), us = fm_q16_a_scales(cout);
     for (int xi = 0; xi < 36; xi++) {
       fm_q16_pack_b(cin, N, V + xi * vplane, d.ldv, vq, cs);
       fm_gemm_q16(cout, N, cin, q->a + xi * ua, q->scale + xi * us, vq, cs, M + xi * mplane, d.ldv);
@@ -328,10 +328,10 @@ void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_win
 }
 
 size_t fm_wino4_q16_size(int cin, int cout) { return (size_t)36 * fm_q16_a_size(cout, cin); }
-size_t fm_wino4_q16_scales(int cout) { return (size_t)36 * ((cout + 3) / 4 * 4); }
+size_t fm_wino4_q16_scales(int cout) { return (size_t)36 * fm_q16_a_scales(cout); }
 
 void fm_wino4_q16_weights(const float *U, int cin, int cout, int16_t *a, float *scale) {
-  size_t uplane = (size_t)cout * cin, ua = fm_q16_a_size(cout, cin), us = (size_t)(cout + 3) / 4 * 4;
+  size_t uplane = (size_t)cout * cin, ua = fm_q16_a_size(cout, cin), us = fm_q16_a_scales(cout);
   for (int xi = 0; xi < 36; xi++)
     fm_q16_pack_a(cout, cin, U + xi * uplane, cin, a + xi * ua, scale + xi * us);
 }
