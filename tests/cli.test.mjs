@@ -138,3 +138,15 @@ test('train --json, then eval --json and predict --json on the saved model', asy
   writeFileSync(join(dir, 'fake.png'), 'not an image, whatever its name says');
   assertOneLineError(run('predict', '--model', out, join(dir, 'fake.png')), 1, /fake\.png: cannot (decode image|read the image header): unknown image type/);
 });
+
+test('eval --exact gives the float32 figure of the model card; the default int16 inference stays within 0.05 points', () => {
+  const model = new URL('../models/cnn-small.safetensors', import.meta.url).pathname;
+  const card = JSON.parse(readFileSync(new URL('../models/cnn-small.json', import.meta.url), 'utf8'));
+  const exact = run('eval', '--model', model, '--exact', '--json');
+  assert.equal(exact.status, 0, exact.stderr);
+  const ej = JSON.parse(exact.stdout);
+  assert.equal(Math.round(ej.accuracy * 10000), card.test_correct);
+  const q = run('eval', '--model', model, '--json');
+  assert.equal(q.status, 0, q.stderr);
+  assert.ok(Math.abs(JSON.parse(q.stdout).accuracy - ej.accuracy) <= 0.0005, 'int16 within 0.05 points');
+});
