@@ -29,6 +29,8 @@
  * once per backward pass: 4x fewer multiplies than im2col + GEMM. */
 #include "winograd.h"
 
+#include <string.h>
+
 #include "../common.h"
 #include "../kernels/gemm.h"
 #include "../kernels/gemm_q16.h"
@@ -75,28 +77,36 @@ void fm_wino4_kernel(const float *g, float *u, size_t plane) {
 }
 
 /* One input row x[0..w) into its 4 column phases, one zero of padding on
- * the left: P[r * le + m] = x[4m + r - 1], zero outside the row. */
+ * the left: P[r * le + m] = x[4m + r - 1], zero outside the row. The row is
+ * first copied after a zero and before zeros (t[i] = x[i - 1]), so every
+ * phase is made of whole 4-wide loads and shuffles with no bounds tests (le
+ * is a multiple of 4), even on the 7- and 14-wide rows that have no whole
+ * block of 16 pixels. Rows too long for the buffer go one value at a time. */
 static void split_row(const float *x, int w, int le, float *P) {
-  int m = 0;
-  if (w >= 16) { /* the first block, then whole blocks of 16 from x[4m - 1] */
-    for (int r = 0; r < 4; r++) P[r * le] = r == 0 ? 0.0f : x[r - 1];
-    for (m = 1; 4 * m + 15 <= w; m += 4) {
-      const float *s = x + 4 * m - 1;
-      v128_t q0 = wasm_v128_load(s), q1 = wasm_v128_load(s + 4);
-      v128_t q2 = wasm_v128_load(s + 8), q3 = wasm_v128_load(s + 12);
-      v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
-      v128_t t2 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
-      wasm_v128_store(P + m, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-      wasm_v128_store(P + le + m, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-      wasm_v128_store(P + 2 * le + m, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-      wasm_v128_store(P + 3 * le + m, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-    }
+  enum { TMAX = 1024 };
+  float t[TMAX];
+  if (4 * le > TMAX) {
+    for (int m = 0; m < le; m++)
+      for (int r = 0; r < 4; r++) {
+        int s = 4 * m + r - 1;
+        P[r * le + m] = s >= 0 && s < w ? x[s] : 0.0f;
+      }
+    return;
   }
-  for (; m < le; m++)
-    for (int r = 0; r < 4; r++) {
-      int s = 4 * m + r - 1;
-      P[r * le + m] = s >= 0 && s < w ? x[s] : 0.0f;
-    }
+  t[0] = 0;
+  memcpy(t + 1, x, sizeof(float) * (size_t)w);
+  for (int i = w + 1; i < 4 * le; i++) t[i] = 0;
+  for (int m = 0; m < le; m += 4) {
+    const float *s = t + 4 * m;
+    v128_t q0 = wasm_v128_load(s), q1 = wasm_v128_load(s + 4);
+    v128_t q2 = wasm_v128_load(s + 8), q3 = wasm_v128_load(s + 12);
+    v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
+    v128_t t2 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
+    wasm_v128_store(P + m, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+    wasm_v128_store(P + le + m, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+    wasm_v128_store(P + 2 * le + m, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+    wasm_v128_store(P + 3 * le + m, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+  }
 }
 
 #define F4(v) wasm_f32x4_splat(v)
