@@ -29,7 +29,6 @@
  * once per backward pass: 4x fewer multiplies than im2col + GEMM. */
 #include "winograd.h"
 
-#include <string.h>
 
 #include "../common.h"
 #include "../kernels/gemm.h"
@@ -76,30 +75,37 @@ void fm_wino4_kernel(const float *g, float *u, size_t plane) {
   }
 }
 
-/* One input row x[0..w) into its 4 column phases, one zero of padding on
- * the left: P[r * le + m] = x[4m + r - 1], zero outside the row. The row is
- * first copied after a zero and before zeros (t[i] = x[i - 1]), so every
- * phase is made of whole 4-wide loads and shuffles with no bounds tests (le
- * is a multiple of 4), even on the 7- and 14-wide rows that have no whole
- * block of 16 pixels. Rows too long for the buffer go one value at a time. */
-static void split_row(const float *x, int w, int le, float *P) {
-  enum { TMAX = 1024 };
-  float t[TMAX];
-  if (4 * le > TMAX) {
-    for (int m = 0; m < le; m++)
-      for (int r = 0; r < 4; r++) {
-        int s = 4 * m + r - 1;
-        P[r * le + m] = s >= 0 && s < w ? x[s] : 0.0f;
-      }
-    return;
+/* The next 4 values of the row shifted right by one, t[4k .. 4k+4) with
+ * t[i] = x[i - 1] (zero outside the row): the previous 4 of x and the next 4
+ * (those past the row's end as zeros), shuffled. *k counts the vectors. */
+static inline v128_t next_shifted(const float *x, int w, int *k, v128_t *prev) {
+  int i = 4 * (*k)++;
+  v128_t cur;
+  if (i + 4 <= w) {
+    cur = wasm_v128_load(x + i);
+  } else if (i >= w) {
+    cur = wasm_f32x4_splat(0);
+  } else {
+    float t[4] = {0, 0, 0, 0};
+    for (int j = 0; i + j < w; j++) t[j] = x[i + j];
+    cur = wasm_v128_load(t);
   }
-  t[0] = 0;
-  memcpy(t + 1, x, sizeof(float) * (size_t)w);
-  for (int i = w + 1; i < 4 * le; i++) t[i] = 0;
+  v128_t out = wasm_i32x4_shuffle(*prev, cur, 3, 4, 5, 6);
+  *prev = cur;
+  return out;
+}
+
+/* One input row x[0..w) into its 4 column phases, one zero of padding on
+ * the left: P[r * le + m] = x[4m + r - 1], zero outside the row. Each block
+ * of 16 shifted values (4 vectors of next_shifted) is deinterleaved by
+ * shuffles into 4 values of each phase (le is a multiple of 4), so every
+ * row, 7 and 14 wide included, is whole 4-wide loads and stores. */
+static void split_row(const float *x, int w, int le, float *P) {
+  v128_t prev = wasm_f32x4_splat(0);
+  int k = 0;
   for (int m = 0; m < le; m += 4) {
-    const float *s = t + 4 * m;
-    v128_t q0 = wasm_v128_load(s), q1 = wasm_v128_load(s + 4);
-    v128_t q2 = wasm_v128_load(s + 8), q3 = wasm_v128_load(s + 12);
+    v128_t q0 = next_shifted(x, w, &k, &prev), q1 = next_shifted(x, w, &k, &prev);
+    v128_t q2 = next_shifted(x, w, &k, &prev), q3 = next_shifted(x, w, &k, &prev);
     v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
     v128_t t2 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
     wasm_v128_store(P + m, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
