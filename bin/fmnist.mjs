@@ -55,7 +55,8 @@ eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --views shift|mirror|none  override the model's test-time views
                 --views-below P  override its shift views' threshold (0 to 1)
                 --exact  float32 throughout (default: int16 multiplies in the 3x3
-                         convolutions, x1.15-1.27 faster; see docs/performance.md)
+                         convolutions and dense layers, x1.15-1.33 faster; see
+                         docs/performance.md)
 predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
                 PNG, JPEG, GIF, BMP, WebP; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]

@@ -34,19 +34,66 @@ static float inv_of(float m, int q) { return m > 0 ? (float)q / m : 0.0f; }
 
 static int16_t quant(float v, float inv) { return (int16_t)nearbyintf(v * inv); }
 
+/* One row's largest |A(i, k)|, four lanes at a time. */
+static float row_max(const float *a, int K) {
+  v128_t m = wasm_f32x4_splat(0);
+  int k = 0;
+  for (; k + 4 <= K; k += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(a + k)));
+  float r = fmaxf(fmaxf(wasm_f32x4_extract_lane(m, 0), wasm_f32x4_extract_lane(m, 1)),
+                  fmaxf(wasm_f32x4_extract_lane(m, 2), wasm_f32x4_extract_lane(m, 3)));
+  for (; k < K; k++) r = fmaxf(r, fabsf(a[k]));
+  return r;
+}
+
+/* A's rows are quantised 8 k at a time, 4 rows at once: each row's 8 values
+ * rounded as in pack_b (the low 16 bits of x * inv + 1.5 * 2^23), gathered
+ * into 4 int32 lanes of k pairs, then the 4 rows' lanes transposed so that
+ * each k pair's 4 rows are side by side. A dense layer's activations are
+ * packed on every call, so this is a hot loop there (3,136 values an image
+ * for cnn-small); the weights are packed once. */
 void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, float *rowscale) {
   int q = fm_q16_levels(K), K2 = (K + 1) / 2, M4 = (M + 3) / 4 * 4;
-  for (int i = 0; i < M4; i++) {
-    float m = 0, inv;
-    if (i < M)
-      for (int k = 0; k < K; k++) m = fmaxf(m, fabsf(A[i * lda + k]));
-    inv = inv_of(m, q);
-    rowscale[i] = step_of(m, q);
-    int16_t *p = pa + (size_t)(i / 4) * K2 * 8 + (i % 4) * 2;
-    for (int k2 = 0; k2 < K2; k2++) {
-      int k = 2 * k2;
-      p[k2 * 8] = i < M ? quant(A[i * lda + k], inv) : 0;
-      p[k2 * 8 + 1] = i < M && k + 1 < K ? quant(A[i * lda + k + 1], inv) : 0;
+  v128_t magic = wasm_f32x4_splat(12582912.0f), zero = wasm_f32x4_splat(0);
+  float inv[4];
+  for (int i0 = 0; i0 < M4; i0 += 4) {
+    for (int r = 0; r < 4; r++) {
+      float m = i0 + r < M ? row_max(A + (i0 + r) * lda, K) : 0;
+      inv[r] = inv_of(m, q);
+      rowscale[i0 + r] = step_of(m, q);
+    }
+    int16_t *p = pa + (size_t)(i0 / 4) * K2 * 8;
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+      v128_t rows[4];
+      for (int r = 0; r < 4; r++) {
+        if (i0 + r >= M) {
+          rows[r] = zero;
+          continue;
+        }
+        const float *a = A + (i0 + r) * lda + k;
+        v128_t s = wasm_f32x4_splat(inv[r]);
+        v128_t q0 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(a), s), magic);
+        v128_t q1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(a + 4), s), magic);
+        /* The low 16 bits of each lane, in k order: lane t = pair t. */
+        rows[r] = wasm_i8x16_shuffle(q0, q1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+      }
+      v128_t lo01 = wasm_i32x4_shuffle(rows[0], rows[1], 0, 4, 1, 5);
+      v128_t lo23 = wasm_i32x4_shuffle(rows[2], rows[3], 0, 4, 1, 5);
+      v128_t hi01 = wasm_i32x4_shuffle(rows[0], rows[1], 2, 6, 3, 7);
+      v128_t hi23 = wasm_i32x4_shuffle(rows[2], rows[3], 2, 6, 3, 7);
+      int16_t *o = p + (size_t)(k / 2) * 8;
+      wasm_v128_store(o, wasm_i32x4_shuffle(lo01, lo23, 0, 1, 4, 5));
+      wasm_v128_store(o + 8, wasm_i32x4_shuffle(lo01, lo23, 2, 3, 6, 7));
+      wasm_v128_store(o + 16, wasm_i32x4_shuffle(hi01, hi23, 0, 1, 4, 5));
+      wasm_v128_store(o + 24, wasm_i32x4_shuffle(hi01, hi23, 2, 3, 6, 7));
+    }
+    for (int r = 0; r < 4; r++) { /* the last k pairs (K not a multiple of 8) */
+      int i = i0 + r;
+      for (int k2 = k / 2; k2 < K2; k2++) {
+        int kk = 2 * k2;
+        p[k2 * 8 + r * 2] = i < M ? quant(A[i * lda + kk], inv[r]) : 0;
+        p[k2 * 8 + r * 2 + 1] = i < M && kk + 1 < K ? quant(A[i * lda + kk + 1], inv[r]) : 0;
+      }
     }
   }
 }
@@ -123,11 +170,33 @@ void fm_gemm_q16(int M, int N, int K, const int16_t *pa, const float *rowscale, 
                  const float *colscale, float *C, ptrdiff_t ldc) {
   int K2 = (K + 1) / 2, N8 = (N + 7) / 8 * 8;
   /* The operands of one Winograd GEMM fit in L1 (B is K x N8 int16: 6.5 KB
-   * for 32 channels and 104 tiles), so no blocking beyond the register tile. */
+   * for 32 channels and 104 tiles), and a dense layer's are cut into K
+   * slices that do (dense.c), so no blocking beyond the register tile. */
   for (int i = 0; i < M; i += 4)
     for (int j = 0; j < N8; j += 8)
       ukernel_4x8(K2, pa + (size_t)(i / 4) * K2 * 8, pb + (size_t)j * 2, (ptrdiff_t)N8 * 2,
                   rowscale + i, colscale + j, C + (size_t)i * ldc + j, ldc, FM_MIN(4, M - i));
+}
+
+/* The accumulating GEMM goes through the same micro-kernel into a 4x8
+ * block on the stack, then adds the block to C: giving the micro-kernel an
+ * "add" flag instead, even a constant one, made V8's code for the plain
+ * kernel 7% slower on cnn-small's convolutions. */
+void fm_gemm_q16_add(int M, int N, int K, const int16_t *pa, const float *rowscale, const int16_t *pb,
+                     const float *colscale, float *C, ptrdiff_t ldc) {
+  int K2 = (K + 1) / 2, N8 = (N + 7) / 8 * 8;
+  float block[4 * 8];
+  for (int i = 0; i < M; i += 4)
+    for (int j = 0; j < N8; j += 8) {
+      int mr = FM_MIN(4, M - i);
+      ukernel_4x8(K2, pa + (size_t)(i / 4) * K2 * 8, pb + (size_t)j * 2, (ptrdiff_t)N8 * 2, rowscale + i,
+                  colscale + j, block, 8, mr);
+      for (int r = 0; r < mr; r++) {
+        float *c = C + (size_t)(i + r) * ldc + j;
+        wasm_v128_store(c, wasm_f32x4_add(wasm_v128_load(c), wasm_v128_load(block + r * 8)));
+        wasm_v128_store(c + 4, wasm_f32x4_add(wasm_v128_load(c + 4), wasm_v128_load(block + r * 8 + 4)));
+      }
+    }
 }
 
 void fm_gemm_q16_ref(int M, int N, int K, const float *A, ptrdiff_t lda, const float *B,

@@ -42,6 +42,11 @@ void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, flo
 void fm_gemm_q16(int M, int N, int K, const int16_t *pa, const float *rowscale, const int16_t *pb,
                  const float *colscale, float *C, ptrdiff_t ldc);
 
+/* The same, added to C: C += dequantised pa * pb (a dense layer's K slices,
+ * each with its own scales, summed in float). */
+void fm_gemm_q16_add(int M, int N, int K, const int16_t *pa, const float *rowscale, const int16_t *pb,
+                     const float *colscale, float *C, ptrdiff_t ldc);
+
 /* Scalar reference of the whole thing (quantise, multiply, dequantise) for
  * tests: the same numbers exactly, since integer sums do not round. */
 void fm_gemm_q16_ref(int M, int N, int K, const float *A, ptrdiff_t lda, const float *B,

@@ -28,6 +28,13 @@ int fm_layer_reserve(fm_layer *L, int max_batch, int backward) {
     L->mask = fm_malloc_aligned(in * max_batch * sizeof(float));
     if (!L->mask) return 0;
     break;
+  case FM_DENSE:
+    if (!fm_dense_q16_applies(L)) break;
+    L->wq = fm_malloc_aligned(fm_dense_q16_size(L) * sizeof(int16_t));
+    L->wqs = fm_malloc_aligned(fm_dense_q16_scales(L) * sizeof(float));
+    L->wbuf = fm_malloc_aligned((size_t)fm_threads() * fm_dense_q16_scratch(L) * sizeof(float));
+    if (!L->wq || !L->wqs || !L->wbuf) return 0;
+    break;
   case FM_CONV: {
     size_t ncol = (size_t)L->in.c * L->k * L->k * L->in.h * L->in.w;
     size_t T = (size_t)fm_threads();

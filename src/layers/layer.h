@@ -69,8 +69,10 @@ typedef struct fm_layer {
    * weights may have changed; NULL for a standalone layer, which then
    * transforms its weights on every call. */
   float *wino, *wbuf;
-  /* conv, int16 inference (fm_wino_q16_weights): packed weights and their
-   * row scales, made with wino */
+  /* int16 inference: packed weights and their scales (conv: made with wino,
+   * fm_wino_q16_weights; dense: fm_dense_infer, which also keeps its
+   * per-thread packed rows in wbuf), both kept for the weights generation
+   * wino_gen */
   int16_t *wq;
   float *wqs;
   float *winodx; /* conv, Winograd input gradient: its transformed weights */
@@ -98,6 +100,13 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
 /* Per-kind functions (one file each). */
 void fm_dense_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_dense_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
+/* Inference; with q16, where fm_dense_q16_applies, the products in int16
+ * (gemm_q16.h) with the weights packed once per weights generation. */
+void fm_dense_infer(fm_layer *L, const float *x, float *y, int B, int q16);
+int fm_dense_q16_applies(const fm_layer *L);
+size_t fm_dense_q16_size(const fm_layer *L);   /* int16 of packed weights */
+size_t fm_dense_q16_scales(const fm_layer *L); /* floats of their scales */
+size_t fm_dense_q16_scratch(const fm_layer *L); /* floats per thread */
 void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train);
 /* Inference through the convolution and, in the same pass, the batch norm
  * after it (bn, or NULL), a ReLU (relu != 0) and a 2x2 max-pool (pool != 0,

@@ -201,6 +201,8 @@ float *fm_net_infer(fm_net *net, int B) {
     int relu, pool, used = infer_group(net, i, &bn, &relu, &pool);
     if (net->layers[i].kind == FM_CONV)
       fm_conv_infer(&net->layers[i], bn, relu, pool, net->acts[i], net->acts[i + used], B, !net->exact);
+    else if (net->layers[i].kind == FM_DENSE)
+      fm_dense_infer(&net->layers[i], net->acts[i], net->acts[i + used], B, !net->exact);
     else forward_layer(net, i, B, 0);
     i += used;
   }

@@ -606,10 +606,11 @@ static void test_augment_pair(void) {
          "pair augmentation", why);
 }
 
-/* Winograd's transformed weights are kept between inference calls: they must
- * follow every change of the weights (here through the fm_net_params view). */
+/* Winograd's transformed weights and a dense layer's int16 ones (dense:16,
+ * 288 inputs) are kept between inference calls: they must follow every
+ * change of the weights (here through the fm_net_params view). */
 static void test_wino_cache(void) {
-  const char *spec = "conv3x3:8,relu,conv3x3:8,flatten,dense:10";
+  const char *spec = "conv3x3:8,relu,conv3x3:8,flatten,dense:16,relu,dense:10";
   fm_net *net = fm_net_create(spec, 1, 6, 6, 4), *fresh = fm_net_create(spec, 1, 6, 6, 5);
   float x[2 * 36], before[20], after[20], want[20];
   for (int i = 0; i < 72; i++) x[i] = frand();
@@ -624,7 +625,7 @@ static void test_wino_cache(void) {
     moved = FM_MAX(moved, fabs(after[i] - before[i])), worst = FM_MAX(worst, fabs(after[i] - want[i]));
   char why[80];
   snprintf(why, sizeof why, "outputs moved %.3g, differ from a fresh network by %.3g", moved, worst);
-  report(moved > 1e-3 && worst == 0, "Winograd weights follow weight changes", why);
+  report(moved > 1e-3 && worst == 0, "Winograd and int16 dense weights follow weight changes", why);
   fm_net_free(net), fm_net_free(fresh);
 }
 

@@ -7,6 +7,7 @@
  *     operands' grids imply: sum over k of |a| eb + |b| ea + ea eb, ea and eb
  *     half a grid step of the row and the column;
  *   - the largest sums the grid allows do not overflow int32;
+ *   - fm_gemm_q16_add adds the same product to what C holds;
  *   - a network's int16 inference stays close to its float32 inference
  *     (which fm_net_set_exact restores bit for bit), and differs from it at
  *     all, so the int16 path is the one that ran. */
@@ -37,7 +38,8 @@ static void q16_product(int M, int N, int K, const float *A, const float *B, int
 }
 
 static void test_q16_shapes(void) {
-  static const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {5, 9, 16}, {4, 8, 2}, {32, 104, 16}, {13, 37, 33}, {7, 20, 128}};
+  static const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {5, 9, 16}, {4, 8, 2}, {32, 104, 16}, {13, 37, 33},
+                                  {7, 20, 128}, {6, 16, 392}, {9, 24, 501}};
   int identical = 1;
   double worst_ratio = 0;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -79,6 +81,25 @@ static void test_q16_shapes(void) {
   report(identical && worst_ratio <= 1.0, "int16 GEMM = its reference, within the quantisation bound", why);
 }
 
+/* fm_gemm_q16_add: C keeps what it held and gains the product, bit for bit
+ * the reference product added to it in float (a dense layer's K slices). */
+static void test_q16_add(void) {
+  enum { M = 6, N = 16, K = 40 };
+  float A[M * K], B[K * N], C[M * N], R[M * N], start[M * N];
+  for (int i = 0; i < M * K; i++) A[i] = urand();
+  for (int i = 0; i < K * N; i++) B[i] = urand() * 3;
+  for (int i = 0; i < M * N; i++) start[i] = C[i] = urand() * 10;
+  int16_t pa[fm_q16_a_size(M, K)], pb[fm_q16_b_size(K, N)];
+  float rs[fm_q16_a_scales(M)], cs[N];
+  fm_q16_pack_a(M, K, A, K, pa, rs);
+  fm_q16_pack_b(K, N, B, N, pb, cs);
+  fm_gemm_q16_add(M, N, K, pa, rs, pb, cs, C, N);
+  fm_gemm_q16_ref(M, N, K, A, K, B, N, R, N);
+  int same = 1;
+  for (int i = 0; i < M * N; i++) same &= C[i] == start[i] + R[i];
+  report(same, "int16 GEMM, accumulating: C + product, as the reference", same ? "" : "differs from C + reference");
+}
+
 /* K = 128 rows of the largest magnitudes, all one sign: the int32 sums reach
  * +-K q^2, right at the limit the grid is chosen for. */
 static void test_q16_limits(void) {
@@ -100,10 +121,9 @@ static void test_q16_limits(void) {
   report(ok, "int16 GEMM: the largest sums of a 128-long dot product do not overflow", why);
 }
 
-/* A network with F(4x4) planes (14x14, 7x7) and batch norms: logits of the
- * int16 and the float32 inference. */
-static void test_q16_inference(void) {
-  const char *spec = "conv3x3:8,bn,relu,conv3x3:16,bn,relu,maxpool2,conv3x3:24,bn,relu,conv3x3:16,gap,flatten,dense:10";
+/* A network's int16 and float32 inference (logits turned probabilities):
+ * close, the same top classes, and different at all, so int16 ran. */
+static void q16_vs_f32(const char *spec, const char *name) {
   enum { B = 6, S = 14 };
   fm_net *net = fm_net_create(spec, 1, S, S, 3);
   /* Batch norms with statistics of their own, as after training. */
@@ -119,7 +139,6 @@ static void test_q16_inference(void) {
   fm_net_predict_f32(net, x, B, f);
   fm_net_set_exact(net, 0);
   fm_net_predict_f32(net, x, B, f2);
-  /* predict returns probabilities: compare them, and their ranking. */
   double worst = 0;
   int same_top = 1, repeat = !memcmp(q, f2, sizeof q);
   for (int b = 0; b < B; b++) {
@@ -134,12 +153,22 @@ static void test_q16_inference(void) {
   char why[112];
   snprintf(why, sizeof why, "probabilities differ by at most %.2e, same top class %d, int16 again after exact: %s", worst,
            same_top, repeat ? "same" : "DIFFERENT");
-  report(worst > 0 && worst < 2e-3 && same_top && repeat, "int16 inference close to float32 inference", why);
+  report(worst > 0 && worst < 2e-3 && same_top && repeat, name, why);
   fm_net_free(net);
+}
+
+static void test_q16_inference(void) {
+  /* F(4x4) planes (14x14, 7x7), batch norms, and a dense:24 of 784 inputs
+   * (two K slices, dense.c). */
+  q16_vs_f32("conv3x3:8,bn,relu,conv3x3:16,bn,relu,maxpool2,conv3x3:24,bn,relu,conv3x3:16,flatten,dense:24,relu,"
+             "dense:10", "int16 inference close to float32 inference (convolutions and dense layers)");
+  /* Dense layers alone: 196 inputs (one slice), 1,000 (two). */
+  q16_vs_f32("flatten,dense:1000,relu,dense:64,relu,dense:10", "int16 inference of dense layers close to float32");
 }
 
 void test_q16(void) {
   test_q16_shapes();
+  test_q16_add();
   test_q16_limits();
   test_q16_inference();
 }
