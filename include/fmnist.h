@@ -83,8 +83,9 @@ int fm_net_predict_f32(fm_net *net, const float *x, int n, float *probs);
 /* Inference runs the 3x3 convolutions on planes from 7x7 up with int16
  * multiplies (Winograd domain, per-channel and per-tile scales: about 1e-3
  * relative error per output, under 0.1% of test images change class; see
- * docs/performance.md), and dense layers of 64 inputs or more and a multiple
- * of 8 outputs too (per-image and per-output scales): whole networks infer
+ * docs/performance.md), and a first 3x3 convolution of one input channel and
+ * dense layers of 64 inputs or more and a multiple of 8 outputs too
+ * (per-image and per-channel or per-output scales): whole networks infer
  * x1.15-1.33 faster. exact = 1
  * keeps every pass in float32, as training computes it; 0 is the default. */
 void fm_net_set_exact(fm_net *net, int exact);

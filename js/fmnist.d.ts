@@ -292,8 +292,9 @@ export class Net {
   /** Like predict, with pixels and output already in wasm memory (pointers). */
   predictAt(pxPtr: number, n: number, probsPtr: number): void;
   /** true: inference in float32 throughout (as training computes it); false
-   * (default): int16 multiplies in the 3x3 convolutions from 7x7 planes up
-   * and in dense layers of 64 inputs or more and a multiple of 8 outputs. */
+   * (default): int16 multiplies in the 3x3 convolutions from 7x7 planes up, in
+   * a first 3x3 convolution of one input channel, and in dense layers of 64
+   * inputs or more and a multiple of 8 outputs. */
   setExact(exact: boolean): void;
   /** Sets a metadata entry saved in the model file (e.g. 'tta' = 'shift' | 'mirror' | 'none'). */
   setMeta(key: string, value: string | number): void;

@@ -146,6 +146,10 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
       n += G - 1;
       continue;
     }
+    if (j->q16 && L->wq && fm_conv1_q16_applies(L)) {
+      fm_conv1_q16(L, j->e.scale, j->e.shift, j->e.relu, xn, yn, L->wbuf + (size_t)tid * fm_conv1_q16_scratch(L));
+      continue;
+    }
     /* The plain pass starts from the bias; a fused one applies its
      * epilogue to the bare sums afterwards. */
     int plain = !j->e.scale && !j->e.relu;
@@ -183,6 +187,10 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
  * generation stands still (inference), made afresh in training (the weights
  * change every step) and for a standalone layer. */
 static void wino_weights_for(fm_layer *L, int train) {
+  if (!train && L->wq && fm_conv1_q16_applies(L)) { /* the int16 first convolution's, likewise */
+    uint64_t gen = L->wgen ? *L->wgen : 0;
+    if (!gen || L->wino_gen != gen) fm_conv1_q16_weights(L, L->wq, L->wqs), L->wino_gen = gen;
+  }
   if (fm_wino_applies(L) && L->wino) {
     uint64_t gen = L->wgen ? *L->wgen : 0; /* generations start at 1 */
     if (train || !gen || L->wino_gen != gen) {

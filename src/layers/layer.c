@@ -51,6 +51,14 @@ int fm_layer_reserve(fm_layer *L, int max_batch, int backward) {
       L->wbuf = fm_malloc_aligned(T * fm_wino_scratch(L) * sizeof(float));
       if (!L->wino || !L->wbuf) return 0;
     }
+    if (fm_conv1_q16_applies(L)) {
+      size_t scratch = (size_t)fm_threads() * fm_conv1_q16_scratch(L) * sizeof(float);
+      L->wq = fm_malloc_aligned(fm_conv1_q16_size(L) * sizeof(int16_t));
+      L->wqs = fm_malloc_aligned(fm_conv1_q16_scales(L) * sizeof(float));
+      L->wbuf = fm_malloc_aligned(scratch);
+      if (!L->wq || !L->wqs || !L->wbuf) return 0;
+      memset(L->wbuf, 0, scratch); /* the padded planes' borders */
+    }
     if (fm_wino_q16_applies(L)) {
       L->wq = fm_malloc_aligned(fm_wino_q16_size(L) * sizeof(int16_t));
       L->wqs = fm_malloc_aligned(fm_wino_q16_scales(L) * sizeof(float));

@@ -117,6 +117,19 @@ int fm_conv_infer_pools(const fm_layer *L);
 void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const float *x, float *y,
                    int B, int q16);
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
+/* A first convolution (one input channel, 3x3) at inference in int16
+ * (conv1_q16.c): packed weights wq [cout][10] and scales wqs [cout] made by
+ * fm_conv1_q16_weights, per-thread scratch of fm_conv1_q16_scratch floats,
+ * zeroed once (the padded plane's border is never written). */
+int fm_conv1_q16_applies(const fm_layer *L);
+size_t fm_conv1_q16_size(const fm_layer *L);
+size_t fm_conv1_q16_scales(const fm_layer *L);
+size_t fm_conv1_q16_scratch(const fm_layer *L);
+void fm_conv1_q16_weights(const fm_layer *L, int16_t *wq, float *wqs);
+/* y [cout, h, w] of one image x [h, w]: sums * scale[co] (NULL: 1) +
+ * shift[co] (NULL: 0), then ReLU when relu, as fm_conv_infer's epilogue. */
+void fm_conv1_q16(const fm_layer *L, const float *scale, const float *shift, int relu, const float *x, float *y,
+                  float *scratch);
 void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
                          int B);

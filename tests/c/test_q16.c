@@ -8,6 +8,8 @@
  *     half a grid step of the row and the column;
  *   - the largest sums the grid allows do not overflow int32;
  *   - fm_gemm_q16_add adds the same product to what C holds;
+ *   - the int16 first convolution (one input channel) stays within the
+ *     bound of its grids on ragged planes;
  *   - a network's int16 inference stays close to its float32 inference
  *     (which fm_net_set_exact restores bit for bit), and differs from it at
  *     all, so the int16 path is the one that ran. */
@@ -157,6 +159,59 @@ static void q16_vs_f32(const char *spec, const char *name) {
   fm_net_free(net);
 }
 
+/* The first convolution in int16 (conv1_q16.c: one input channel, with the
+ * batch norm and ReLU after it fused) against float32 on ragged planes (row
+ * tails of 1 to 7 pixels, planes smaller than a group of 8): every output
+ * within the bound its grids imply, sum over the 9 taps of |w| ex + |x| ew +
+ * ex ew times the batch norm's scale (ex, ew: half the image's and the
+ * channel's grid steps; ReLU only shrinks differences), and not equal to
+ * float32 everywhere, so the int16 path ran. */
+static void test_q16_conv1(void) {
+  static const int sizes[][2] = {{1, 1}, {3, 5}, {7, 13}, {9, 17}, {28, 28}};
+  enum { B = 2, C = 5 };
+  double worst_ratio = 0;
+  int differs = 0;
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    int h = sizes[s][0], w = sizes[s][1], n = h * w;
+    /* conv + bn + relu run as one pass into acts[3], the flatten's input */
+    fm_net *net = fm_net_create("conv3x3:5,bn,relu,flatten,dense:10", 1, h, w, 11 + (uint64_t)s);
+    fm_layer *conv = &net->layers[0], *bn = &net->layers[1];
+    for (int c = 0; c < C; c++)
+      bn->running_mean[c] = urand() * 0.3f, bn->running_var[c] = 0.5f + fabsf(urand()), bn->w[c] = 1.0f + urand() * 0.5f,
+      bn->b[c] = urand() * 0.5f;
+    fm_net_reserve(net, B, FM_RESERVE_INFER);
+    float *x = net->acts[0], *q = malloc(sizeof(float) * B * C * n);
+    for (int i = 0; i < B * n; i++) x[i] = urand() * (i < n ? 1.0f : 3.0f); /* two images, two grids */
+    fm_net_infer(net, B);
+    memcpy(q, net->acts[3], sizeof(float) * B * C * n);
+    fm_net_set_exact(net, 1);
+    fm_net_infer(net, B);
+    const float *f = net->acts[3];
+    int qc = fm_q16_levels(10);
+    for (int b = 0; b < B; b++) {
+      float mx = 0;
+      for (int i = 0; i < n; i++) mx = fmaxf(mx, fabsf(x[b * n + i]));
+      for (int c = 0; c < C; c++) {
+        float mw = 0;
+        for (int t = 0; t < 9; t++) mw = fmaxf(mw, fabsf(conv->w[c * 9 + t]));
+        double ex = mx / qc / 2.0, ew = mw / qc / 2.0;
+        double s = fabs(bn->w[c] / sqrt(bn->running_var[c] + FM_BN_EPS));
+        double bound = s * 9 * (mw * ex + mx * ew + ex * ew) + 1e-5;
+        for (int i = 0; i < n; i++) {
+          double d = fabs(q[(b * C + c) * n + i] - f[(b * C + c) * n + i]);
+          differs |= d > 0;
+          worst_ratio = fmax(worst_ratio, d / bound);
+        }
+      }
+    }
+    free(q);
+    fm_net_free(net);
+  }
+  char why[96];
+  snprintf(why, sizeof why, "worst error %.2f of the grids' bound, int16 ran: %s", worst_ratio, differs ? "yes" : "NO");
+  report(differs && worst_ratio <= 1.0, "int16 first convolution (one input channel) within its bound, ragged planes", why);
+}
+
 static void test_q16_inference(void) {
   /* F(4x4) planes (14x14, 7x7), batch norms, and a dense:24 of 784 inputs
    * (two K slices, dense.c). */
@@ -170,5 +225,6 @@ void test_q16(void) {
   test_q16_shapes();
   test_q16_add();
   test_q16_limits();
+  test_q16_conv1();
   test_q16_inference();
 }
