@@ -34,30 +34,29 @@ static float inv_of(float m, int q) { return m > 0 ? (float)q / m : 0.0f; }
 
 static int16_t quant(float v, float inv) { return (int16_t)nearbyintf(v * inv); }
 
-/* One row's largest |A(i, k)|, four lanes at a time. */
-static float row_max(const float *a, int K) {
+float fm_q16_max_abs(const float *x, int n) {
   v128_t m = wasm_f32x4_splat(0);
-  int k = 0;
-  for (; k + 4 <= K; k += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(a + k)));
+  int i = 0;
+  for (; i + 4 <= n; i += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
   float r = fmaxf(fmaxf(wasm_f32x4_extract_lane(m, 0), wasm_f32x4_extract_lane(m, 1)),
                   fmaxf(wasm_f32x4_extract_lane(m, 2), wasm_f32x4_extract_lane(m, 3)));
-  for (; k < K; k++) r = fmaxf(r, fabsf(a[k]));
+  for (; i < n; i++) r = fmaxf(r, fabsf(x[i]));
   return r;
 }
 
 /* A's rows are quantised 8 k at a time, 4 rows at once: each row's 8 values
- * rounded as in pack_b (the low 16 bits of x * inv + 1.5 * 2^23), gathered
- * into 4 int32 lanes of k pairs, then the 4 rows' lanes transposed so that
+ * rounded by fm_q16_round8 (as pack_b rounds), read as 4 int32 lanes of k
+ * pairs, then the 4 rows' lanes transposed so that
  * each k pair's 4 rows are side by side. A dense layer's activations are
  * packed on every call, so this is a hot loop there (3,136 values an image
  * for cnn-small); the weights are packed once. */
 void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, float *rowscale) {
   int q = fm_q16_levels(K), K2 = (K + 1) / 2, M4 = (M + 3) / 4 * 4;
-  v128_t magic = wasm_f32x4_splat(12582912.0f), zero = wasm_f32x4_splat(0);
+  v128_t zero = wasm_f32x4_splat(0);
   float inv[4];
   for (int i0 = 0; i0 < M4; i0 += 4) {
     for (int r = 0; r < 4; r++) {
-      float m = i0 + r < M ? row_max(A + (i0 + r) * lda, K) : 0;
+      float m = i0 + r < M ? fm_q16_max_abs(A + (i0 + r) * lda, K) : 0;
       inv[r] = inv_of(m, q);
       rowscale[i0 + r] = step_of(m, q);
     }
@@ -65,18 +64,8 @@ void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, flo
     int k = 0;
     for (; k + 8 <= K; k += 8) {
       v128_t rows[4];
-      for (int r = 0; r < 4; r++) {
-        if (i0 + r >= M) {
-          rows[r] = zero;
-          continue;
-        }
-        const float *a = A + (i0 + r) * lda + k;
-        v128_t s = wasm_f32x4_splat(inv[r]);
-        v128_t q0 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(a), s), magic);
-        v128_t q1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(a + 4), s), magic);
-        /* The low 16 bits of each lane, in k order: lane t = pair t. */
-        rows[r] = wasm_i8x16_shuffle(q0, q1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
-      }
+      for (int r = 0; r < 4; r++) /* lane t: pair t */
+        rows[r] = i0 + r < M ? fm_q16_round8(A + (i0 + r) * lda + k, wasm_f32x4_splat(inv[r])) : zero;
       v128_t lo01 = wasm_i32x4_shuffle(rows[0], rows[1], 0, 4, 1, 5);
       v128_t lo23 = wasm_i32x4_shuffle(rows[2], rows[3], 0, 4, 1, 5);
       v128_t hi01 = wasm_i32x4_shuffle(rows[0], rows[1], 2, 6, 3, 7);

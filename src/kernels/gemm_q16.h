@@ -21,8 +21,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "simd.h"
+
 /* Levels each side of zero for a K-long dot product (K rounded up to even). */
 int fm_q16_levels(int K);
+
+/* The largest |x[i]| of n floats (0 for none): a line's scale is this / q. */
+float fm_q16_max_abs(const float *x, int n);
+
+/* x[0..8) * inv rounded to the nearest integer (ties to even, as
+ * nearbyintf) as 8 int16 in order: x * inv + 1.5 * 2^23 leaves the integer's
+ * two's complement in the float's low 16 bits (|x * inv| <= q < 2^15), and
+ * one shuffle gathers them from the two vectors. */
+static inline v128_t fm_q16_round8(const float *x, v128_t inv) {
+  v128_t magic = wasm_f32x4_splat(12582912.0f);
+  v128_t a = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x), inv), magic);
+  v128_t b = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + 4), inv), magic);
+  return wasm_i8x16_shuffle(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+}
 
 /* Packed sizes, in int16: A as [ceil(M/4)][K2][4][2], B as [K2][N8][2]
  * (K2 = ceil(K/2), N8 = N rounded up to 8); zero padded. */

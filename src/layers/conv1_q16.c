@@ -5,13 +5,13 @@
  * as much on its setup, packing and separate epilogue pass as on the 9
  * multiply-adds per output, and Winograd's transforms cost more than the
  * multiplies they save. Here the image is quantised once (one scale per
- * image, the finest grid a 10-long int16 dot product allows: 14,654
- * levels) into a zero-padded int16 plane; for 8 output pixels of a row the
+ * image, on the weights' grid: the finest a 9-long dot product allows,
+ * 14,654 levels) into a zero-padded int16 plane; for 8 output pixels of a row the
  * 9 taps become 5 vectors of tap pairs (taps 2k and 2k + 1 of each pixel
  * side by side, the 10th tap zero) per half, made by one shuffle each from
  * 9 shifted loads and shared by every output channel; a channel is then 5
- * i32x4.dot_i16x8_s per 4 pixels against its weight pairs (one scale per
- * channel), and the epilogue (scale, shift, ReLU) is applied as the row is
+ * i32x4.dot_i16x8_s per 4 pixels against its weight pairs (packed by
+ * fm_q16_pack_a, one scale per channel), and the epilogue (scale, shift, ReLU) is applied as the row is
  * stored. Weights are packed once per weights generation (conv2d.c). */
 #include <math.h>
 
@@ -24,8 +24,10 @@ enum { TAPS2 = 5 }; /* tap pairs: 9 taps and a zero */
 
 int fm_conv1_q16_applies(const fm_layer *L) { return L->kind == FM_CONV && L->k == 3 && L->in.c == 1; }
 
-size_t fm_conv1_q16_size(const fm_layer *L) { return (size_t)L->out.c * 2 * TAPS2; }
-size_t fm_conv1_q16_scales(const fm_layer *L) { return (size_t)L->out.c; }
+/* The weights as fm_q16_pack_a packs a [cout x 9] matrix: panels of 4
+ * channels, each tap pair of a channel an int32 the kernel splats. */
+size_t fm_conv1_q16_size(const fm_layer *L) { return fm_q16_a_size(L->out.c, 9); }
+size_t fm_conv1_q16_scales(const fm_layer *L) { return fm_q16_a_scales(L->out.c); }
 
 /* The padded plane: rows -1..h of the input, each ws int16 long (input
  * column c at c + 1; a group of 8 outputs reads 10 columns from its start). */
@@ -36,41 +38,20 @@ size_t fm_conv1_q16_scratch(const fm_layer *L) {
   return ((size_t)(L->in.h + 2) * plane_stride(L->in.w) + 1) / 2 + (size_t)L->out.c + 4;
 }
 
-void fm_conv1_q16_weights(const fm_layer *L, int16_t *wq, float *wqs) {
-  int q = fm_q16_levels(2 * TAPS2);
-  for (int co = 0; co < L->out.c; co++) {
-    const float *w = L->w + co * 9;
-    float m = 0;
-    for (int t = 0; t < 9; t++) m = fmaxf(m, fabsf(w[t]));
-    float inv = m > 0 ? (float)q / m : 0.0f;
-    wqs[co] = m > 0 ? m / (float)q : 0.0f;
-    for (int t = 0; t < 2 * TAPS2; t++) wq[co * 2 * TAPS2 + t] = t < 9 ? (int16_t)nearbyintf(w[t] * inv) : 0;
-  }
-}
+void fm_conv1_q16_weights(const fm_layer *L, int16_t *wq, float *wqs) { fm_q16_pack_a(L->out.c, 9, L->w, 9, wq, wqs); }
 
 /* Quantises x [h, w] into the padded plane (whose border stays zero: the
  * caller zeroes it once) and returns the image's grid step. */
 static float quantise_plane(const float *x, int h, int w, int16_t *P, int ws) {
-  v128_t m4 = wasm_f32x4_splat(0);
-  int n = h * w, i = 0;
-  for (; i + 4 <= n; i += 4) m4 = wasm_f32x4_pmax(m4, wasm_f32x4_abs(wasm_v128_load(x + i)));
-  float m = fmaxf(fmaxf(wasm_f32x4_extract_lane(m4, 0), wasm_f32x4_extract_lane(m4, 1)),
-                  fmaxf(wasm_f32x4_extract_lane(m4, 2), wasm_f32x4_extract_lane(m4, 3)));
-  for (; i < n; i++) m = fmaxf(m, fabsf(x[i]));
-  int q = fm_q16_levels(2 * TAPS2);
+  float m = fm_q16_max_abs(x, h * w);
+  int q = fm_q16_levels(9); /* the weights' grid: a 9-long dot product */
   float inv = m > 0 ? (float)q / m : 0.0f;
-  /* x * inv + 1.5 * 2^23 leaves the rounded integer in the low 16 bits
-   * (gemm_q16.c), which one shuffle gathers from two vectors. */
-  v128_t vinv = wasm_f32x4_splat(inv), magic = wasm_f32x4_splat(12582912.0f);
+  v128_t vinv = wasm_f32x4_splat(inv);
   for (int y = 0; y < h; y++) {
     const float *r = x + y * w;
     int16_t *p = P + (size_t)(y + 1) * ws + 1;
     int c = 0;
-    for (; c + 8 <= w; c += 8) {
-      v128_t a = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r + c), vinv), magic);
-      v128_t b = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r + c + 4), vinv), magic);
-      wasm_v128_store(p + c, wasm_i8x16_shuffle(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29));
-    }
+    for (; c + 8 <= w; c += 8) wasm_v128_store(p + c, fm_q16_round8(r + c, vinv));
     for (; c < w; c++) p[c] = (int16_t)nearbyintf(r[c] * inv);
   }
   return m > 0 ? m / (float)q : 0.0f;
@@ -120,13 +101,14 @@ void fm_conv1_q16(const fm_layer *L, const float *scale, const float *shift, int
       for (int co = 0; co < cout; co++, out += hw) {
         /* Each weight pair loaded where it is used: the 10 tap-pair vectors,
          * one weight pair and the two sums fit x64's 16 vector registers. */
-        const int16_t *k = wq + co * 2 * TAPS2;
+        /* channel co's pair k2 in fm_q16_pack_a's panels: pa[co/4][k2][co%4] */
+        const int16_t *k = wq + (size_t)(co / 4) * TAPS2 * 8 + (co % 4) * 2;
         v128_t kk = wasm_v128_load32_splat(k);
         v128_t lo = wasm_i32x4_dot_i16x8(l0, kk), hi = wasm_i32x4_dot_i16x8(h0, kk);
-        kk = wasm_v128_load32_splat(k + 2), DOT(lo, l1, kk), DOT(hi, h1, kk);
-        kk = wasm_v128_load32_splat(k + 4), DOT(lo, l2, kk), DOT(hi, h2, kk);
-        kk = wasm_v128_load32_splat(k + 6), DOT(lo, l3, kk), DOT(hi, h3, kk);
-        kk = wasm_v128_load32_splat(k + 8), DOT(lo, l4, kk), DOT(hi, h4, kk);
+        kk = wasm_v128_load32_splat(k + 8), DOT(lo, l1, kk), DOT(hi, h1, kk);
+        kk = wasm_v128_load32_splat(k + 16), DOT(lo, l2, kk), DOT(hi, h2, kk);
+        kk = wasm_v128_load32_splat(k + 24), DOT(lo, l3, kk), DOT(hi, h3, kk);
+        kk = wasm_v128_load32_splat(k + 32), DOT(lo, l4, kk), DOT(hi, h4, kk);
         v128_t vm = wasm_f32x4_splat(mul[co]), vt = wasm_f32x4_splat(shift ? shift[co] : 0.0f);
         lo = finish(lo, vm, vt, relu), hi = finish(hi, vm, vt, relu);
         if (n >= 4) {

@@ -187,12 +187,11 @@ static void forward_chunk(void *ctx, int begin, int end, int tid) {
  * generation stands still (inference), made afresh in training (the weights
  * change every step) and for a standalone layer. */
 static void wino_weights_for(fm_layer *L, int train) {
+  uint64_t gen = fm_layer_wgen(L);
   if (!train && L->wq && fm_conv1_q16_applies(L)) { /* the int16 first convolution's, likewise */
-    uint64_t gen = L->wgen ? *L->wgen : 0;
     if (!gen || L->wino_gen != gen) fm_conv1_q16_weights(L, L->wq, L->wqs), L->wino_gen = gen;
   }
   if (fm_wino_applies(L) && L->wino) {
-    uint64_t gen = L->wgen ? *L->wgen : 0; /* generations start at 1 */
     if (train || !gen || L->wino_gen != gen) {
       fm_wino_weights(L, L->wino);
       /* Training never reads the int16 copy; inference makes it with U. */

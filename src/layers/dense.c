@@ -156,7 +156,7 @@ void fm_dense_infer(fm_layer *L, const float *x, float *y, int B, int q16) {
     fm_dense_forward(L, x, y, B);
     return;
   }
-  uint64_t gen = L->wgen ? *L->wgen : 0; /* generations start at 1 */
+  uint64_t gen = fm_layer_wgen(L);
   if (!gen || L->wino_gen != gen) {
     if (!dense_q16_weights(L)) { /* out of memory: float32 instead */
       fm_dense_forward(L, x, y, B);

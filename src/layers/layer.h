@@ -84,6 +84,11 @@ typedef struct fm_layer {
   int backward;       /* whether the scratch includes what backward passes need */
 } fm_layer;
 
+/* The owning network's weights generation (0: a standalone layer, whose
+ * derived weights are made on every call). Derived weights (wino, wq) made
+ * from generation g record it in wino_gen, and stand while it is current. */
+static inline uint64_t fm_layer_wgen(const fm_layer *L) { return L->wgen ? *L->wgen : 0; }
+
 /* Allocates the per-batch scratch for up to max_batch samples: for the
  * forward pass in inference only, or (backward) for training and gradients
  * too. A layer never gives up scratch it has: reserving for inference after
@@ -118,7 +123,7 @@ void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const fl
                    int B, int q16);
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
 /* A first convolution (one input channel, 3x3) at inference in int16
- * (conv1_q16.c): packed weights wq [cout][10] and scales wqs [cout] made by
+ * (conv1_q16.c): weights packed as fm_q16_pack_a packs [cout x 9] and their scales, made by
  * fm_conv1_q16_weights, per-thread scratch of fm_conv1_q16_scratch floats,
  * zeroed once (the padded plane's border is never written). */
 int fm_conv1_q16_applies(const fm_layer *L);
