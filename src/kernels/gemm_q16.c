@@ -8,10 +8,16 @@
  *   pb[k2][j][0..1] = B(2 k2 .. 2 k2 + 1, j),
  * so one 128-bit load gives 4 columns' pairs. dot(a row's pair in every
  * lane, b) is then 4 columns' partial sums of one row. The row's pair is
- * spread by a shuffle of the loaded panel rather than loaded again with
- * load32_splat: in V8 the shuffles ran at 56-70% of the dot_i16x8 peak in
- * most runs, the splat loads at 49% (bench/kernels.c, 64x104x32). Unrolling
- * the k loop by two ran slower (48-56%): V8 then spills registers. */
+ * put in every lane by v128.load32_splat, which x64 (vbroadcastss) and
+ * arm64 (ld1r) do on a load port, so the vector ALUs do only the dots and
+ * their adds: on an Intel Xeon (Sapphire Rapids) this made whole models'
+ * inference in wasm x1.055 (cnn-small) and x1.076 (cnn-bn) faster than one
+ * 128-bit load of the panel spread by four pshufd, which compete with the
+ * dots and adds for the same three vector ports (GEMMs alone: x1.03-1.12).
+ * On an AMD EPYC an earlier micro-benchmark had the shuffles ahead (56-70%
+ * of the dot_i16x8 peak against 49%, bench/kernels.c, 64x104x32); whole
+ * models were not compared there. Unrolling the k loop by two gained
+ * nothing (V8 checks the stack at every loop back edge either way). */
 #include "gemm_q16.h"
 
 #include <math.h>
@@ -138,10 +144,9 @@ static void ukernel_4x8(int K2, const int16_t *pa, const int16_t *pb, ptrdiff_t 
   v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int k = 0; k < K2; k++) {
     v128_t b0 = wasm_v128_load(pb), b1 = wasm_v128_load(pb + 8);
-    v128_t a = wasm_v128_load(pa);
-    v128_t a0 = wasm_i32x4_shuffle(a, a, 0, 0, 0, 0), a1 = wasm_i32x4_shuffle(a, a, 1, 1, 1, 1);
-    v128_t a2 = wasm_i32x4_shuffle(a, a, 2, 2, 2, 2), a3 = wasm_i32x4_shuffle(a, a, 3, 3, 3, 3);
+    v128_t a0 = wasm_v128_load32_splat(pa), a1 = wasm_v128_load32_splat(pa + 2);
     DOT(c00, a0, b0), DOT(c01, a0, b1), DOT(c10, a1, b0), DOT(c11, a1, b1);
+    v128_t a2 = wasm_v128_load32_splat(pa + 4), a3 = wasm_v128_load32_splat(pa + 6);
     DOT(c20, a2, b0), DOT(c21, a2, b1), DOT(c30, a3, b0), DOT(c31, a3, b1);
     pa += 8;
     pb += ldb;

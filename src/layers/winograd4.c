@@ -85,6 +85,14 @@ static inline v128_t next_shifted(const float *x, int w, int *k, v128_t *prev) {
     cur = wasm_v128_load(x + i);
   } else if (i >= w) {
     cur = wasm_f32x4_splat(0);
+  } else if (w >= 4) {
+    /* The row's last 4 values, moved down to lanes 0.. with zeros after
+     * (a copy through a small array became a memcpy call per row). */
+    v128_t last = wasm_v128_load(x + w - 4), z = wasm_f32x4_splat(0);
+    int n = w - i; /* 1, 2 or 3 values left */
+    cur = n == 1 ? wasm_i32x4_shuffle(last, z, 3, 4, 4, 4)
+        : n == 2 ? wasm_i32x4_shuffle(last, z, 2, 3, 4, 4)
+                 : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
   } else {
     float t[4] = {0, 0, 0, 0};
     for (int j = 0; i + j < w; j++) t[j] = x[i + j];
@@ -235,10 +243,13 @@ static inline void scale_shift_relu(v128_t o[4], v128_t scale, v128_t shift, int
 static inline void store_row_part(float *row, int x, int w, v128_t v) {
   if (x + 4 <= w) {
     wasm_v128_store(row + x, v);
-  } else if (x < w) {
-    float t[4];
-    wasm_v128_store(t, v);
-    for (int j = 0; x + j < w; j++) row[x + j] = t[j];
+  } else if (x + 1 == w) {
+    wasm_v128_store32_lane(row + x, v, 0);
+  } else if (x + 2 == w) {
+    wasm_v128_store64_lane(row + x, v, 0);
+  } else if (x + 3 == w) {
+    wasm_v128_store64_lane(row + x, v, 0);
+    wasm_v128_store32_lane(row + x + 2, v, 2);
   }
 }
 
