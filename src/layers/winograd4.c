@@ -166,15 +166,16 @@ static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane,
       for (int k = 0; k < 6; k++) wasm_v128_store(rows + (size_t)k * rl + i, out[k]);
     }
     /* B along the rows, 4 tiles at a time. */
-    for (int k = 0; k < 6; k++) {
-      const float *P0 = rows + (size_t)k * rl, *P1 = P0 + d.le, *P2 = P1 + d.le, *P3 = P2 + d.le;
-      float *v = V + (size_t)6 * k * vplane + (size_t)ty * d.tw;
-      for (int tx = 0; tx < d.tw; tx += 4) {
-        v128_t in[6] = {wasm_v128_load(P0 + tx), wasm_v128_load(P1 + tx), wasm_v128_load(P2 + tx),
-                        wasm_v128_load(P3 + tx), wasm_v128_load(P0 + tx + 1), wasm_v128_load(P1 + tx + 1)};
+    for (int tx = 0; tx < d.tw; tx += 4) {
+      const float *P0 = rows + tx;
+      float *v = V + (size_t)ty * d.tw + tx;
+      for (int k = 0; k < 6; k++, P0 += rl, v += 6 * vplane) {
+        const float *P1 = P0 + d.le, *P2 = P1 + d.le, *P3 = P2 + d.le;
+        v128_t in[6] = {wasm_v128_load(P0), wasm_v128_load(P1), wasm_v128_load(P2),
+                        wasm_v128_load(P3), wasm_v128_load(P0 + 1), wasm_v128_load(P1 + 1)};
         v128_t out[6];
         bt6(in, out);
-        for (int c = 0; c < 6; c++) wasm_v128_store(v + c * vplane + tx, out[c]);
+        for (int c = 0; c < 6; c++) wasm_v128_store(v + c * vplane, out[c]);
       }
     }
   }
