@@ -75,45 +75,35 @@ void fm_wino4_kernel(const float *g, float *u, size_t plane) {
   }
 }
 
-/* The next 4 values of the row shifted right by one, t[4k .. 4k+4) with
- * t[i] = x[i - 1] (zero outside the row): the previous 4 of x and the next 4
- * (those past the row's end as zeros), shuffled. *k counts the vectors. */
-static inline v128_t next_shifted(const float *x, int w, int *k, v128_t *prev) {
-  int i = 4 * (*k)++;
-  v128_t cur;
-  if (i + 4 <= w) {
-    cur = wasm_v128_load(x + i);
-  } else if (i >= w) {
-    cur = wasm_f32x4_splat(0);
-  } else if (w >= 4) {
-    /* The row's last 4 values, moved down to lanes 0.. with zeros after
-     * (a copy through a small array became a memcpy call per row). */
-    v128_t last = wasm_v128_load(x + w - 4), z = wasm_f32x4_splat(0);
-    int n = w - i; /* 1, 2 or 3 values left */
-    cur = n == 1 ? wasm_i32x4_shuffle(last, z, 3, 4, 4, 4)
-        : n == 2 ? wasm_i32x4_shuffle(last, z, 2, 3, 4, 4)
-                 : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
-  } else {
-    float t[4] = {0, 0, 0, 0};
-    for (int j = 0; i + j < w; j++) t[j] = x[i + j];
-    cur = wasm_v128_load(t);
-  }
-  v128_t out = wasm_i32x4_shuffle(*prev, cur, 3, 4, 5, 6);
-  *prev = cur;
-  return out;
+/* The row shifted right by one, its values t[4k .. 4k+4) with t[i] =
+ * x[i - 1] (zero outside the row), for a row of w >= 4 (F(4x4) runs on
+ * planes from 7x7 up): inside the row one unaligned load of x + 4k - 1, the
+ * first vector and the row's end from the row's first or last 4 values by
+ * one shuffle. No state between vectors, so V8 keeps the loop's values in
+ * registers (carrying the previous vector from one to the next, it spilled
+ * them). */
+static inline v128_t shifted(const float *x, int w, int k) {
+  v128_t z = wasm_f32x4_splat(0);
+  int s = 4 * k - 1; /* t[4k] = x[s] */
+  if (k == 0) return wasm_i32x4_shuffle(z, wasm_v128_load(x), 3, 4, 5, 6);
+  if (s + 4 <= w) return wasm_v128_load(x + s);
+  if (s >= w) return z;
+  v128_t last = wasm_v128_load(x + w - 4);
+  int n = w - s; /* 1, 2 or 3 values left */
+  return n == 1 ? wasm_i32x4_shuffle(last, z, 3, 4, 4, 4)
+       : n == 2 ? wasm_i32x4_shuffle(last, z, 2, 3, 4, 4)
+                : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
 }
 
 /* One input row x[0..w) into its 4 column phases, one zero of padding on
  * the left: P[r * le + m] = x[4m + r - 1], zero outside the row. Each block
- * of 16 shifted values (4 vectors of next_shifted) is deinterleaved by
+ * of 16 shifted values (4 vectors of shifted) is deinterleaved by
  * shuffles into 4 values of each phase (le is a multiple of 4), so every
  * row, 7 and 14 wide included, is whole 4-wide loads and stores. */
 static void split_row(const float *x, int w, int le, float *P) {
-  v128_t prev = wasm_f32x4_splat(0);
-  int k = 0;
   for (int m = 0; m < le; m += 4) {
-    v128_t q0 = next_shifted(x, w, &k, &prev), q1 = next_shifted(x, w, &k, &prev);
-    v128_t q2 = next_shifted(x, w, &k, &prev), q3 = next_shifted(x, w, &k, &prev);
+    v128_t q0 = shifted(x, w, m), q1 = shifted(x, w, m + 1);
+    v128_t q2 = shifted(x, w, m + 2), q3 = shifted(x, w, m + 3);
     v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
     v128_t t2 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
     wasm_v128_store(P + m, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
