@@ -141,11 +141,14 @@ static inline void at6(const v128_t m[6], v128_t o[4]) {
   o[3] = ADD(ADD(d12, MUL(F4(8.0f), d34)), m[5]);
 }
 
-/* V[xi][ci][t] for all tiles of channel ci (x: that channel's plane). */
-static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane, float *rows,
-                        float *V, size_t vplane) {
-  int rl = 4 * d.le; /* a split row: its 4 phases */
-  fm_wino_split_plane(x, h, w, 4 * d.th + 2, rl, d.le, plane, split_row);
+/* V[xi][ci][t] for all tiles of channel ci (x: that channel's plane), with
+ * le = d.le (a constant where input_tiles can make it one). */
+static inline __attribute__((always_inline)) void input_tiles_le(const float *x, int h, int w, wino_dims d,
+                                                                 int le, float *plane, float *rows, float *V,
+                                                                 size_t vplane) {
+  d.le = le;
+  int rl = 4 * le; /* a split row: its 4 phases */
+  fm_wino_split_plane(x, h, w, 4 * d.th + 2, rl, le, plane, split_row);
   for (int ty = 0; ty < d.th; ty++) {
     const float *R = plane + (size_t)4 * ty * rl;
     /* B^T down the columns: rows[0..6), each a whole split row. */
@@ -169,6 +172,18 @@ static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane,
       }
     }
   }
+}
+
+/* The split rows' length le is 8 on planes 5-12 wide and 12 on 13-28 wide
+ * (every F(4x4) layer of the shipped models): as a constant the compiler
+ * folds each row's offset into the loads and stores, where V8 otherwise
+ * computes each of a step's 12 addresses with an instruction of its own
+ * and reloads the row pointers from the stack. */
+static void input_tiles(const float *x, int h, int w, wino_dims d, float *plane, float *rows,
+                        float *V, size_t vplane) {
+  if (d.le == 8) input_tiles_le(x, h, w, d, 8, plane, rows, V, vplane);
+  else if (d.le == 12) input_tiles_le(x, h, w, d, 12, plane, rows, V, vplane);
+  else input_tiles_le(x, h, w, d, d.le, plane, rows, V, vplane);
 }
 
 /* A z for 4 vectors: the output gradient's transform along one direction
