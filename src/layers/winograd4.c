@@ -75,17 +75,17 @@ void fm_wino4_kernel(const float *g, float *u, size_t plane) {
   }
 }
 
-/* The row shifted right by one, its values t[4k .. 4k+4) with t[i] =
- * x[i - 1] (zero outside the row), for a row of w >= 4 (F(4x4) runs on
- * planes from 7x7 up): inside the row one unaligned load of x + 4k - 1, the
- * first vector and the row's end from the row's first or last 4 values by
- * one shuffle. No state between vectors, so V8 keeps the loop's values in
+/* The row shifted right by shift (0 or 1), its values t[4k .. 4k+4) with
+ * t[i] = x[i - shift] (zero outside the row), for a row of w >= 4 (F(4x4)
+ * runs on planes from 7x7 up): inside the row one unaligned load of
+ * x + 4k - shift, the first vector and the row's end from the row's first
+ * or last 4 values by one shuffle. No state between vectors, so V8 keeps the loop's values in
  * registers (carrying the previous vector from one to the next, it spilled
  * them). */
-static inline v128_t shifted(const float *x, int w, int k) {
+static inline v128_t shifted(const float *x, int w, int k, int shift) {
   v128_t z = wasm_f32x4_splat(0);
-  int s = 4 * k - 1; /* t[4k] = x[s] */
-  if (k == 0) return wasm_i32x4_shuffle(z, wasm_v128_load(x), 3, 4, 5, 6);
+  int s = 4 * k - shift; /* t[4k] = x[s] */
+  if (shift && k == 0) return wasm_i32x4_shuffle(z, wasm_v128_load(x), 3, 4, 5, 6);
   if (s + 4 <= w) return wasm_v128_load(x + s);
   if (s >= w) return z;
   v128_t last = wasm_v128_load(x + w - 4);
@@ -95,15 +95,16 @@ static inline v128_t shifted(const float *x, int w, int k) {
                 : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
 }
 
-/* One input row x[0..w) into its 4 column phases, one zero of padding on
- * the left: P[r * le + m] = x[4m + r - 1], zero outside the row. Each block
+/* One row x[0..w) into its 4 column phases after shift zeros of padding on
+ * the left: P[r * le + m] = x[4m + r - shift], zero outside the row (shift
+ * 1 for the input tiles, 0 for the output gradient's). Each block
  * of 16 shifted values (4 vectors of shifted) is deinterleaved by
  * shuffles into 4 values of each phase (le is a multiple of 4), so every
  * row, 7 and 14 wide included, is whole 4-wide loads and stores. */
-static void split_row(const float *x, int w, int le, float *P) {
+static inline void split_phases(const float *x, int w, int le, float *P, int shift) {
   for (int m = 0; m < le; m += 4) {
-    v128_t q0 = shifted(x, w, m), q1 = shifted(x, w, m + 1);
-    v128_t q2 = shifted(x, w, m + 2), q3 = shifted(x, w, m + 3);
+    v128_t q0 = shifted(x, w, m, shift), q1 = shifted(x, w, m + 1, shift);
+    v128_t q2 = shifted(x, w, m + 2, shift), q3 = shifted(x, w, m + 3, shift);
     v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
     v128_t t2 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
     wasm_v128_store(P + m, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
@@ -112,6 +113,8 @@ static void split_row(const float *x, int w, int le, float *P) {
     wasm_v128_store(P + 3 * le + m, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
   }
 }
+
+static void split_row(const float *x, int w, int le, float *P) { split_phases(x, w, le, P, 1); }
 
 #define F4(v) wasm_f32x4_splat(v)
 #define ADD wasm_f32x4_add
@@ -201,7 +204,9 @@ static inline void a4(const v128_t z[4], v128_t o[6]) {
 
 /* Z[xi][co][t] = (A dy A^T)[xi] for all 4x4 tiles of one output-gradient
  * plane (dy: that channel's plane), the transpose of output_tiles: each
- * row split into its 4 column phases P_r[m] = dy[4m + r]. */
+ * row split into its 4 column phases P_r[m] = dy[4m + r] (whole vectors, as
+ * the input rows are: one value at a time with a bounds check each, this
+ * split cost as much as the transform after it). */
 static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane, float *rows,
                        float *Z, size_t zplane) {
   int rl = 4 * d.le;
@@ -211,9 +216,7 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
       for (int i = 0; i < rl; i += 4) wasm_v128_store(P + i, wasm_f32x4_splat(0));
       continue;
     }
-    const float *row = dy + (size_t)r * w;
-    for (int m = 0; m < d.le; m++)
-      for (int k = 0; k < 4; k++) P[k * d.le + m] = 4 * m + k < w ? row[4 * m + k] : 0.0f;
+    split_phases(dy + (size_t)r * w, w, d.le, P, 0);
   }
   for (int ty = 0; ty < d.th; ty++) {
     const float *R = plane + (size_t)4 * ty * rl;
