@@ -19,15 +19,22 @@ void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B) {
       float *o = out + oy * ow;
       int ox = 0;
       /* Four outputs from eight columns of two rows: deinterleave even and
-       * odd columns, then three maxima. */
-      for (; 2 * ox + 8 <= w && ox + 4 <= ow; ox += 4) {
-        v128_t a0 = wasm_v128_load(r0 + 2 * ox), a1 = wasm_v128_load(r0 + 2 * ox + 4);
-        v128_t b0 = wasm_v128_load(r1 + 2 * ox), b1 = wasm_v128_load(r1 + 2 * ox + 4);
-        v128_t top = wasm_f32x4_pmax(wasm_i32x4_shuffle(a0, a1, 0, 2, 4, 6),
-                                    wasm_i32x4_shuffle(a0, a1, 1, 3, 5, 7));
-        v128_t bottom = wasm_f32x4_pmax(wasm_i32x4_shuffle(b0, b1, 0, 2, 4, 6),
-                                       wasm_i32x4_shuffle(b0, b1, 1, 3, 5, 7));
-        wasm_v128_store(o + ox, wasm_f32x4_pmax(top, bottom));
+       * odd columns, then three maxima. A row's last 1-3 outputs are its
+       * last four again (the overlap recomputes the same values), rather
+       * than one at a time: 3 of the 7 outputs of a 14-wide row. */
+      if (ow >= 4) {
+        for (;; ox += 4) {
+          if (ox > ow - 4) ox = ow - 4;
+          v128_t a0 = wasm_v128_load(r0 + 2 * ox), a1 = wasm_v128_load(r0 + 2 * ox + 4);
+          v128_t b0 = wasm_v128_load(r1 + 2 * ox), b1 = wasm_v128_load(r1 + 2 * ox + 4);
+          v128_t top = wasm_f32x4_pmax(wasm_i32x4_shuffle(a0, a1, 0, 2, 4, 6),
+                                      wasm_i32x4_shuffle(a0, a1, 1, 3, 5, 7));
+          v128_t bottom = wasm_f32x4_pmax(wasm_i32x4_shuffle(b0, b1, 0, 2, 4, 6),
+                                         wasm_i32x4_shuffle(b0, b1, 1, 3, 5, 7));
+          wasm_v128_store(o + ox, wasm_f32x4_pmax(top, bottom));
+          if (ox == ow - 4) break;
+        }
+        ox = ow;
       }
       for (; ox < ow; ox++)
         o[ox] = max_nan(max_nan(r0[2 * ox], r0[2 * ox + 1]), max_nan(r1[2 * ox], r1[2 * ox + 1]));
@@ -55,8 +62,10 @@ void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const floa
       float *g0 = g + 2 * oy * w, *g1 = g0 + w;
       const float *m = yp + oy * ow, *d = dyp + oy * ow;
       int ox = 0;
-      if (tiled) /* four windows at a time, as in the forward pass */
-        for (; 2 * ox + 8 <= w && ox + 4 <= ow; ox += 4) {
+      if (tiled && ow >= 4) /* four windows at a time, as in the forward pass (the
+                             * overlap at a row's end writes the same values again) */
+        for (;; ox += 4) {
+          if (ox > ow - 4) ox = ow - 4;
           v128_t a0 = wasm_v128_load(r0 + 2 * ox), a1 = wasm_v128_load(r0 + 2 * ox + 4);
           v128_t b0 = wasm_v128_load(r1 + 2 * ox), b1 = wasm_v128_load(r1 + 2 * ox + 4);
           v128_t mv = wasm_v128_load(m + ox), dv = wasm_v128_load(d + ox);
@@ -71,6 +80,10 @@ void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const floa
           wasm_v128_store(g0 + 2 * ox + 4, wasm_i32x4_shuffle(g00, g01, 2, 6, 3, 7));
           wasm_v128_store(g1 + 2 * ox, wasm_i32x4_shuffle(g10, g11, 0, 4, 1, 5));
           wasm_v128_store(g1 + 2 * ox + 4, wasm_i32x4_shuffle(g10, g11, 2, 6, 3, 7));
+          if (ox == ow - 4) {
+            ox = ow;
+            break;
+          }
         }
       for (; ox < ow; ox++) {
         float *in[4] = {g0 + 2 * ox, g0 + 2 * ox + 1, g1 + 2 * ox, g1 + 2 * ox + 1};
