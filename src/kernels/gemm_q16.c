@@ -93,6 +93,14 @@ void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, flo
   }
 }
 
+/* 4 columns' 1 / step (q / m where their largest |B| m > 0, else 0: the
+ * lane's column is all zeros), their steps stored in colscale. */
+static inline v128_t col_inv(v128_t m, v128_t vq, float *colscale) {
+  v128_t nz = wasm_f32x4_gt(m, wasm_f32x4_splat(0));
+  wasm_v128_store(colscale, wasm_v128_and(wasm_f32x4_div(m, vq), nz));
+  return wasm_v128_and(wasm_f32x4_div(vq, wasm_v128_bitselect(m, vq, nz)), nz);
+}
+
 void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, float *colscale) {
   int q = fm_q16_levels(K), K2 = (K + 1) / 2, N8 = (N + 7) / 8 * 8;
   int j = 0;
@@ -102,20 +110,18 @@ void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, flo
    * complement (|v| <= q < 2^15), so one row masked and the next shifted up
    * make the interleaved pairs. */
   v128_t magic = wasm_f32x4_splat(12582912.0f), low16 = wasm_i32x4_splat(0xffff);
-  /* 8 columns at a time (half the loop overhead of 4, which V8 pays with a
-   * stack check per iteration), then 4: a column's largest |B| over the K
-   * rows, then the rows two by two, rounded and interleaved into pairs. */
+  /* 8 columns at a time (with 4, the loop overhead, which V8 pays with a
+   * stack check per iteration, was twice as large): their largest |B| over
+   * the K rows, then the rows two by two, rounded and interleaved into
+   * pairs. The Winograd layers' column counts (G samples' tiles) are
+   * multiples of 8 or leave 2 over, so the rest go one at a time. */
   for (; j + 8 <= N; j += 8) {
     v128_t m0 = zero, m1 = zero;
     for (int k = 0; k < K; k++) {
       m0 = wasm_f32x4_pmax(m0, wasm_f32x4_abs(wasm_v128_load(B + k * ldb + j)));
       m1 = wasm_f32x4_pmax(m1, wasm_f32x4_abs(wasm_v128_load(B + k * ldb + j + 4)));
     }
-    v128_t nz0 = wasm_f32x4_gt(m0, zero), nz1 = wasm_f32x4_gt(m1, zero);
-    v128_t inv0 = wasm_v128_and(wasm_f32x4_div(vq, wasm_v128_bitselect(m0, vq, nz0)), nz0);
-    v128_t inv1 = wasm_v128_and(wasm_f32x4_div(vq, wasm_v128_bitselect(m1, vq, nz1)), nz1);
-    wasm_v128_store(colscale + j, wasm_v128_and(wasm_f32x4_div(m0, vq), nz0));
-    wasm_v128_store(colscale + j + 4, wasm_v128_and(wasm_f32x4_div(m1, vq), nz1));
+    v128_t inv0 = col_inv(m0, vq, colscale + j), inv1 = col_inv(m1, vq, colscale + j + 4);
     for (int k2 = 0; k2 < K2; k2++) {
       int k = 2 * k2;
       const float *r0 = B + k * ldb + j, *r1 = r0 + ldb;
@@ -127,22 +133,6 @@ void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, flo
       int16_t *o = pb + ((size_t)k2 * N8 + j) * 2;
       wasm_v128_store(o, wasm_v128_or(wasm_v128_and(a0, low16), wasm_i32x4_shl(b0, 16)));
       wasm_v128_store(o + 8, wasm_v128_or(wasm_v128_and(a1, low16), wasm_i32x4_shl(b1, 16)));
-    }
-  }
-  for (; j + 4 <= N; j += 4) {
-    v128_t m = zero;
-    for (int k = 0; k < K; k++) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(B + k * ldb + j)));
-    /* inv = q / m where m > 0, else 0 (the lane's column is all zeros). */
-    v128_t nz = wasm_f32x4_gt(m, zero);
-    v128_t inv = wasm_v128_and(wasm_f32x4_div(vq, wasm_v128_bitselect(m, vq, nz)), nz);
-    wasm_v128_store(colscale + j, wasm_v128_and(wasm_f32x4_div(m, vq), nz));
-    for (int k2 = 0; k2 < K2; k2++) {
-      int k = 2 * k2;
-      v128_t r0 = wasm_v128_load(B + k * ldb + j);
-      v128_t r1 = k + 1 < K ? wasm_v128_load(B + (k + 1) * ldb + j) : zero;
-      v128_t q0 = wasm_f32x4_add(wasm_f32x4_mul(r0, inv), magic);
-      v128_t q1 = wasm_f32x4_add(wasm_f32x4_mul(r1, inv), magic);
-      wasm_v128_store(pb + ((size_t)k2 * N8 + j) * 2, wasm_v128_or(wasm_v128_and(q0, low16), wasm_i32x4_shl(q1, 16)));
     }
   }
   for (; j < N8; j++) { /* the last ragged columns, then the zero padding */

@@ -62,8 +62,9 @@ void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const floa
       float *g0 = g + 2 * oy * w, *g1 = g0 + w;
       const float *m = yp + oy * ow, *d = dyp + oy * ow;
       int ox = 0;
-      if (tiled && ow >= 4) /* four windows at a time, as in the forward pass (the
-                             * overlap at a row's end writes the same values again) */
+      /* Four windows at a time, as in the forward pass (the overlap at a
+       * row's end writes the same values again). */
+      if (tiled && ow >= 4) {
         for (;; ox += 4) {
           if (ox > ow - 4) ox = ow - 4;
           v128_t a0 = wasm_v128_load(r0 + 2 * ox), a1 = wasm_v128_load(r0 + 2 * ox + 4);
@@ -80,11 +81,10 @@ void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const floa
           wasm_v128_store(g0 + 2 * ox + 4, wasm_i32x4_shuffle(g00, g01, 2, 6, 3, 7));
           wasm_v128_store(g1 + 2 * ox, wasm_i32x4_shuffle(g10, g11, 0, 4, 1, 5));
           wasm_v128_store(g1 + 2 * ox + 4, wasm_i32x4_shuffle(g10, g11, 2, 6, 3, 7));
-          if (ox == ow - 4) {
-            ox = ow;
-            break;
-          }
+          if (ox == ow - 4) break;
         }
+        ox = ow;
+      }
       for (; ox < ow; ox++) {
         float *in[4] = {g0 + 2 * ox, g0 + 2 * ox + 1, g1 + 2 * ox, g1 + 2 * ox + 1};
         float v[4] = {r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};

@@ -79,9 +79,9 @@ void fm_wino4_kernel(const float *g, float *u, size_t plane) {
  * t[i] = x[i - shift] (zero outside the row), for a row of w >= 4 (F(4x4)
  * runs on planes from 7x7 up): inside the row one unaligned load of
  * x + 4k - shift, the first vector and the row's end from the row's first
- * or last 4 values by one shuffle. No state between vectors, so V8 keeps the loop's values in
- * registers (carrying the previous vector from one to the next, it spilled
- * them). */
+ * or last 4 values by one shuffle. No state between vectors, so V8 keeps
+ * the loop's values in registers (carrying the previous vector from one to
+ * the next, it spilled them). */
 static inline v128_t shifted(const float *x, int w, int k, int shift) {
   v128_t z = wasm_f32x4_splat(0);
   int s = 4 * k - shift; /* t[4k] = x[s] */
