@@ -27,6 +27,10 @@ const file = positionals[0];
 const bytes = readFileSync(file);
 const fm = await loadFmnist();
 const net = fm.loadNet(bytes);
+// Float32 throughout, as training measured it: the card's figures are the
+// model's own, not those of inference's int16 rounding (tests/models.test.mjs
+// checks the int16 answers against them).
+net.setExact(true);
 const test = await loadSplit(fm, dataDir(), 'test');
 const ev = fm.evaluate(net, test);
 const correct = ev.confusion.reduce((s, row, i) => s + row[i], 0);
@@ -86,6 +90,7 @@ function photoFacts() {
     folds: cv.folds,
     cv_accuracy_per_fold: cv.accuracy_per_fold.map(round), cv_accuracy_mean: round(cv.accuracy_mean), cv_accuracy_sd: round(cv.accuracy_sd),
     cv_per_folder: cv.per_folder,
+    ...(cv.balanced_accuracy !== undefined ? { cv_balanced_accuracy: round(cv.balanced_accuracy), cv_worst_folder: cv.worst_folder.folder } : {}),
     scope_min: cv.scope_min, unsure_below: cv.unsure_below,
     photo_views: net.photoViews, photo_views_below: Number(net.getMeta('photo_views_below') ?? 0.6),
     cv_out_of_scope_flagged: round(cv.out_of_scope_flagged), cv_in_scope_flagged: round(cv.in_scope_flagged),
@@ -100,7 +105,7 @@ function photoLines(p) {
   const n = Object.values(p.train_photos).reduce((a, b) => a + b, 0);
   return [
     `- Photos: trained on ${n.toLocaleString('en')} real photos (${Object.entries(p.train_photos).map(([f, c]) => `${f} ${c}`).join(', ')}) from ${p.source}, mixed with Fashion-MNIST in every batch; labels from photos/clothing-dataset-small.json (a folder's allowed classes; hat, shorts and skirt: none of the ten)`,
-    `- **Photos, ${p.folds}-fold cross-validation of this recipe on those photos: ${pct(p.cv_accuracy_mean)} +- ${pct(p.cv_accuracy_sd)}** of the photos of the ten classes right (per fold: ${p.cv_accuracy_per_fold.map(pct).join(', ')}); per folder: ${Object.entries(p.cv_per_folder).map(([f, c]) => `${f} ${c.right}/${c.count}`).join(', ')}`,
+    `- **Photos, ${p.folds}-fold cross-validation of this recipe on those photos: ${pct(p.cv_accuracy_mean)} +- ${pct(p.cv_accuracy_sd)}** of the photos of the ten classes right (per fold: ${p.cv_accuracy_per_fold.map(pct).join(', ')}); per folder: ${Object.entries(p.cv_per_folder).map(([f, c]) => `${f} ${c.right}/${c.count}`).join(', ')}${p.cv_balanced_accuracy !== undefined ? `; mean over folders (balanced accuracy) ${pct(p.cv_balanced_accuracy)}, worst ${p.cv_worst_folder}` : ''}`,
     ...(p.photo_views ? [`- Photo views (\`fmnist views --photo-views ${p.photo_views}\`): a photo whose top class is under ${p.photo_views_below} on its own is answered by the mean of it and ${p.photo_views} renders of jittered copies of the photo (framing, resolution, light, colour, noise) through the same pipeline; the cross-validation figures are with them`] : []),
     `- Doubt (chosen on the cross-validation answers): out of scope when 1 - entropy / log 10 < ${p.scope_min}${p.unsure_below ? `, unsure when the top class is under ${p.unsure_below}` : ''}; flags ${pct(p.cv_out_of_scope_flagged)} of the hat, shorts and skirt photos and ${pct(p.cv_in_scope_flagged)} of the others (${pct(p.cv_in_scope_flagged_worst_fold)} in the fold with the most)`,
   ];
@@ -120,7 +125,8 @@ const md = [
   ...(card.training_stages
     ? ['- Training, in stages (each starts from the weights the previous one saved):', ...card.training_stages.map((c, i) => `  ${i + 1}. \`${c}\``)]
     : [`- Training: \`${card.training_command}\``]),
-  `- Training time: ${card.training_seconds ? `${Math.round(card.training_seconds)} s` : 'not recorded'} on ${card.machine ?? 'unrecorded machine'}`,
+  // The trainer adds each stage's seconds to the file's and keeps the machine of the last one.
+  `- Training time: ${card.training_seconds ? `${Math.round(card.training_seconds)} s` : 'not recorded'}${card.training_stages ? ', all stages together; the last stage' : ''} on ${card.machine ?? 'unrecorded machine'}`,
   `- sha256: \`${card.sha256}\``,
   ...(card.note ? ['', card.note] : []),
   '', '## Confusion matrix (rows = true class, columns = predicted)', '',

@@ -60,7 +60,7 @@ done
 # cross-validation on those photos (each fold model answers the photos it
 # never saw: scripts/photo-cv.mjs), which also sets the doubt thresholds;
 # then the shipped model on all of them.
-PHOTO_FLAGS="--init models/cnn-bn.safetensors --photo-ratio 0.75 --batch 64 --optimizer sgd --momentum 0.9 --nesterov --lr 0.02 --schedule cosine --epochs 6 --limit 5000 --augment-shift 2 --augment-flip --augment-photo 0.3 --seed 0 --photo-jitters 5 --photo-views 5"
+PHOTO_FLAGS="--init models/cnn-bn.safetensors --photo-ratio 0.75 --batch 64 --optimizer sgd --momentum 0.9 --nesterov --lr 0.02 --schedule cosine --epochs 6 --limit 5000 --augment-shift 2 --augment-flip --augment-photo 0.3 --seed 0 --photo-jitters 5 --photo-views 5 --photo-balance 1"
 PHOTO_FOLDS=5
 # Checkpoints and fold reports are named by the recipe: a changed recipe
 # starts afresh instead of resuming the old one's.

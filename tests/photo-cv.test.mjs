@@ -67,3 +67,24 @@ test('photo-cv.mjs: a budget that is not a fraction is refused', () => {
     assert.match(r.stderr, /--max-flagged .*: needs a fraction between 0 and 1/);
   }
 });
+
+test('photo-cv.mjs: balanced accuracy is the mean over folders, with the worst folder named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fmnist-photo-cv-'));
+  // 90 of 100 T-shirts right (top class 0, allowed), 1 of 4 coats (top class 6, allowed only 4).
+  const rows = [
+    ...Array.from({ length: 100 }, (_, i) => ({ folder: 't-shirt', allowed: 1, probabilities: probs(i < 90 ? 0 : 6, 0.9) })),
+    ...Array.from({ length: 4 }, (_, i) => ({ folder: 'outwear', allowed: 1 << 4, probabilities: probs(i < 1 ? 4 : 6, 0.9) })),
+  ];
+  const files = [0, 1].map((k) => {
+    const file = join(dir, `fold${k}.jsonl`);
+    writeFileSync(file, rows.filter((_, i) => i % 2 === k).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return file;
+  });
+  const out = join(dir, 'cv.json');
+  const r = run('--json', out, ...files);
+  assert.equal(r.status, 0, r.stderr);
+  const cv = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(cv.balanced_accuracy, (0.9 + 0.25) / 2);
+  assert.deepEqual(cv.worst_folder, { folder: 'outwear', accuracy: 0.25 });
+  assert.match(r.stdout, /balanced \(mean over folders\) 57\.5%, worst outwear 25\.0%/);
+});
