@@ -41,6 +41,8 @@ train flags:
   --photos DIR         also train on real photos: DIR holds one folder per kind
                        (t-shirt/, shoes/, hat/, ...); see docs/photos.md
   --photo-ratio R      share of each batch taken from the photos (default 0.25)
+  --photo-balance B    0: photos drawn as they come (default); 1: every folder
+                       equally often (folders weighted by count^(1-B))
   --photo-map FILE     folder -> allowed classes (default DIR/mapping.json, else
                        photos/clothing-dataset-small.json)
   --photo-jitters N    also train on N renders of perturbed copies of each photo
@@ -86,7 +88,7 @@ const FLAGS = {
     'augment-flip': { type: 'boolean' }, 'augment-erase': { type: 'string' }, 'augment-photo': { type: 'string' },
     'augment-pair': { type: 'string' },
     limit: { type: 'string' }, holdout: { type: 'string' },
-    photos: { type: 'string' }, 'photo-ratio': { type: 'string' }, 'photo-map': { type: 'string' }, 'photo-jitters': { type: 'string' },
+    photos: { type: 'string' }, 'photo-ratio': { type: 'string' }, 'photo-balance': { type: 'string' }, 'photo-map': { type: 'string' }, 'photo-jitters': { type: 'string' },
     init: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
@@ -171,10 +173,11 @@ async function train(fm, f) {
     augment_pair: num(f, 'augment-pair', { min: 0, max: 1 }),
     limit: num(f, 'limit', { int: true, min: 1 }), holdout: num(f, 'holdout', { int: true, min: 0 }),
     photo_ratio: num(f, 'photo-ratio', { min: 0, max: 1 }),
+    photo_balance: num(f, 'photo-balance', { min: 0, max: 1 }),
   };
   const jitters = num(f, 'photo-jitters', { int: true, min: 0, max: 32 });
-  if ((opts.photo_ratio !== undefined || f['photo-map'] || jitters !== undefined) && !f.photos) {
-    throw new UsageError('--photo-ratio, --photo-map and --photo-jitters need --photos DIR');
+  if ((opts.photo_ratio !== undefined || opts.photo_balance !== undefined || f['photo-map'] || jitters !== undefined) && !f.photos) {
+    throw new UsageError('--photo-ratio, --photo-balance, --photo-map and --photo-jitters need --photos DIR');
   }
   const dir = dataDir(f.data);
   const [trainSet, testSet] = [await loadSplit(fm, dir, 'train'), await loadSplit(fm, dir, 'test')];

@@ -203,7 +203,7 @@ test('fmnist train --photos: the CLI contract', async () => {
   const { dir, count } = await photoFolder();
   const work = mkdtempSync(join(tmpdir(), 'fmnist-photo-cli-'));
   const out = join(work, 'p.safetensors');
-  const r = run('train', '--arch', 'mlp', '--photos', dir, '--photo-ratio', '0.5', '--photo-jitters', '2', '--limit', '256',
+  const r = run('train', '--arch', 'mlp', '--photos', dir, '--photo-ratio', '0.5', '--photo-jitters', '2', '--photo-balance', '1', '--limit', '256',
     '--epochs', '1', '--out', out, '--json');
   assert.equal(r.status, 0, r.stderr);
   const res = JSON.parse(r.stdout);
@@ -230,7 +230,12 @@ test('fmnist train --photos: the CLI contract', async () => {
   assert.match(e.stderr, /^fmnist: cannot read the photo folder .*nowhere: no such folder\n$/);
   e = run('train', '--arch', 'mlp', '--photo-ratio', '0.5', '--out', bad);
   assert.equal(e.status, 2);
-  assert.match(e.stderr, /--photo-ratio, --photo-map and --photo-jitters need --photos DIR/);
+  assert.match(e.stderr, /--photo-ratio, --photo-balance, --photo-map and --photo-jitters need --photos DIR/);
+  e = run('train', '--arch', 'mlp', '--photo-balance', '1', '--out', bad);
+  assert.equal(e.status, 2);
+  e = run('train', '--arch', 'mlp', '--photos', dir, '--photo-balance', '1.5', '--out', bad);
+  assert.equal(e.status, 2);
+  assert.match(e.stderr, /--photo-balance: '1\.5' is not a number >= 0 <= 1/);
   e = run('train', '--arch', 'mlp', '--photos', dir, '--photo-jitters', '33', '--out', bad);
   assert.equal(e.status, 2);
   assert.match(e.stderr, /--photo-jitters: '33' is not an integer >= 0 <= 32/);
