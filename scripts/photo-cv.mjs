@@ -9,8 +9,8 @@
 // as the trainer's, fm_photoset_split). Prints, per fold and as mean +-
 // standard deviation across folds, the accuracy on the photos of the ten
 // classes (top class allowed), per folder and as the mean over folders
-// (balanced accuracy, which recipes are chosen by); then chooses the doubt thresholds
-// scope_min and unsure_below that flag the most photos of none of the ten
+// (balanced accuracy, which recipes are chosen by); then chooses the doubt
+// thresholds scope_min and unsure_below that flag the most photos of none of the ten
 // while flagging at most 8% of the others in every fold (--max-flagged F),
 // from these out-of-fold answers. Every fold, not the folds pooled: the
 // pooled rate sits right at the budget, so about half of new photo sets of
@@ -86,12 +86,12 @@ for (const f of folders) {
 // person's photos are not spread over the kinds of garment as this dataset's
 // are (795 T-shirts, 184 coats), and every kind should be answered well, so
 // the pooled figure, which weighs a T-shirt four times a coat, is not the aim.
-const perFolder = Object.values(result.per_folder).map(({ right, count }) => right / count);
-if (perFolder.length) {
-  result.balanced_accuracy = mean(perFolder);
-  const worst = Object.entries(result.per_folder).reduce((a, b) => (b[1].right / b[1].count < a[1].right / a[1].count ? b : a));
-  result.worst_folder = { folder: worst[0], accuracy: worst[1].right / worst[1].count };
-  console.log(`  balanced (mean over folders) ${pct(result.balanced_accuracy)}%, worst ${worst[0]} ${pct(result.worst_folder.accuracy)}%`);
+const folderAccs = Object.entries(result.per_folder).map(([folder, { right, count }]) => ({ folder, accuracy: right / count }));
+if (folderAccs.length) {
+  result.balanced_accuracy = mean(folderAccs.map((f) => f.accuracy));
+  result.worst_folder = folderAccs.reduce((a, b) => (b.accuracy < a.accuracy ? b : a));
+  console.log(`  balanced (mean over folders) ${pct(result.balanced_accuracy)}%, ` +
+    `worst ${result.worst_folder.folder} ${pct(result.worst_folder.accuracy)}%`);
 }
 
 // Doubt: a photo is flagged when unsure (top < u) or out of scope (certainty < s).
