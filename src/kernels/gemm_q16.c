@@ -101,41 +101,59 @@ static inline v128_t col_inv(v128_t m, v128_t vq, float *colscale) {
   return wasm_v128_and(wasm_f32x4_div(vq, wasm_v128_bitselect(m, vq, nz)), nz);
 }
 
+/* Columns j .. j+8 of B into pb: their largest |B| over the K rows, then
+ * the rows two by two, rounded and interleaved into pairs. With masked,
+ * lanes m0/m1 clear pick the columns that exist (the loads read the row's
+ * slack past them, which the caller guarantees), the rest quantised as
+ * zero columns. Rounding to the nearest integer (ties to even, as
+ * nearbyintf) by adding 1.5 * 2^23: the float's low 16 bits are then the
+ * integer's two's complement (|v| <= q < 2^15), so one row masked and the
+ * next shifted up make the interleaved pairs. */
+static inline __attribute__((always_inline)) void pack_b8(int K, const float *B, ptrdiff_t ldb, int j,
+                                                          int N8, int16_t *pb, float *colscale, v128_t vq,
+                                                          int masked, v128_t m0, v128_t m1) {
+  v128_t zero = wasm_f32x4_splat(0), magic = wasm_f32x4_splat(12582912.0f), low16 = wasm_i32x4_splat(0xffff);
+#define LOAD(p, m) (masked ? wasm_v128_and(wasm_v128_load(p), m) : wasm_v128_load(p))
+  v128_t x0 = zero, x1 = zero;
+  for (int k = 0; k < K; k++) {
+    x0 = wasm_f32x4_pmax(x0, wasm_f32x4_abs(LOAD(B + k * ldb + j, m0)));
+    x1 = wasm_f32x4_pmax(x1, wasm_f32x4_abs(LOAD(B + k * ldb + j + 4, m1)));
+  }
+  v128_t inv0 = col_inv(x0, vq, colscale + j), inv1 = col_inv(x1, vq, colscale + j + 4);
+  for (int k2 = 0; k2 < (K + 1) / 2; k2++) {
+    int k = 2 * k2;
+    const float *r0 = B + k * ldb + j, *r1 = r0 + ldb;
+    int odd = k + 1 < K;
+    v128_t a0 = wasm_f32x4_add(wasm_f32x4_mul(LOAD(r0, m0), inv0), magic);
+    v128_t a1 = wasm_f32x4_add(wasm_f32x4_mul(LOAD(r0 + 4, m1), inv1), magic);
+    v128_t b0 = odd ? wasm_f32x4_add(wasm_f32x4_mul(LOAD(r1, m0), inv0), magic) : zero;
+    v128_t b1 = odd ? wasm_f32x4_add(wasm_f32x4_mul(LOAD(r1 + 4, m1), inv1), magic) : zero;
+    int16_t *o = pb + ((size_t)k2 * N8 + j) * 2;
+    wasm_v128_store(o, wasm_v128_or(wasm_v128_and(a0, low16), wasm_i32x4_shl(b0, 16)));
+    wasm_v128_store(o + 8, wasm_v128_or(wasm_v128_and(a1, low16), wasm_i32x4_shl(b1, 16)));
+  }
+#undef LOAD
+}
+
 void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, float *colscale) {
   int q = fm_q16_levels(K), K2 = (K + 1) / 2, N8 = (N + 7) / 8 * 8;
   int j = 0;
-  v128_t vq = wasm_f32x4_splat((float)q), zero = wasm_f32x4_splat(0);
-  /* Rounding to the nearest integer (ties to even, as nearbyintf) by adding
-   * 1.5 * 2^23: the float's low 16 bits are then the integer's two's
-   * complement (|v| <= q < 2^15), so one row masked and the next shifted up
-   * make the interleaved pairs. */
-  v128_t magic = wasm_f32x4_splat(12582912.0f), low16 = wasm_i32x4_splat(0xffff);
+  v128_t vq = wasm_f32x4_splat((float)q), ones = wasm_i32x4_splat(-1);
   /* 8 columns at a time (with 4, the loop overhead, which V8 pays with a
-   * stack check per iteration, was twice as large): their largest |B| over
-   * the K rows, then the rows two by two, rounded and interleaved into
-   * pairs. The Winograd layers' column counts (G samples' tiles) are
-   * multiples of 8 or leave 2 over, so the rest go one at a time. */
-  for (; j + 8 <= N; j += 8) {
-    v128_t m0 = zero, m1 = zero;
-    for (int k = 0; k < K; k++) {
-      m0 = wasm_f32x4_pmax(m0, wasm_f32x4_abs(wasm_v128_load(B + k * ldb + j)));
-      m1 = wasm_f32x4_pmax(m1, wasm_f32x4_abs(wasm_v128_load(B + k * ldb + j + 4)));
-    }
-    v128_t inv0 = col_inv(m0, vq, colscale + j), inv1 = col_inv(m1, vq, colscale + j + 4);
-    for (int k2 = 0; k2 < K2; k2++) {
-      int k = 2 * k2;
-      const float *r0 = B + k * ldb + j, *r1 = r0 + ldb;
-      int odd = k + 1 < K;
-      v128_t a0 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r0), inv0), magic);
-      v128_t a1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r0 + 4), inv1), magic);
-      v128_t b0 = odd ? wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r1), inv0), magic) : zero;
-      v128_t b1 = odd ? wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r1 + 4), inv1), magic) : zero;
-      int16_t *o = pb + ((size_t)k2 * N8 + j) * 2;
-      wasm_v128_store(o, wasm_v128_or(wasm_v128_and(a0, low16), wasm_i32x4_shl(b0, 16)));
-      wasm_v128_store(o + 8, wasm_v128_or(wasm_v128_and(a1, low16), wasm_i32x4_shl(b1, 16)));
-    }
+   * stack check per iteration, was twice as large). */
+  for (; j + 8 <= N; j += 8) pack_b8(K, B, ldb, j, N8, pb, colscale, vq, 0, ones, ones);
+  /* The Winograd layers' column counts (G samples' tiles) leave 2 over at
+   * 28x28: when the rows have room for 8 (ldb >= N8, as the layers' tile
+   * rows do), the last columns go the same way with the missing ones
+   * masked to zero columns; one at a time they took as long as all the
+   * others (a libc fmaxf call per value in wasm). */
+  if (j < N && ldb >= N8) {
+    v128_t lane = wasm_i32x4_make(0, 1, 2, 3), n = wasm_i32x4_splat(N - j);
+    pack_b8(K, B, ldb, j, N8, pb, colscale, vq, 1, wasm_i32x4_lt(lane, n),
+            wasm_i32x4_lt(wasm_i32x4_add(lane, wasm_i32x4_splat(4)), n));
+    j += 8;
   }
-  for (; j < N8; j++) { /* the last ragged columns, then the zero padding */
+  for (; j < N8; j++) { /* otherwise the last ragged columns, then the zero padding */
     float m = 0;
     if (j < N)
       for (int k = 0; k < K; k++) m = fmaxf(m, fabsf(B[k * ldb + j]));

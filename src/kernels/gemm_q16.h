@@ -50,7 +50,8 @@ static inline size_t fm_q16_a_scales(int M) { return (size_t)(M + 3) / 4 * 4; }
 /* A(i,k) = A[i*lda + k] (M x K) quantised row by row into pa, rowscale[M]. */
 void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, float *rowscale);
 /* B(k,j) = B[k*ldb + j] (K x N) quantised column by column into pb,
- * colscale[N8] (zero for the padding columns). */
+ * colscale[N8] (zero for the padding columns). With ldb >= N8 the rows'
+ * slack up to N8 is read (and masked off), so it must be readable memory. */
 void fm_q16_pack_b(int K, int N, const float *B, ptrdiff_t ldb, int16_t *pb, float *colscale);
 
 /* C (M x N8, row stride ldc >= N8) = dequantised pa * pb. Every one of the

@@ -95,14 +95,29 @@ static inline v128_t shifted(const float *x, int w, int k, int shift) {
                 : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
 }
 
+/* How many m of a split row's phases can hold a value of a w-wide row
+ * (P[r * le + m] = x[4m + r - shift] is zero for every phase r once 4m -
+ * shift >= w), rounded up to whole vectors: 8 of the 12 for 28-wide rows, 4
+ * of the 8 for 14- and 7-wide ones. The rest of each phase, its "dead"
+ * blocks, is zeros that the splits and the column passes skip. */
+/* Zeros stored 4 at a time. The loops that call it step across rows or
+ * phases innermost, never along contiguous memory: a contiguous loop of
+ * zero stores is what clang turns into a call to libc's memset, which costs
+ * more than these few stores in wasm. */
+static inline void zero4(float *p) { wasm_v128_store(p, wasm_f32x4_splat(0)); }
+
+static inline int live_len(int w, int shift) { return ((w + shift + 3) / 4 + 3) / 4 * 4; }
+
 /* One row x[0..w) into its 4 column phases after shift zeros of padding on
  * the left: P[r * le + m] = x[4m + r - shift], zero outside the row (shift
- * 1 for the input tiles, 0 for the output gradient's). Each block
- * of 16 shifted values (4 vectors of shifted) is deinterleaved by
- * shuffles into 4 values of each phase (le is a multiple of 4), so every
- * row, 7 and 14 wide included, is whole 4-wide loads and stores. */
+ * 1 for the input tiles, 0 for the output gradient's), for m < live_len
+ * only (the dead blocks are not written). Each block of 16 shifted values
+ * (4 vectors of shifted) is deinterleaved by shuffles into 4 values of each
+ * phase (le is a multiple of 4), so every row, 7 and 14 wide included, is
+ * whole 4-wide loads and stores. */
 static inline void split_phases(const float *x, int w, int le, float *P, int shift) {
-  for (int m = 0; m < le; m += 4) {
+  int live = live_len(w, shift);
+  for (int m = 0; m < live; m += 4) {
     v128_t q0 = shifted(x, w, m, shift), q1 = shifted(x, w, m + 1, shift);
     v128_t q2 = shifted(x, w, m + 2, shift), q3 = shifted(x, w, m + 3, shift);
     v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
@@ -150,17 +165,25 @@ static inline __attribute__((always_inline)) void input_tiles_le(const float *x,
                                                                  int le, float *plane, float *rows, float *V,
                                                                  size_t vplane) {
   d.le = le;
-  int rl = 4 * le; /* a split row: its 4 phases */
+  int rl = 4 * le, live = live_len(w, 1); /* a split row: its 4 phases */
   fm_wino_split_plane(x, h, w, 4 * d.th + 2, rl, le, plane, split_row);
+  /* The dead blocks of the transformed rows are zeros (B^T of zeros); the
+   * row pass's last tiles read the first of them, so they are stored once
+   * here and the column pass below leaves them alone. */
+  for (int r = 0; r < 4; r++)
+    for (int m = live; m < le; m += 4)
+      for (int k = 0; k < 6; k++) zero4(rows + (size_t)k * rl + r * le + m);
   for (int ty = 0; ty < d.th; ty++) {
     const float *R = plane + (size_t)4 * ty * rl;
-    /* B^T down the columns: rows[0..6), each a whole split row. */
-    for (int i = 0; i < rl; i += 4) {
-      v128_t in[6], out[6];
-      for (int k = 0; k < 6; k++) in[k] = wasm_v128_load(R + (size_t)k * rl + i);
-      bt6(in, out);
-      for (int k = 0; k < 6; k++) wasm_v128_store(rows + (size_t)k * rl + i, out[k]);
-    }
+    /* B^T down the columns: rows[0..6), each a split row's live blocks. */
+    for (int r = 0; r < 4; r++)
+      for (int m = 0; m < live; m += 4) {
+        int i = r * le + m;
+        v128_t in[6], out[6];
+        for (int k = 0; k < 6; k++) in[k] = wasm_v128_load(R + (size_t)k * rl + i);
+        bt6(in, out);
+        for (int k = 0; k < 6; k++) wasm_v128_store(rows + (size_t)k * rl + i, out[k]);
+      }
     /* B along the rows, 4 tiles at a time. */
     for (int tx = 0; tx < d.tw; tx += 4) {
       const float *P0 = rows + tx;
@@ -209,23 +232,28 @@ static inline void a4(const v128_t z[4], v128_t o[6]) {
  * split cost as much as the transform after it). */
 static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane, float *rows,
                        float *Z, size_t zplane) {
-  int rl = 4 * d.le;
+  /* Only the live blocks: the row pass below reads phases up to tile tw
+   * rounded up to 4, which is live_len(w, 0). */
+  int rl = 4 * d.le, live = live_len(w, 0);
   for (int r = 0; r < 4 * d.th; r++) {
     float *P = plane + (size_t)r * rl;
     if (r >= h) {
-      for (int i = 0; i < rl; i += 4) wasm_v128_store(P + i, wasm_f32x4_splat(0));
+      for (int m = 0; m < live; m += 4)
+        for (int p = 0; p < 4; p++) zero4(P + p * d.le + m);
       continue;
     }
     split_phases(dy + (size_t)r * w, w, d.le, P, 0);
   }
   for (int ty = 0; ty < d.th; ty++) {
     const float *R = plane + (size_t)4 * ty * rl;
-    for (int i = 0; i < rl; i += 4) { /* A down the columns */
-      v128_t in[4], out[6];
-      for (int k = 0; k < 4; k++) in[k] = wasm_v128_load(R + (size_t)k * rl + i);
-      a4(in, out);
-      for (int k = 0; k < 6; k++) wasm_v128_store(rows + (size_t)k * rl + i, out[k]);
-    }
+    for (int p = 0; p < 4; p++) /* A down the columns */
+      for (int m = 0; m < live; m += 4) {
+        int i = p * d.le + m;
+        v128_t in[4], out[6];
+        for (int k = 0; k < 4; k++) in[k] = wasm_v128_load(R + (size_t)k * rl + i);
+        a4(in, out);
+        for (int k = 0; k < 6; k++) wasm_v128_store(rows + (size_t)k * rl + i, out[k]);
+      }
     for (int k = 0; k < 6; k++) { /* A^T along the rows, 4 tiles at a time */
       const float *P0 = rows + (size_t)k * rl;
       float *z = Z + (size_t)6 * k * zplane + (size_t)ty * d.tw;

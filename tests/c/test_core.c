@@ -217,11 +217,12 @@ static void gradcheck_layer(const char *name, fm_layer_kind kind, fm_shape in, i
  * every tap wraps at some edge. */
 static void test_forward_reference(void) {
   /* From 8 input channels up, 3x3 runs through Winograd (winograd.c): odd
-   * and even sides, planes smaller than a tile, rows of 1 to 14 tiles. */
+   * and even sides, planes smaller than a tile, rows of 1 to 14 tiles, split
+   * rows with one and two blocks of zeros past the row (13x15, 14x14). */
   static const int shapes[][4] = {{2, 6, 6, 3},  {3, 5, 7, 3},  {2, 6, 6, 5},   {1, 28, 28, 3},
                                   {4, 7, 7, 3},  {2, 3, 9, 5},  {3, 4, 4, 1},   {2, 1, 1, 3},
                                   {8, 7, 7, 3},  {9, 5, 6, 3},  {16, 28, 28, 3}, {8, 1, 1, 3},
-                                  {8, 2, 3, 3},  {12, 14, 14, 3}, {8, 9, 17, 3}};
+                                  {8, 2, 3, 3},  {12, 14, 14, 3}, {8, 9, 17, 3}, {8, 13, 15, 3}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     fm_shape in = {shapes[s][0], shapes[s][1], shapes[s][2], 0};
     int k = shapes[s][3], B = 3, pad = k / 2, c = in.c, h = in.h, w = in.w;
@@ -295,7 +296,7 @@ static void test_forward_reference(void) {
  * forward test's edge shapes. */
 static void test_backward_reference(void) {
   static const int shapes[][3] = {{8, 7, 7},  {9, 5, 6},  {16, 28, 28}, {8, 1, 1}, {8, 2, 3},
-                                  {12, 14, 14}, {8, 9, 17}, {3, 5, 7},  {10, 3, 3}};
+                                  {12, 14, 14}, {8, 9, 17}, {3, 5, 7},  {10, 3, 3}, {8, 13, 15}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     fm_shape in = {shapes[s][0], shapes[s][1], shapes[s][2], 0};
     int B = 5, c = in.c, h = in.h, w = in.w; /* 5 samples: groups of up to 4, then the rest */
