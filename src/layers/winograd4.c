@@ -290,14 +290,27 @@ static inline void store_row_part(float *row, int x, int w, v128_t v) {
   }
 }
 
-/* The 2x2 max-pool of rows a and b of 4 tiles (o[j]: output column j, lane
- * i: tile tx + i), stored as pooled columns 2 tx .. 2 tx + 7 of row yr (w2
- * wide). Tiles hold whole windows, so nothing crosses a tile. */
-static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, float *yr) {
-  v128_t p0 = wasm_f32x4_pmax(wasm_f32x4_pmax(a[0], a[1]), wasm_f32x4_pmax(b[0], b[1]));
-  v128_t p1 = wasm_f32x4_pmax(wasm_f32x4_pmax(a[2], a[3]), wasm_f32x4_pmax(b[2], b[3]));
-  store_row_part(yr, 2 * tx, w2, wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5));
-  store_row_part(yr, 2 * tx + 4, w2, wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
+/* The 2x2 max-pool of the epilogue's outputs for rows a and b of 4 tiles
+ * (o[j]: output column j, lane i: tile tx + i), stored as pooled columns
+ * 2 tx .. 2 tx + 7 of row yr (w2 wide). Tiles hold whole windows, so
+ * nothing crosses a tile. The epilogue x * scale + shift (then ReLU) is
+ * monotonic in x, in float rounding too: non-decreasing for scale >= 0,
+ * so the largest output is the epilogue of the largest sum, and
+ * non-increasing for scale < 0 (a batch norm's negative gamma), so it is
+ * the epilogue of the smallest. So the window is pooled on the bare sums and
+ * the epilogue applied once per pooled value instead of four times. */
+static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, v128_t scale, v128_t shift,
+                      int relu, int descending, float *yr) {
+  v128_t p[2];
+  for (int h = 0; h < 2; h++) {
+    const v128_t *x = a + 2 * h, *y = b + 2 * h;
+    p[h] = descending ? wasm_f32x4_pmin(wasm_f32x4_pmin(x[0], x[1]), wasm_f32x4_pmin(y[0], y[1]))
+                      : wasm_f32x4_pmax(wasm_f32x4_pmax(x[0], x[1]), wasm_f32x4_pmax(y[0], y[1]));
+    p[h] = ADD(MUL(p[h], scale), shift);
+    if (relu) p[h] = wasm_f32x4_pmax(p[h], wasm_f32x4_splat(0));
+  }
+  store_row_part(yr, 2 * tx, w2, wasm_i32x4_shuffle(p[0], p[1], 0, 4, 1, 5));
+  store_row_part(yr, 2 * tx + 4, w2, wasm_i32x4_shuffle(p[0], p[1], 2, 6, 3, 7));
 }
 
 /* y[co] = (A^T M A) * scale + shift (then ReLU, then with pool the 2x2
@@ -321,11 +334,8 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
         int w2 = w / 2;
         for (int p = 0; p < 2 && 2 * ty + p < h / 2; p++) {
           v128_t o[2][4];
-          for (int r = 0; r < 2; r++) {
-            at6(col[2 * p + r], o[r]);
-            scale_shift_relu(o[r], sc, b, relu);
-          }
-          pool_rows(o[0], o[1], tx, w2, y + (size_t)(2 * ty + p) * w2);
+          for (int r = 0; r < 2; r++) at6(col[2 * p + r], o[r]);
+          pool_rows(o[0], o[1], tx, w2, sc, b, relu, scale < 0, y + (size_t)(2 * ty + p) * w2);
         }
         continue;
       }

@@ -681,12 +681,14 @@ static void test_fused_inference(void) {
   for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
     int side = nets[k].side, B = 7, in = side * side;
     fm_net *net = fm_net_create(nets[k].spec, 1, side, side, 11 + k);
-    /* Batch norms with their own statistics, as after training. */
+    /* Batch norms with their own statistics, as after training; every
+     * third channel's gamma negative (the fused max-pool then pools the
+     * smallest sum: the epilogue reverses the order). */
     for (long i = 0; i < net->nbuffers; i++) net->buffers[i] = (i / 4) % 2 ? 0.5f + frand() * 0.8f : frand() * 0.3f;
     for (int l = 0; l < net->nlayers; l++)
       if (net->layers[l].kind == FM_BATCHNORM)
         for (int c = 0; c < net->layers[l].in.c; c++)
-          net->layers[l].w[c] = 1.0f + frand(), net->layers[l].b[c] = frand() * 0.5f,
+          net->layers[l].w[c] = (c % 3 ? 1.0f : -1.0f) * (1.0f + frand()), net->layers[l].b[c] = frand() * 0.5f,
           net->layers[l].running_var[c] = 0.2f + fabsf(frand());
     fm_net_reserve(net, B, FM_RESERVE_FORWARD);
     fm_net_set_exact(net, 1); /* float32 throughout, as the layers one by one (int16: test_q16.c) */
