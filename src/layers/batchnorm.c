@@ -40,8 +40,13 @@ static void plane_dots(const float *d, const float *xh, int n, double *sd, doubl
   *sd += s, *sdx += t;
 }
 
-void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train) {
+/* max(v, 0) as f32x4.pmax(v, 0) computes it (v < 0 ? 0 : v), so that the
+ * values a fused ReLU leaves are those the ReLU layer's vector loop would. */
+static inline float relu1(float v) { return v < 0 ? 0.0f : v; }
+
+void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train, int relu) {
   int c = L->in.c, hw = L->in.h * L->in.w;
+  v128_t zero = wasm_f32x4_splat(0);
   if (!train) {
     for (int ch = 0; ch < c; ch++) {
       float s = L->w[ch] / sqrtf(L->running_var[ch] + FM_BN_EPS);
@@ -49,7 +54,7 @@ void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int trai
       for (int n = 0; n < B; n++) {
         const float *xp = x + ((size_t)n * c + ch) * hw;
         float *yp = y + ((size_t)n * c + ch) * hw;
-        for (int i = 0; i < hw; i++) yp[i] = xp[i] * s + t;
+        for (int i = 0; i < hw; i++) yp[i] = relu ? relu1(xp[i] * s + t) : xp[i] * s + t;
       }
     }
     return;
@@ -79,11 +84,12 @@ void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int trai
       for (; i + 4 <= hw; i += 4) {
         v128_t h = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xp + i), vm), vi);
         wasm_v128_store(xh + i, h);
-        wasm_v128_store(yp + i, wasm_f32x4_add(wasm_f32x4_mul(vg, h), vb));
+        v128_t v = wasm_f32x4_add(wasm_f32x4_mul(vg, h), vb);
+        wasm_v128_store(yp + i, relu ? wasm_f32x4_pmax(v, zero) : v);
       }
       for (; i < hw; i++) {
         xh[i] = (xp[i] - fmean) * istd;
-        yp[i] = g * xh[i] + be;
+        yp[i] = relu ? relu1(g * xh[i] + be) : g * xh[i] + be;
       }
     }
     double unbiased = count > 1 ? sq / (count - 1) : var;

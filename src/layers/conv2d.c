@@ -126,6 +126,7 @@ typedef struct {
   float *y, *dx;
   fm_wino_epilogue e; /* forward: what follows the sums (the bias, or a fused batch norm + ReLU) */
   int q16;            /* forward: int16 Winograd GEMMs where the layer has them (inference) */
+  int gate;           /* backward: dx zero where x <= 0 (the ReLU before the layer) */
 } conv_job;
 
 static void forward_chunk(void *ctx, int begin, int end, int tid) {
@@ -201,9 +202,9 @@ static void wino_weights_for(fm_layer *L, int train) {
   }
 }
 
-void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train) {
+void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train, int relu) {
   wino_weights_for(L, train);
-  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, 0, 0}, 0};
+  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, relu, 0, NULL}, 0, 0};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
@@ -224,7 +225,7 @@ void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const fl
       shift[c] = L->b[c] * s + (bn->b[c] - bn->running_mean[c] * s);
     }
   }
-  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu, pool}, q16};
+  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu, pool, NULL}, q16, 0};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
@@ -274,6 +275,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
       fm_gemm(K, hw, cout, L->w, 1, K, dyn, hw, 1, dcol, hw, 0);
       col2im(dcol, cin, h, w, k, dxn);
     }
+    if (j->gate) fm_relu_backward(xn, dxn, dxn, cin * hw);
   }
   /* The weight and input gradients through Winograd, several samples at a
    * time; the weight gradient summed over this thread's samples in the
@@ -292,15 +294,16 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
   if (j->dx && wino) {
     for (int n = begin; n < end;) {
       int G = FM_MIN(fm_wino_group(L), end - n);
-      fm_wino_backward_data(L, L->winodx, j->dy + (size_t)n * cout * hw, j->dx + (size_t)n * cin * hw, G, wbuf);
+      fm_wino_backward_data(L, L->winodx, j->dy + (size_t)n * cout * hw, j->gate ? j->x + (size_t)n * cin * hw : NULL,
+                            j->dx + (size_t)n * cin * hw, G, wbuf);
       n += G;
     }
   }
 }
 
-void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B) {
+void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B, int gate) {
   if (dx && fm_wino_dx_applies(L) && L->winodx) fm_wino_weights_dx(L, L->winodx);
-  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0, 0}, 0};
+  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0, 0, NULL}, 0, gate};
   int tasks = FM_MIN(FM_MIN(L->threads, fm_threads()), B);
   fm_parallel_for(B, tasks, backward_chunk, &j);
   for (int t = 1; t < tasks; t++) {

@@ -126,10 +126,10 @@ void fm_layer_forward(fm_layer *L, const float *x, float *y, int B, int train, f
   int n = B * fm_shape_size(L->in);
   switch (L->kind) {
   case FM_DENSE: fm_dense_forward(L, x, y, B); break;
-  case FM_CONV: fm_conv_forward(L, x, y, B, train); break;
+  case FM_CONV: fm_conv_forward(L, x, y, B, train, 0); break;
   case FM_MAXPOOL: fm_maxpool_forward(L, x, y, B); break;
   case FM_RELU: fm_relu_forward(x, y, n); break;
-  case FM_BATCHNORM: fm_batchnorm_forward(L, x, y, B, train); break;
+  case FM_BATCHNORM: fm_batchnorm_forward(L, x, y, B, train, 0); break;
   case FM_DROPOUT: fm_dropout_forward(L, x, y, B, train, rng); break;
   case FM_GAP: fm_gap_forward(L, x, y, B); break;
   case FM_FLATTEN: case FM_SKIP: memcpy(y, x, (size_t)n * sizeof(float)); break;
@@ -142,8 +142,8 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
   int n = B * fm_shape_size(L->in);
   switch (L->kind) {
   case FM_DENSE: fm_dense_backward(L, x, dy, dx, B); break;
-  case FM_CONV: fm_conv_backward(L, x, dy, dx, B); break;
-  case FM_MAXPOOL: if (dx) fm_maxpool_backward(L, x, y, dy, dx, B); break;
+  case FM_CONV: fm_conv_backward(L, x, dy, dx, B, 0); break;
+  case FM_MAXPOOL: if (dx) fm_maxpool_backward(L, x, y, dy, dx, B, 0); break;
   case FM_RELU: if (dx) fm_relu_backward(y, dy, dx, n); break;
   case FM_BATCHNORM: fm_batchnorm_backward(L, dy, dx, B); break;
   case FM_DROPOUT: if (dx) fm_dropout_backward(L, dy, dx, B); break;
@@ -151,4 +151,19 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
   case FM_FLATTEN: if (dx) memcpy(dx, dy, (size_t)n * sizeof(float)); break;
   case FM_SKIP: case FM_ADD: break; /* the shortcut's gradient: network.c */
   }
+}
+
+int fm_layer_relu_after(const fm_layer *L) { return L->kind == FM_CONV || L->kind == FM_BATCHNORM; }
+
+void fm_layer_forward_relu(fm_layer *L, const float *x, float *y, int B, int train) {
+  if (L->kind == FM_CONV) fm_conv_forward(L, x, y, B, train, 1);
+  else fm_batchnorm_forward(L, x, y, B, train, 1);
+}
+
+int fm_layer_gates_relu(const fm_layer *L) { return L->kind == FM_CONV || L->kind == FM_MAXPOOL; }
+
+void fm_layer_backward_gated(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
+                             int B) {
+  if (L->kind == FM_CONV) fm_conv_backward(L, x, dy, dx, B, 1);
+  else if (dx) fm_maxpool_backward(L, x, y, dy, dx, B, 1);
 }

@@ -102,6 +102,18 @@ void fm_layer_forward(fm_layer *L, const float *x, float *y, int B, int train, f
 void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
                        int B);
 
+/* A ReLU folded into its neighbours while training (network.c): the layer
+ * before it writes the ReLU's output itself (convolution, batch norm:
+ * fm_layer_forward_relu), and the layer after it returns the gradient of the
+ * ReLU's input, zero where its own input x, the ReLU's output, is not above
+ * zero (convolution, max-pool: fm_layer_backward_gated). The same numbers
+ * as the three layers one by one; two passes over the activations fewer. */
+int fm_layer_relu_after(const fm_layer *L);
+void fm_layer_forward_relu(fm_layer *L, const float *x, float *y, int B, int train);
+int fm_layer_gates_relu(const fm_layer *L);
+void fm_layer_backward_gated(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
+                             int B);
+
 /* Per-kind functions (one file each). */
 void fm_dense_forward(fm_layer *L, const float *x, float *y, int B);
 void fm_dense_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
@@ -112,7 +124,7 @@ int fm_dense_q16_applies(const fm_layer *L);
 size_t fm_dense_q16_size(const fm_layer *L);   /* int16 of packed weights */
 size_t fm_dense_q16_scales(const fm_layer *L); /* floats of their scales */
 size_t fm_dense_q16_scratch(const fm_layer *L); /* floats per thread */
-void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train);
+void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train, int relu);
 /* Inference through the convolution and, in the same pass, the batch norm
  * after it (bn, or NULL), a ReLU (relu != 0) and a 2x2 max-pool (pool != 0,
  * only where fm_conv_infer_pools(L): y is then [B, cout, h/2, w/2]): what
@@ -121,7 +133,8 @@ void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train);
 int fm_conv_infer_pools(const fm_layer *L);
 void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const float *x, float *y,
                    int B, int q16);
-void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B);
+/* With gate, dx is zero wherever x <= 0 (fm_layer_backward_gated). */
+void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B, int gate);
 /* A first convolution (one input channel, 3x3) at inference in int16
  * (conv1_q16.c): weights packed as fm_q16_pack_a packs [cout x 9] and their scales, made by
  * fm_conv1_q16_weights, per-thread scratch of fm_conv1_q16_scratch floats,
@@ -136,14 +149,14 @@ void fm_conv1_q16_weights(const fm_layer *L, int16_t *wq, float *wqs);
 void fm_conv1_q16(const fm_layer *L, const float *scale, const float *shift, int relu, const float *x, float *y,
                   float *scratch);
 void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B);
-void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
-                         int B);
+void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx, int B,
+                         int gate);
 void fm_relu_forward(const float *x, float *y, int n);
 void fm_relu_backward(const float *y, const float *dy, float *dx, int n);
 /* Batch norm's epsilon (PyTorch's default): batchnorm.c and, for its
  * inference-time gradient, saliency.c. */
 #define FM_BN_EPS 1e-5f
-void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train);
+void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train, int relu);
 void fm_batchnorm_backward(fm_layer *L, const float *dy, float *dx, int B);
 void fm_dropout_forward(fm_layer *L, const float *x, float *y, int B, int train, fm_rng *rng);
 void fm_dropout_backward(fm_layer *L, const float *dy, float *dx, int B);

@@ -45,9 +45,12 @@ void fm_maxpool_forward(fm_layer *L, const float *x, float *y, int B) {
 /* The gradient goes to the input that was the maximum: the first of the
  * window equal to the output (PyTorch keeps the first maximum too), or the
  * last one when none is (a NaN). Recomputed from x and y rather than stored
- * during the forward pass: no index buffer, and inference pays nothing. */
-void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx,
-                         int B) {
+ * during the forward pass: no index buffer, and inference pays nothing.
+ * With gate (x is a ReLU's output), the gradient of that ReLU's input: the
+ * maximum passes it only where it is above zero, which is where the ReLU
+ * does (the input that gets it equals the maximum). */
+void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const float *dy, float *dx, int B,
+                         int gate) {
   int c = L->in.c, w = L->in.w, hw = L->in.h * w, oh = L->out.h, ow = L->out.w;
   /* Even sizes: the windows tile the plane and each writes all four of its
    * inputs. Odd sizes leave a row or column no window reads: zero first. */
@@ -70,6 +73,7 @@ void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const floa
           v128_t a0 = wasm_v128_load(r0 + 2 * ox), a1 = wasm_v128_load(r0 + 2 * ox + 4);
           v128_t b0 = wasm_v128_load(r1 + 2 * ox), b1 = wasm_v128_load(r1 + 2 * ox + 4);
           v128_t mv = wasm_v128_load(m + ox), dv = wasm_v128_load(d + ox);
+          if (gate) dv = wasm_v128_and(dv, wasm_f32x4_gt(mv, wasm_f32x4_splat(0)));
           v128_t k0 = wasm_f32x4_eq(wasm_i32x4_shuffle(a0, a1, 0, 2, 4, 6), mv);
           v128_t k1 = wasm_v128_andnot(wasm_f32x4_eq(wasm_i32x4_shuffle(a0, a1, 1, 3, 5, 7), mv), k0);
           v128_t seen = wasm_v128_or(k0, k1);
@@ -93,7 +97,7 @@ void fm_maxpool_backward(fm_layer *L, const float *x, const float *y, const floa
           if (v[t] == m[ox]) best = t;
         for (int t = 0; t < 4; t++)
           if (tiled) *in[t] = 0;
-        *in[best] = d[ox];
+        *in[best] = gate && !(m[ox] > 0) ? 0 : d[ox];
       }
     }
   }

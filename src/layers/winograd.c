@@ -277,14 +277,20 @@ void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, fl
 
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch) {
-  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0, 0}, 0);
+  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0, 0, NULL}, 0);
 }
 
-void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
-                           float *scratch) {
-  fm_wino_epilogue none = {NULL, NULL, 0, 0};
-  if (tile4(L)) fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, none, dy, dx, G, scratch);
-  else wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
+void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, const float *gate, float *dx,
+                           int G, float *scratch) {
+  if (tile4(L)) {
+    /* F(4x4)'s output transform gates the rows as it stores them. */
+    fm_wino_epilogue e = {NULL, NULL, 0, 0, gate};
+    fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, e, dy, dx, G, scratch);
+    return;
+  }
+  fm_wino_epilogue none = {NULL, NULL, 0, 0, NULL};
+  wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
+  if (gate) fm_relu_backward(gate, dx, dx, G * L->in.c * L->in.h * L->in.w);
 }
 
 int fm_wino_dw_applies(const fm_layer *L) {

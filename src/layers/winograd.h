@@ -51,10 +51,13 @@ static inline void fm_wino_split_plane(const float *x, int h, int w, int rows, i
  * + shift[co] (scale NULL: 1; shift NULL: 0), then max(y, 0) when relu, then
  * (pool, F(4x4) layers only: fm_wino_pools) the 2x2 max-pool, so y is
  * [cout, h/2, w/2]. So inference runs a convolution, the batch norm, ReLU
- * and max-pool after it in one pass (fm_conv_infer). */
+ * and max-pool after it in one pass (fm_conv_infer). With gate (F(4x4), no
+ * pool), y is zero wherever gate, an array laid out as y, is not above zero:
+ * the input gradient through the ReLU before the layer (fm_conv_backward). */
 typedef struct {
   const float *scale, *shift;
   int relu, pool;
+  const float *gate;
 } fm_wino_epilogue;
 
 /* A layer's transformed weights in int16 for inference (gemm_q16.h): per
@@ -109,9 +112,11 @@ void fm_wino_q16_weights(const fm_layer *L, const float *U, int16_t *wq, float *
  * floats): the kernels turned by 180 degrees, channels swapped. */
 void fm_wino_weights_dx(const fm_layer *L, float *Ut);
 /* dx [G, cin, h, w] = the gradient of the forward pass's input for dy
- * [G, cout, h, w], G samples as in fm_wino_forward, the same scratch. */
-void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, float *dx, int G,
-                           float *scratch);
+ * [G, cout, h, w], G samples as in fm_wino_forward, the same scratch; with
+ * gate (the forward pass's input x, a ReLU's output), zero where gate <= 0:
+ * the gradient of that ReLU's input. */
+void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, const float *gate, float *dx,
+                           int G, float *scratch);
 
 /* F(4x4, 3x3) itself (winograd4.c), for winograd.c: the same contracts,
  * with 36 transformed positions instead of 16; fm_wino4_conv is the forward

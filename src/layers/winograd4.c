@@ -276,6 +276,17 @@ static inline void scale_shift_relu(v128_t o[4], v128_t scale, v128_t shift, int
   }
 }
 
+/* The 4 floats at row[x..x+4), zero past w (w >= 4): from the row's last 4
+ * values at its end, so nothing past the row is read. */
+static inline v128_t load_row_part(const float *row, int x, int w) {
+  if (x + 4 <= w) return wasm_v128_load(row + x);
+  v128_t last = wasm_v128_load(row + w - 4), z = wasm_f32x4_splat(0);
+  int n = w - x; /* 1, 2 or 3 */
+  return n == 1 ? wasm_i32x4_shuffle(last, z, 3, 4, 4, 4)
+       : n == 2 ? wasm_i32x4_shuffle(last, z, 2, 3, 4, 4)
+                : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
+}
+
 /* Stores the 4 floats of v at row[x..x+4), the part left of w only. */
 static inline void store_row_part(float *row, int x, int w, v128_t v) {
   if (x + 4 <= w) {
@@ -315,9 +326,10 @@ static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, v128
 
 /* y[co] = (A^T M A) * scale + shift (then ReLU, then with pool the 2x2
  * max-pool into y [h/2, w/2]), 4 tiles of a tile row at a time. A scale of 1
- * leaves every value exactly as it is. */
+ * leaves every value exactly as it is. With gate (a plane as y, no pool),
+ * zero wherever gate <= 0, as fm_relu_backward(gate, y, y) would make it. */
 static void output_tiles(const float *M, size_t mplane, float scale, float shift, int relu,
-                         int pool, int h, int w, wino_dims d, float *y) {
+                         int pool, const float *gate, int h, int w, wino_dims d, float *y) {
   v128_t b = wasm_f32x4_splat(shift), sc = wasm_f32x4_splat(scale);
   for (int ty = 0; ty < d.th; ty++) {
     int rows_in = FM_MIN(4, h - 4 * ty);
@@ -349,6 +361,11 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
         v128_t out[4] = {wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7),
                          wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7)};
         float *yr = y + (size_t)(4 * ty + k) * w;
+        if (gate) {
+          const float *gr = gate + (size_t)(4 * ty + k) * w;
+          for (int i = 0; i < 4; i++)
+            out[i] = wasm_v128_and(out[i], wasm_f32x4_gt(load_row_part(gr, 4 * (tx + i), w), wasm_f32x4_splat(0)));
+        }
         for (int i = 0; i < 4; i++) store_row_part(yr, 4 * (tx + i), w, out[i]);
       }
     }
@@ -398,7 +415,8 @@ void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_win
   for (int g = 0; g < G; g++)
     for (int co = 0; co < cout; co++)
       output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, e.scale ? e.scale[co] : 1.0f,
-                   e.shift ? e.shift[co] : 0.0f, e.relu, e.pool, h, w, d, y + ((size_t)g * cout + co) * ohw);
+                   e.shift ? e.shift[co] : 0.0f, e.relu, e.pool,
+                   e.gate ? e.gate + ((size_t)g * cout + co) * ohw : NULL, h, w, d, y + ((size_t)g * cout + co) * ohw);
 }
 
 size_t fm_wino4_q16_size(int cin, int cout) { return (size_t)36 * fm_q16_a_size(cout, cin); }

@@ -188,8 +188,22 @@ static void forward_layer(fm_net *net, int i, int B, int train) {
     fm_layer_forward(L, net->acts[i], net->acts[i + 1], B, train, &net->dropout_rng);
 }
 
+/* Whether layer i + 1 is a ReLU that layer i applies itself (the ReLU's
+ * input, acts[i + 1], is then never written: the ReLU's backward pass reads
+ * only its output, and nothing else reads that buffer). */
+static int relu_folded_forward(const fm_net *net, int i) {
+  return i + 1 < net->nlayers && net->layers[i + 1].kind == FM_RELU && fm_layer_relu_after(&net->layers[i]);
+}
+
 float *fm_net_forward(fm_net *net, int B, int train) {
-  for (int i = 0; i < net->nlayers; i++) forward_layer(net, i, B, train);
+  for (int i = 0; i < net->nlayers; i++) {
+    if (relu_folded_forward(net, i)) {
+      fm_layer_forward_relu(&net->layers[i], net->acts[i], net->acts[i + 2], B, train);
+      i++;
+    } else {
+      forward_layer(net, i, B, train);
+    }
+  }
   return net->acts[net->nlayers];
 }
 
@@ -219,6 +233,13 @@ void fm_net_backward(fm_net *net, int B) {
       /* The block's gradient plus the shortcut's: the add's output gradient,
        * which no layer has overwritten since (each writes only its own dx). */
       if (i > 0) add_arrays(net->dacts[i + 1], net->dacts[L->link + 1], net->dacts[i], n);
+    } else if (i > 0 && net->layers[i - 1].kind == FM_RELU && fm_layer_gates_relu(L)) {
+      /* The ReLU before this layer folded into its input gradient, written
+       * straight to the ReLU's input gradient (the ReLU's output gradient,
+       * dacts[i], is then never written; only the ReLU read it). */
+      fm_layer_backward_gated(L, net->acts[i], net->acts[i + 1], net->dacts[i + 1],
+                              i > 1 ? net->dacts[i - 1] : NULL, B);
+      i--;
     } else {
       fm_layer_backward(L, net->acts[i], net->acts[i + 1], net->dacts[i + 1],
                         i > 0 ? net->dacts[i] : NULL, B);

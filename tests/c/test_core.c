@@ -892,6 +892,65 @@ static void test_threads(void) {
   report(!memcmp(probs[0], probs[1], sizeof probs[0]), "2 threads match 1 thread (int16 inference, bit for bit)", "");
 }
 
+/* Training folds each ReLU into its neighbours (fm_net_forward /
+ * fm_net_backward): the layer before writes the ReLU's output, the layer
+ * after gates its input gradient. The logits and every parameter gradient
+ * must be those of the layers run one by one, bit for bit, through each way
+ * a gradient gets gated: F(4x4) Winograd (14x14, 7x7), F(2x2) (4x4 planes),
+ * im2col (5x5 and few input channels), max-pools of even, odd and narrow
+ * planes, batch norm before the ReLU, and a ReLU as the first layer (its
+ * input needs no gradient). */
+static void test_relu_folding(void) {
+  static const struct { const char *spec; int side; } nets[] = {
+    {"conv3x3:8,relu,conv3x3:8,bn,relu,maxpool2,conv3x3:8,relu,conv3x3:8,relu,flatten,dense:10", 14},
+    {"conv3x3:8,relu,maxpool2,conv3x3:8,relu,conv3x3:8,relu,maxpool2,flatten,dense:10", 9},
+    {"relu,conv5x5:4,relu,conv3x3:8,bn,relu,flatten,dense:10", 6}};
+  for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
+    int B = 5, side = nets[k].side, in = side * side;
+    fm_net *net = fm_net_create(nets[k].spec, 1, side, side, 21 + k);
+    fm_net_reserve(net, B, FM_RESERVE_TRAIN);
+    float *x = malloc(sizeof(float) * B * in), *logits = malloc(sizeof(float) * B * 10);
+    float *grads = malloc(sizeof(float) * net->nparams);
+    for (int i = 0; i < B * in; i++) x[i] = frand();
+    uint8_t labels[5] = {1, 7, 3, 3, 0};
+    for (int pass = 0; pass < 2; pass++) {
+      /* pass 0: the layers one by one; pass 1: the network's folded passes */
+      memcpy(net->acts[0], x, sizeof(float) * B * in);
+      memset(net->grads, 0, sizeof(float) * net->nparams);
+      const float *out;
+      if (pass) {
+        out = fm_net_forward(net, B, 1);
+      } else {
+        for (int l = 0; l < net->nlayers; l++)
+          fm_layer_forward(&net->layers[l], net->acts[l], net->acts[l + 1], B, 1, &net->dropout_rng);
+        out = net->acts[net->nlayers];
+      }
+      fm_softmax_xent(out, labels, B, 10, 0, net->probs, net->dacts[net->nlayers], NULL);
+      if (pass) {
+        fm_net_backward(net, B);
+      } else {
+        for (int l = net->nlayers - 1; l >= 0; l--)
+          fm_layer_backward(&net->layers[l], net->acts[l], net->acts[l + 1], net->dacts[l + 1],
+                            l > 0 ? net->dacts[l] : NULL, B);
+      }
+      if (!pass) {
+        memcpy(logits, out, sizeof(float) * B * 10);
+        memcpy(grads, net->grads, sizeof(float) * net->nparams);
+      }
+    }
+    int same_logits = !memcmp(logits, net->acts[net->nlayers], sizeof(float) * B * 10);
+    long differ = 0;
+    for (long i = 0; i < net->nparams; i++) differ += grads[i] != net->grads[i];
+    char name[128], why[64];
+    snprintf(name, sizeof name, "ReLU folded into its neighbours = layers one by one (%.60s)", nets[k].spec);
+    snprintf(why, sizeof why, "logits %s, %ld of %ld gradients differ", same_logits ? "same" : "DIFFER", differ,
+             net->nparams);
+    report(same_logits && !differ, name, why);
+    free(x), free(logits), free(grads);
+    fm_net_free(net);
+  }
+}
+
 int main(void) {
   fm_rng_seed(&g_rng, 12345, 99);
   test_gemm();
@@ -912,6 +971,7 @@ int main(void) {
   gradcheck_net("conv3x3:4,skip,conv3x3:4,bn,skip,conv3x3:4,add,conv1x1:4,add,gap,flatten,dense:10", 6, 1);
   gradcheck_net("flatten,dense:12,skip,dense:12,bn,skip,dense:12,add,add,dense:10", 5, 1);
   gradcheck_net("skip,conv3x3:1,bn,add,flatten,dense:10", 6, 1);
+  test_relu_folding();
   test_optim();
   test_augment_photo();
   test_jitter();
