@@ -132,7 +132,9 @@ void fm_layer_forward(fm_layer *L, const float *x, float *y, int B, int train, f
   case FM_BATCHNORM: fm_batchnorm_forward(L, x, y, B, train, 0); break;
   case FM_DROPOUT: fm_dropout_forward(L, x, y, B, train, rng); break;
   case FM_GAP: fm_gap_forward(L, x, y, B); break;
-  case FM_FLATTEN: case FM_SKIP: memcpy(y, x, (size_t)n * sizeof(float)); break;
+  case FM_FLATTEN: case FM_SKIP: /* a network's flatten works in place (network.c) */
+    if (y != x) memcpy(y, x, (size_t)n * sizeof(float));
+    break;
   case FM_ADD: break; /* needs the skip's input: network.c */
   }
 }
@@ -148,7 +150,7 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
   case FM_BATCHNORM: fm_batchnorm_backward(L, dy, dx, B); break;
   case FM_DROPOUT: if (dx) fm_dropout_backward(L, dy, dx, B); break;
   case FM_GAP: if (dx) fm_gap_backward(L, dy, dx, B); break;
-  case FM_FLATTEN: if (dx) memcpy(dx, dy, (size_t)n * sizeof(float)); break;
+  case FM_FLATTEN: if (dx && dx != dy) memcpy(dx, dy, (size_t)n * sizeof(float)); break;
   case FM_SKIP: case FM_ADD: break; /* the shortcut's gradient: network.c */
   }
 }
