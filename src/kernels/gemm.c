@@ -89,7 +89,28 @@ static void pack_a(int mc, int kc, const float *A, ptrdiff_t rsa, ptrdiff_t csa,
   for (int i = 0; i < mc; i += FM_GEMM_MR) {
     int mr = FM_MIN(FM_GEMM_MR, mc - i);
     const float *a = A + i * rsa;
-    if (mr == FM_GEMM_MR) {
+    if (mr == FM_GEMM_MR && csa == 1) {
+      /* Rows contiguous along k (the Winograd weights, the weight
+       * gradient's transformed output gradient, a dense layer's inputs): 4
+       * k of the 4 rows per step, transposed in registers, instead of 16
+       * single loads and stores. */
+      int k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        v128_t r0 = wasm_v128_load(a + k), r1 = wasm_v128_load(a + rsa + k);
+        v128_t r2 = wasm_v128_load(a + 2 * rsa + k), r3 = wasm_v128_load(a + 3 * rsa + k);
+        v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+        v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+        wasm_v128_store(pa, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+        wasm_v128_store(pa + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+        wasm_v128_store(pa + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+        wasm_v128_store(pa + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+        pa += 4 * FM_GEMM_MR;
+      }
+      for (; k < kc; k++) {
+        pa[0] = a[k], pa[1] = a[rsa + k], pa[2] = a[2 * rsa + k], pa[3] = a[3 * rsa + k];
+        pa += FM_GEMM_MR;
+      }
+    } else if (mr == FM_GEMM_MR) {
       for (int k = 0; k < kc; k++) {
         const float *ak = a + k * csa;
         pa[0] = ak[0];
