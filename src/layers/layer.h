@@ -107,7 +107,10 @@ void fm_layer_backward(fm_layer *L, const float *x, const float *y, const float 
  * fm_layer_forward_relu), and the layer after it returns the gradient of the
  * ReLU's input, zero where its own input x, the ReLU's output, is not above
  * zero (convolution, max-pool: fm_layer_backward_gated). The same numbers
- * as the three layers one by one; two passes over the activations fewer. */
+ * as the three layers one by one, bit for bit (but for an im2col
+ * convolution summing more than 256 products per output, whose bias is then
+ * added after its blocks of sums instead of before them); two passes over
+ * the activations fewer. */
 int fm_layer_relu_after(const fm_layer *L);
 void fm_layer_forward_relu(fm_layer *L, const float *x, float *y, int B, int train);
 int fm_layer_gates_relu(const fm_layer *L);

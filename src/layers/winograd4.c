@@ -95,17 +95,17 @@ static inline v128_t shifted(const float *x, int w, int k, int shift) {
                 : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
 }
 
-/* How many m of a split row's phases can hold a value of a w-wide row
- * (P[r * le + m] = x[4m + r - shift] is zero for every phase r once 4m -
- * shift >= w), rounded up to whole vectors: 8 of the 12 for 28-wide rows, 4
- * of the 8 for 14- and 7-wide ones. The rest of each phase, its "dead"
- * blocks, is zeros that the splits and the column passes skip. */
 /* Zeros stored 4 at a time. The loops that call it step across rows or
  * phases innermost, never along contiguous memory: a contiguous loop of
  * zero stores is what clang turns into a call to libc's memset, which costs
  * more than these few stores in wasm. */
 static inline void zero4(float *p) { wasm_v128_store(p, wasm_f32x4_splat(0)); }
 
+/* How many m of a split row's phases can hold a value of a w-wide row
+ * (P[r * le + m] = x[4m + r - shift] is zero for every phase r once 4m -
+ * shift >= w), rounded up to whole vectors: 8 of the 12 for 28-wide rows, 4
+ * of the 8 for 14- and 7-wide ones. The rest of each phase, its "dead"
+ * blocks, is zeros that the splits and the column passes skip. */
 static inline int live_len(int w, int shift) { return ((w + shift + 3) / 4 + 3) / 4 * 4; }
 
 /* One row x[0..w) into its 4 column phases after shift zeros of padding on
@@ -277,11 +277,13 @@ static inline void scale_shift_relu(v128_t o[4], v128_t scale, v128_t shift, int
 }
 
 /* The 4 floats at row[x..x+4), zero past w (w >= 4): from the row's last 4
- * values at its end, so nothing past the row is read. */
+ * values at its end, so nothing past the row is read. (For x >= w, a tile
+ * past the row's end, whose values store_row_part leaves unstored, they
+ * are whatever the last shuffle gives.) */
 static inline v128_t load_row_part(const float *row, int x, int w) {
   if (x + 4 <= w) return wasm_v128_load(row + x);
   v128_t last = wasm_v128_load(row + w - 4), z = wasm_f32x4_splat(0);
-  int n = w - x; /* 1, 2 or 3 */
+  int n = w - x; /* 1, 2 or 3 inside the row */
   return n == 1 ? wasm_i32x4_shuffle(last, z, 3, 4, 4, 4)
        : n == 2 ? wasm_i32x4_shuffle(last, z, 2, 3, 4, 4)
                 : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
