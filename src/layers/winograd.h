@@ -28,6 +28,12 @@ static inline fm_wino_dims fm_wino_dims_of(int h, int w, int G, int m) {
   return d;
 }
 
+/* Zeros stored 4 at a time. Its callers' loops step across rows or phases
+ * innermost, never along contiguous memory: a contiguous loop of zero
+ * stores is what clang turns into a call to libc's memset, which costs more
+ * than these few stores in wasm. */
+static inline void fm_wino_zero4(float *p) { wasm_v128_store(p, wasm_f32x4_splat(0)); }
+
 /* The zero-padded input plane as split rows: row r of `rows` (rl floats
  * each) holds input row r - 1 as split() lays it out (its column phases, le
  * floats each), zero above and below the plane. Shared by both tile sizes,
@@ -38,10 +44,8 @@ static inline void fm_wino_split_plane(const float *x, int h, int w, int rows, i
     float *P = plane + (size_t)r * rl;
     int y = r - 1;
     if (y < 0 || y >= h) {
-      /* Across the phases innermost (rl / le of them, le floats apart):
-       * as one contiguous loop clang makes this a call to memset. */
-      for (int m = 0; m < le; m += 4)
-        for (int p = 0; p < rl; p += le) wasm_v128_store(P + p + m, wasm_f32x4_splat(0));
+      for (int m = 0; m < le; m += 4) /* across the phases (rl / le of them) innermost */
+        for (int p = 0; p < rl; p += le) fm_wino_zero4(P + p + m);
     } else
       split(x + (size_t)y * w, w, le, P);
   }

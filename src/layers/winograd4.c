@@ -95,12 +95,6 @@ static inline v128_t shifted(const float *x, int w, int k, int shift) {
                 : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
 }
 
-/* Zeros stored 4 at a time. The loops that call it step across rows or
- * phases innermost, never along contiguous memory: a contiguous loop of
- * zero stores is what clang turns into a call to libc's memset, which costs
- * more than these few stores in wasm. */
-static inline void zero4(float *p) { wasm_v128_store(p, wasm_f32x4_splat(0)); }
-
 /* How many m of a split row's phases can hold a value of a w-wide row
  * (P[r * le + m] = x[4m + r - shift] is zero for every phase r once 4m -
  * shift >= w), rounded up to whole vectors: 8 of the 12 for 28-wide rows, 4
@@ -172,7 +166,7 @@ static inline __attribute__((always_inline)) void input_tiles_le(const float *x,
    * here and the column pass below leaves them alone. */
   for (int r = 0; r < 4; r++)
     for (int m = live; m < le; m += 4)
-      for (int k = 0; k < 6; k++) zero4(rows + (size_t)k * rl + r * le + m);
+      for (int k = 0; k < 6; k++) fm_wino_zero4(rows + (size_t)k * rl + r * le + m);
   for (int ty = 0; ty < d.th; ty++) {
     const float *R = plane + (size_t)4 * ty * rl;
     /* B^T down the columns: rows[0..6), each a split row's live blocks. */
@@ -239,7 +233,7 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
     float *P = plane + (size_t)r * rl;
     if (r >= h) {
       for (int m = 0; m < live; m += 4)
-        for (int p = 0; p < 4; p++) zero4(P + p * d.le + m);
+        for (int p = 0; p < 4; p++) fm_wino_zero4(P + p * d.le + m);
       continue;
     }
     split_phases(dy + (size_t)r * w, w, d.le, P, 0);
@@ -268,25 +262,10 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
   }
 }
 
-/* The epilogue on 4 output columns: o * scale + shift, then ReLU. */
-static inline void scale_shift_relu(v128_t o[4], v128_t scale, v128_t shift, int relu) {
-  for (int j = 0; j < 4; j++) {
-    o[j] = ADD(MUL(o[j], scale), shift);
-    if (relu) o[j] = wasm_f32x4_pmax(o[j], wasm_f32x4_splat(0));
-  }
-}
-
-/* The 4 floats at row[x..x+4), zero past w (w >= 4): from the row's last 4
- * values at its end, so nothing past the row is read. (For x >= w, a tile
- * past the row's end, whose values store_row_part leaves unstored, they
- * are whatever the last shuffle gives.) */
-static inline v128_t load_row_part(const float *row, int x, int w) {
-  if (x + 4 <= w) return wasm_v128_load(row + x);
-  v128_t last = wasm_v128_load(row + w - 4), z = wasm_f32x4_splat(0);
-  int n = w - x; /* 1, 2 or 3 inside the row */
-  return n == 1 ? wasm_i32x4_shuffle(last, z, 3, 4, 4, 4)
-       : n == 2 ? wasm_i32x4_shuffle(last, z, 2, 3, 4, 4)
-                : wasm_i32x4_shuffle(last, z, 1, 2, 3, 4);
+/* The epilogue: v * scale + shift, then ReLU. */
+static inline v128_t epilogue(v128_t v, v128_t scale, v128_t shift, int relu) {
+  v = ADD(MUL(v, scale), shift);
+  return relu ? wasm_f32x4_pmax(v, wasm_f32x4_splat(0)) : v;
 }
 
 /* Stores the 4 floats of v at row[x..x+4), the part left of w only. */
@@ -319,8 +298,7 @@ static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, v128
     const v128_t *x = a + 2 * h, *y = b + 2 * h;
     p[h] = descending ? wasm_f32x4_pmin(wasm_f32x4_pmin(x[0], x[1]), wasm_f32x4_pmin(y[0], y[1]))
                       : wasm_f32x4_pmax(wasm_f32x4_pmax(x[0], x[1]), wasm_f32x4_pmax(y[0], y[1]));
-    p[h] = ADD(MUL(p[h], scale), shift);
-    if (relu) p[h] = wasm_f32x4_pmax(p[h], wasm_f32x4_splat(0));
+    p[h] = epilogue(p[h], scale, shift, relu);
   }
   store_row_part(yr, 2 * tx, w2, wasm_i32x4_shuffle(p[0], p[1], 0, 4, 1, 5));
   store_row_part(yr, 2 * tx + 4, w2, wasm_i32x4_shuffle(p[0], p[1], 2, 6, 3, 7));
@@ -356,7 +334,7 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
       for (int k = 0; k < rows_in; k++) {
         v128_t o[4]; /* A along the row: o[j] = output column j of the 4 tiles */
         at6(col[k], o);
-        scale_shift_relu(o, sc, b, relu);
+        for (int j = 0; j < 4; j++) o[j] = epilogue(o[j], sc, b, relu);
         /* Transpose: lane i of o[0..3] is tile tx + i's 4 outputs. */
         v128_t t0 = wasm_i32x4_shuffle(o[0], o[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(o[0], o[1], 2, 6, 3, 7);
         v128_t t2 = wasm_i32x4_shuffle(o[2], o[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(o[2], o[3], 2, 6, 3, 7);
@@ -366,7 +344,7 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
         if (gate) {
           const float *gr = gate + (size_t)(4 * ty + k) * w;
           for (int i = 0; i < 4; i++)
-            out[i] = wasm_v128_and(out[i], wasm_f32x4_gt(load_row_part(gr, 4 * (tx + i), w), wasm_f32x4_splat(0)));
+            out[i] = wasm_v128_and(out[i], wasm_f32x4_gt(shifted(gr, w, tx + i, 0), wasm_f32x4_splat(0)));
         }
         for (int i = 0; i < 4; i++) store_row_part(yr, 4 * (tx + i), w, out[i]);
       }
