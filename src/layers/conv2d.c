@@ -204,7 +204,7 @@ static void wino_weights_for(fm_layer *L, int train) {
 
 void fm_conv_forward(fm_layer *L, const float *x, float *y, int B, int train, int relu) {
   wino_weights_for(L, train);
-  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, relu, 0, NULL}, 0, 0};
+  conv_job j = {L, x, NULL, y, NULL, {NULL, L->b, relu, 0}, 0, 0};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
@@ -225,7 +225,7 @@ void fm_conv_infer(fm_layer *L, const fm_layer *bn, int relu, int pool, const fl
       shift[c] = L->b[c] * s + (bn->b[c] - bn->running_mean[c] * s);
     }
   }
-  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu, pool, NULL}, q16, 0};
+  conv_job j = {L, x, NULL, y, NULL, {scale, shift, relu, pool}, q16, 0};
   fm_parallel_for(B, L->threads, forward_chunk, &j);
 }
 
@@ -279,19 +279,22 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
   }
   /* The weight and input gradients through Winograd, several samples at a
    * time; the weight gradient summed over this thread's samples in the
-   * transformed domain, then brought back once. */
+   * transformed domain, then brought back once. Where both run on F(4x4),
+   * one transform of dy serves both. */
   float *wbuf = L->wbuf ? L->wbuf + (size_t)tid * fm_wino_scratch(L) : NULL;
   if (wino_dw) {
     float *dU = L->wdu + (size_t)tid * fm_wino_du_size(L);
     memset(dU, 0, fm_wino_du_size(L) * sizeof(float));
     for (int n = begin; n < end;) {
       int G = FM_MIN(fm_wino_group(L), end - n);
-      fm_wino_grad_u(L, j->x + (size_t)n * cin * hw, j->dy + (size_t)n * cout * hw, dU, G, wbuf);
+      const float *xn = j->x + (size_t)n * cin * hw;
+      fm_wino_backward(L, L->winodx, xn, j->dy + (size_t)n * cout * hw, j->gate ? xn : NULL, dU,
+                       j->dx && wino ? j->dx + (size_t)n * cin * hw : NULL, G, wbuf);
       n += G;
     }
     fm_wino_grad_weights(L, dU, dw);
   }
-  if (j->dx && wino) {
+  if (j->dx && wino && !wino_dw) {
     for (int n = begin; n < end;) {
       int G = FM_MIN(fm_wino_group(L), end - n);
       fm_wino_backward_data(L, L->winodx, j->dy + (size_t)n * cout * hw, j->gate ? j->x + (size_t)n * cin * hw : NULL,
@@ -303,7 +306,7 @@ static void backward_chunk(void *ctx, int begin, int end, int tid) {
 
 void fm_conv_backward(fm_layer *L, const float *x, const float *dy, float *dx, int B, int gate) {
   if (dx && fm_wino_dx_applies(L) && L->winodx) fm_wino_weights_dx(L, L->winodx);
-  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0, 0, NULL}, 0, gate};
+  conv_job j = {L, x, dy, NULL, dx, {NULL, NULL, 0, 0}, 0, gate};
   int tasks = FM_MIN(FM_MIN(L->threads, fm_threads()), B);
   fm_parallel_for(B, tasks, backward_chunk, &j);
   for (int t = 1; t < tasks; t++) {

@@ -230,19 +230,19 @@ size_t fm_wino_weights_size(const fm_layer *L) {
 }
 
 /* Every kernel through F(2x2)'s or F(4x4)'s weight transform: as they are
- * (U [xi][cout][cin]), or for the input gradient turned by 180 degrees with
- * the channels swapped (Ut [xi][cin][cout]). */
+ * (U [xi][cout][cin]), or for the input gradient with the channels swapped
+ * (Ut [xi][cin][cout]) and, for F(2x2), turned by 180 degrees. */
 static void weights(const fm_layer *L, float *U, int dx) {
-  int cin = L->in.c, cout = L->out.c;
+  int cin = L->in.c, cout = L->out.c, turn = dx && !tile4(L);
   size_t plane = (size_t)cout * cin;
   void (*kernel)(const float *, float *, size_t) = tile4(L) ? fm_wino4_kernel : transform_kernel;
   for (int co = 0; co < cout; co++)
     for (int ci = 0; ci < cin; ci++) {
       const float *g = L->w + ((size_t)co * cin + ci) * 9;
       float r[9];
-      if (dx)
+      if (turn)
         for (int i = 0; i < 9; i++) r[i] = g[8 - i];
-      kernel(dx ? r : g, dx ? U + (size_t)ci * cout + co : U + (size_t)co * cin + ci, plane);
+      kernel(turn ? r : g, dx ? U + (size_t)ci * cout + co : U + (size_t)co * cin + ci, plane);
     }
 }
 
@@ -277,18 +277,16 @@ void fm_wino_forward_fused(const fm_layer *L, const float *U, const float *x, fl
 
 void fm_wino_forward(const fm_layer *L, const float *U, const float *x, float *y, int G,
                      float *scratch) {
-  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0, 0, NULL}, 0);
+  fm_wino_forward_fused(L, U, x, y, G, scratch, (fm_wino_epilogue){NULL, L->b, 0, 0}, 0);
 }
 
 void fm_wino_backward_data(const fm_layer *L, const float *Ut, const float *dy, const float *gate, float *dx,
                            int G, float *scratch) {
   if (tile4(L)) {
-    /* F(4x4)'s output transform gates the rows as it stores them. */
-    fm_wino_epilogue e = {NULL, NULL, 0, 0, gate};
-    fm_wino4_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, NULL, e, dy, dx, G, scratch);
+    fm_wino4_backward(L->in.c, L->out.c, L->in.h, L->in.w, NULL, dy, Ut, gate, NULL, dx, G, scratch);
     return;
   }
-  fm_wino_epilogue none = {NULL, NULL, 0, 0, NULL};
+  fm_wino_epilogue none = {NULL, NULL, 0, 0};
   wino_conv(L->out.c, L->in.c, L->in.h, L->in.w, Ut, none, dy, dx, G, scratch);
   if (gate) fm_relu_backward(gate, dx, dx, G * L->in.c * L->in.h * L->in.w);
 }
@@ -303,9 +301,9 @@ int fm_wino_dw_applies(const fm_layer *L) {
 
 size_t fm_wino_du_size(const fm_layer *L) { return (size_t)36 * L->out.c * L->in.c; }
 
-void fm_wino_grad_u(const fm_layer *L, const float *x, const float *dy, float *dU, int G,
-                    float *scratch) {
-  fm_wino4_grad_u(L->in.c, L->out.c, L->in.h, L->in.w, x, dy, dU, G, scratch);
+void fm_wino_backward(const fm_layer *L, const float *Ut, const float *x, const float *dy,
+                      const float *gate, float *dU, float *dx, int G, float *scratch) {
+  fm_wino4_backward(L->in.c, L->out.c, L->in.h, L->in.w, x, dy, Ut, gate, dU, dx, G, scratch);
 }
 
 void fm_wino_grad_weights(const fm_layer *L, const float *dU, float *dw) {

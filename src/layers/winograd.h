@@ -1,6 +1,6 @@
 /* winograd.h: the 3x3 convolution's forward pass and input gradient as
- * Winograd F(4x4, 3x3) or F(2x2, 3x3), chosen by plane size (winograd.c).
- * The weight gradient stays on im2col + GEMM. */
+ * Winograd F(4x4, 3x3) or F(2x2, 3x3), chosen by plane size (winograd.c),
+ * and on F(4x4) layers the weight gradient too (winograd4.c). */
 #ifndef FM_WINOGRAD_H
 #define FM_WINOGRAD_H
 
@@ -55,13 +55,10 @@ static inline void fm_wino_split_plane(const float *x, int h, int w, int rows, i
  * + shift[co] (scale NULL: 1; shift NULL: 0), then max(y, 0) when relu, then
  * (pool, F(4x4) layers only: fm_wino_pools) the 2x2 max-pool, so y is
  * [cout, h/2, w/2]. So inference runs a convolution, the batch norm, ReLU
- * and max-pool after it in one pass (fm_conv_infer). With gate (F(4x4), no
- * pool), y is zero wherever gate, an array laid out as y, is not above zero:
- * the input gradient through the ReLU before the layer (fm_conv_backward). */
+ * and max-pool after it in one pass (fm_conv_infer). */
 typedef struct {
   const float *scale, *shift;
   int relu, pool;
-  const float *gate;
 } fm_wino_epilogue;
 
 /* A layer's transformed weights in int16 for inference (gemm_q16.h): per
@@ -85,9 +82,11 @@ int fm_wino_dx_applies(const fm_layer *L);
 int fm_wino_dw_applies(const fm_layer *L);
 size_t fm_wino_du_size(const fm_layer *L);
 /* dU += the transformed weight gradient of G samples (x [G, cin, h, w], dy
- * [G, cout, h, w]; the forward pass's scratch and groups). */
-void fm_wino_grad_u(const fm_layer *L, const float *x, const float *dy, float *dU, int G,
-                    float *scratch);
+ * [G, cout, h, w]; the forward pass's scratch and groups) and, with dx, dx =
+ * their input gradient as fm_wino_backward_data makes it (Ut, gate), from
+ * the same transformed dy. */
+void fm_wino_backward(const fm_layer *L, const float *Ut, const float *x, const float *dy,
+                      const float *gate, float *dU, float *dx, int G, float *scratch);
 /* dw [cout, cin, 3, 3] += the weight gradient dU stands for. */
 void fm_wino_grad_weights(const fm_layer *L, const float *dU, float *dw);
 /* Samples the forward pass takes at once (fm_wino_forward's G at most), and
@@ -112,8 +111,10 @@ int fm_wino_q16_applies(const fm_layer *L);
 size_t fm_wino_q16_size(const fm_layer *L);
 size_t fm_wino_q16_scales(const fm_layer *L);
 void fm_wino_q16_weights(const fm_layer *L, const float *U, int16_t *wq, float *wqs);
-/* The input gradient's weights, Ut [16][cin][cout] (fm_wino_weights_size
- * floats): the kernels turned by 180 degrees, channels swapped. */
+/* The input gradient's weights, Ut [16 or 36][cin][cout]
+ * (fm_wino_weights_size floats), the channels swapped: F(2x2)'s input
+ * gradient is a convolution of dy with the kernels turned by 180 degrees,
+ * F(4x4)'s the transpose of its forward pass, with the kernels as they are. */
 void fm_wino_weights_dx(const fm_layer *L, float *Ut);
 /* dx [G, cin, h, w] = the gradient of the forward pass's input for dy
  * [G, cout, h, w], G samples as in fm_wino_forward, the same scratch; with
@@ -134,8 +135,11 @@ void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_win
 size_t fm_wino4_q16_size(int cin, int cout);
 size_t fm_wino4_q16_scales(int cout);
 void fm_wino4_q16_weights(const float *U, int cin, int cout, int16_t *a, float *scale);
-void fm_wino4_grad_u(int cin, int cout, int h, int w, const float *x, const float *dy, float *dU,
-                     int G, float *scratch);
+/* dU (NULL: none) += the transformed weight gradient, dx (NULL: none) = the
+ * input gradient, zero where gate is not above zero (gate NULL: nowhere;
+ * x may be NULL without dU). */
+void fm_wino4_backward(int cin, int cout, int h, int w, const float *x, const float *dy, const float *Ut,
+                       const float *gate, float *dU, float *dx, int G, float *scratch);
 void fm_wino4_grad_weights(const float *dU, int cin, int cout, float *dw);
 
 #endif

@@ -26,7 +26,15 @@
  * The weight gradient follows from y = A^T (U . V) A: the gradient of the
  * products is Z = A dy A^T per tile, so dU[xi] = sum over tiles of Z[xi] V[xi]
  * (36 GEMMs [cout x T] * [T x cin], summed over the batch) and dw = G^T dU G
- * once per backward pass: 4x fewer multiplies than im2col + GEMM. */
+ * once per backward pass: 4x fewer multiplies than im2col + GEMM.
+ *
+ * The input gradient is the transpose of the forward pass, from the same Z:
+ * dV[xi] = U[xi]^T Z[xi] (36 GEMMs [cin x cout] * [cout x T]), then each
+ * tile's B dV B^T added into the 6x6 input patch it read. One transform of
+ * dy serves both gradients, where running the input gradient as a
+ * convolution of dy would transform dy (cout planes) a second time and
+ * need an output transform too; and as the exact adjoint of the forward
+ * pass's arithmetic it is about twice as close to the direct sum. */
 #include "winograd.h"
 
 
@@ -141,6 +149,19 @@ static inline void bt6(const v128_t d[6], v128_t o[6]) {
   o[3] = ADD(c, e);
   o[4] = SUB(c, e);
   o[5] = ADD(SUB(MUL(four, d[1]), MUL(five, d[3])), d[5]);
+}
+
+/* B g for 6 vectors, the transpose of bt6: the input transform's gradient
+ * along one direction (g the gradient of bt6's outputs, o of its inputs). */
+static inline void b6(const v128_t g[6], v128_t o[6]) {
+  v128_t s12 = ADD(g[1], g[2]), t12 = SUB(g[1], g[2]);
+  v128_t s34 = ADD(g[3], g[4]), t34 = SUB(g[3], g[4]);
+  o[0] = MUL(F4(4.0f), g[0]);
+  o[1] = SUB(MUL(F4(4.0f), SUB(g[5], t12)), MUL(F4(2.0f), t34));
+  o[2] = SUB(MUL(F4(-5.0f), g[0]), ADD(MUL(F4(4.0f), s12), s34));
+  o[3] = SUB(ADD(t12, MUL(F4(2.0f), t34)), MUL(F4(5.0f), g[5]));
+  o[4] = ADD(ADD(g[0], s12), s34);
+  o[5] = g[5];
 }
 
 /* A^T m for 6 vectors: the output transform along one direction. */
@@ -262,12 +283,6 @@ static void grad_tiles(const float *dy, int h, int w, wino_dims d, float *plane,
   }
 }
 
-/* The epilogue: v * scale + shift, then ReLU. */
-static inline v128_t epilogue(v128_t v, v128_t scale, v128_t shift, int relu) {
-  v = ADD(MUL(v, scale), shift);
-  return relu ? wasm_f32x4_pmax(v, wasm_f32x4_splat(0)) : v;
-}
-
 /* Stores the 4 floats of v at row[x..x+4), the part left of w only. */
 static inline void store_row_part(float *row, int x, int w, v128_t v) {
   if (x + 4 <= w) {
@@ -280,6 +295,87 @@ static inline void store_row_part(float *row, int x, int w, v128_t v) {
     wasm_v128_store64_lane(row + x, v, 0);
     wasm_v128_store32_lane(row + x + 2, v, 2);
   }
+}
+
+/* The input gradient of one channel's plane, the transpose of input_tiles:
+ * each tile's B dV B^T (dV[xi][t], xi's plane vplane apart) added into the
+ * 6x6 patch of zero-padded input the tile read. Neighbouring patches
+ * overlap by 2 rows and 2 columns. The sums are built as split rows in
+ * plane (row r: input row r - 1, in input_tiles's 4 column phases), then
+ * merged into dx's rows, zero where gate (NULL: none) is not above zero. */
+static void input_grad_tiles(const float *dV, size_t vplane, const float *gate, int h, int w,
+                             wino_dims d, float *plane, float *rows, float *dx) {
+  int le = d.le, rl = 4 * le, live = live_len(w, 1);
+  v128_t zero = wasm_f32x4_splat(0);
+  for (int ty = 0; ty < d.th; ty++) {
+    /* B along the rows, 4 tiles at a time: tile m's patch columns 0-3 go
+     * to phases 0-3 of m, its columns 4 and 5 to phases 0 and 1 of m + 1,
+     * carried into the next vector by one shuffle. Lanes past the row's
+     * last tile hold the next tile row's (or slack): of their sums only
+     * column 0 can land inside the row, so it is masked off. */
+    for (int r = 0; r < 6; r++) {
+      const float *v = dV + (size_t)6 * r * vplane + (size_t)ty * d.tw;
+      float *P = rows + (size_t)r * rl;
+      v128_t c4 = zero, c5 = zero;
+      int tx = 0;
+      for (; tx < d.tw; tx += 4) {
+        v128_t in[6], o[6];
+        for (int c = 0; c < 6; c++) in[c] = wasm_v128_load(v + c * vplane + tx);
+        b6(in, o);
+        if (tx + 4 > d.tw)
+          o[0] = wasm_v128_and(o[0], wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(d.tw - tx)));
+        wasm_v128_store(P + tx, ADD(o[0], wasm_i32x4_shuffle(c4, o[4], 3, 4, 5, 6)));
+        wasm_v128_store(P + le + tx, ADD(o[1], wasm_i32x4_shuffle(c5, o[5], 3, 4, 5, 6)));
+        wasm_v128_store(P + 2 * le + tx, o[2]);
+        wasm_v128_store(P + 3 * le + tx, o[3]);
+        c4 = o[4], c5 = o[5];
+      }
+      if (tx < live) { /* a whole last vector of tiles: its carry starts the next block */
+        wasm_v128_store(P + tx, wasm_i32x4_shuffle(c4, zero, 3, 4, 4, 4));
+        wasm_v128_store(P + le + tx, wasm_i32x4_shuffle(c5, zero, 3, 4, 4, 4));
+        wasm_v128_store(P + 2 * le + tx, zero);
+        wasm_v128_store(P + 3 * le + tx, zero);
+      }
+    }
+    /* B down the columns into plane rows 4 ty .. 4 ty + 5; the first two
+     * add to what the tile row above left there. */
+    float *R = plane + (size_t)4 * ty * rl;
+    for (int p = 0; p < 4; p++)
+      for (int m = 0; m < live; m += 4) {
+        int i = p * le + m;
+        v128_t in[6], o[6];
+        for (int k = 0; k < 6; k++) in[k] = wasm_v128_load(rows + (size_t)k * rl + i);
+        b6(in, o);
+        for (int k = 0; k < 2; k++)
+          wasm_v128_store(R + (size_t)k * rl + i, ty ? ADD(wasm_v128_load(R + (size_t)k * rl + i), o[k]) : o[k]);
+        for (int k = 2; k < 6; k++) wasm_v128_store(R + (size_t)k * rl + i, o[k]);
+      }
+  }
+  /* Merge: dx[4q .. 4q + 3] = P1[q], P2[q], P3[q], P0[q + 1]; 4 q at a
+   * time by a 4x4 transpose. */
+  for (int y = 0; y < h; y++) {
+    const float *P = plane + (size_t)(y + 1) * rl;
+    const float *gr = gate ? gate + (size_t)y * w : NULL;
+    float *row = dx + (size_t)y * w;
+    for (int m = 0; 4 * m < w; m += 4) {
+      v128_t a = wasm_v128_load(P + le + m), b = wasm_v128_load(P + 2 * le + m);
+      v128_t c = wasm_v128_load(P + 3 * le + m), e = wasm_v128_load(P + m + 1);
+      v128_t t0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+      v128_t t2 = wasm_i32x4_shuffle(c, e, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(c, e, 2, 6, 3, 7);
+      v128_t out[4] = {wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7),
+                       wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7)};
+      for (int k = 0; k < 4 && 4 * (m + k) < w; k++) {
+        if (gr) out[k] = wasm_v128_and(out[k], wasm_f32x4_gt(shifted(gr, w, m + k, 0), zero));
+        store_row_part(row, 4 * (m + k), w, out[k]);
+      }
+    }
+  }
+}
+
+/* The epilogue: v * scale + shift, then ReLU. */
+static inline v128_t epilogue(v128_t v, v128_t scale, v128_t shift, int relu) {
+  v = ADD(MUL(v, scale), shift);
+  return relu ? wasm_f32x4_pmax(v, wasm_f32x4_splat(0)) : v;
 }
 
 /* The 2x2 max-pool of the epilogue's outputs for rows a and b of 4 tiles
@@ -306,10 +402,9 @@ static void pool_rows(const v128_t a[4], const v128_t b[4], int tx, int w2, v128
 
 /* y[co] = (A^T M A) * scale + shift (then ReLU, then with pool the 2x2
  * max-pool into y [h/2, w/2]), 4 tiles of a tile row at a time. A scale of 1
- * leaves every value exactly as it is. With gate (a plane as y, no pool),
- * zero wherever gate <= 0, as fm_relu_backward(gate, y, y) would make it. */
+ * leaves every value exactly as it is. */
 static void output_tiles(const float *M, size_t mplane, float scale, float shift, int relu,
-                         int pool, const float *gate, int h, int w, wino_dims d, float *y) {
+                         int pool, int h, int w, wino_dims d, float *y) {
   v128_t b = wasm_f32x4_splat(shift), sc = wasm_f32x4_splat(scale);
   for (int ty = 0; ty < d.th; ty++) {
     int rows_in = FM_MIN(4, h - 4 * ty);
@@ -341,11 +436,6 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
         v128_t out[4] = {wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7),
                          wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7)};
         float *yr = y + (size_t)(4 * ty + k) * w;
-        if (gate) {
-          const float *gr = gate + (size_t)(4 * ty + k) * w;
-          for (int i = 0; i < 4; i++)
-            out[i] = wasm_v128_and(out[i], wasm_f32x4_gt(shifted(gr, w, tx + i, 0), wasm_f32x4_splat(0)));
-        }
         for (int i = 0; i < 4; i++) store_row_part(yr, 4 * (tx + i), w, out[i]);
       }
     }
@@ -353,15 +443,16 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
 }
 
 /* The scratch as split planes, transform rows, V [36][cin][ldv] and then
- * room for [36][cout][ldv] (M or Z); V filled from x [G, cin, h, w]. Sample
- * g's tiles are columns [g T, (g + 1) T); in this order each sample's 4-wide
- * overrun past its last tile is overwritten by the next. */
+ * room for [36][cout][ldv] (M or Z); V filled from x [G, cin, h, w] (x NULL:
+ * the layout alone). Sample g's tiles are columns [g T, (g + 1) T); in this
+ * order each sample's 4-wide overrun past its last tile is overwritten by
+ * the next. */
 static float *transform_inputs(const float *x, int cin, int h, int w, int G, wino_dims d,
                                float *scratch, float **plane, float **rows, float **after) {
   *plane = scratch, *rows = *plane + (size_t)(4 * d.th + 2) * 4 * d.le;
   float *V = *rows + (size_t)6 * 4 * d.le;
   *after = V + (size_t)36 * cin * d.ldv;
-  for (int ci = 0; ci < cin; ci++)
+  for (int ci = 0; x && ci < cin; ci++)
     for (int g = 0; g < G; g++)
       input_tiles(x + ((size_t)g * cin + ci) * h * w, h, w, d, *plane, *rows,
                   V + (size_t)ci * d.ldv + (size_t)g * d.T, (size_t)cin * d.ldv);
@@ -395,8 +486,7 @@ void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_win
   for (int g = 0; g < G; g++)
     for (int co = 0; co < cout; co++)
       output_tiles(M + (size_t)co * d.ldv + (size_t)g * d.T, mplane, e.scale ? e.scale[co] : 1.0f,
-                   e.shift ? e.shift[co] : 0.0f, e.relu, e.pool,
-                   e.gate ? e.gate + ((size_t)g * cout + co) * ohw : NULL, h, w, d, y + ((size_t)g * cout + co) * ohw);
+                   e.shift ? e.shift[co] : 0.0f, e.relu, e.pool, h, w, d, y + ((size_t)g * cout + co) * ohw);
 }
 
 size_t fm_wino4_q16_size(int cin, int cout) { return (size_t)36 * fm_q16_a_size(cout, cin); }
@@ -408,22 +498,37 @@ void fm_wino4_q16_weights(const float *U, int cin, int cout, int16_t *a, float *
     fm_q16_pack_a(cout, cin, U + xi * uplane, cin, a + xi * ua, scale + xi * us);
 }
 
-void fm_wino4_grad_u(int cin, int cout, int h, int w, const float *x, const float *dy, float *dU,
-                     int G, float *scratch) {
+void fm_wino4_backward(int cin, int cout, int h, int w, const float *x, const float *dy, const float *Ut,
+                       const float *gate, float *dU, float *dx, int G, float *scratch) {
   int hw = h * w;
   wino_dims d = dims_of(h, w, G);
-  float *plane, *rows, *Z;
-  float *V = transform_inputs(x, cin, h, w, G, d, scratch, &plane, &rows, &Z);
   size_t vplane = (size_t)cin * d.ldv, zplane = (size_t)cout * d.ldv, uplane = (size_t)cout * cin;
+  float *plane, *rows, *Z;
+  float *V = transform_inputs(dU ? x : NULL, cin, h, w, G, d, scratch, &plane, &rows, &Z);
   for (int co = 0; co < cout; co++)
     for (int g = 0; g < G; g++)
       grad_tiles(dy + ((size_t)g * cout + co) * hw, h, w, d, plane, rows,
                  Z + (size_t)co * d.ldv + (size_t)g * d.T, zplane);
   int used = G * d.T; /* the slack columns after them are left out of the sums */
-  /* dU[xi] [cout x cin] += Z[xi] [cout x T] * V[xi]^T [T x cin] */
+  if (dU) {
+    /* dU[xi] [cout x cin] += Z[xi] [cout x T] * V[xi]^T [T x cin] */
+    for (int xi = 0; xi < 36; xi++)
+      fm_gemm(cout, cin, used, Z + xi * zplane, d.ldv, 1, V + xi * vplane, 1, d.ldv,
+              dU + xi * uplane, cin, 1);
+  }
+  if (!dx) return;
+  /* The gradient of V, U^T Z, in V's place: dV[xi] [cin x T] = Ut[xi]
+   * [cin x cout] * Z[xi] [cout x T]; then each tile's B dV B^T back into
+   * the input planes. */
   for (int xi = 0; xi < 36; xi++)
-    fm_gemm(cout, cin, used, Z + xi * zplane, d.ldv, 1, V + xi * vplane, 1, d.ldv,
-            dU + xi * uplane, cin, 1);
+    fm_gemm(cin, used, cout, Ut + xi * uplane, cout, 1, Z + xi * zplane, d.ldv, 1, V + xi * vplane,
+            d.ldv, 0);
+  for (int g = 0; g < G; g++)
+    for (int ci = 0; ci < cin; ci++) {
+      size_t at = ((size_t)g * cin + ci) * hw;
+      input_grad_tiles(V + (size_t)ci * d.ldv + (size_t)g * d.T, vplane, gate ? gate + at : NULL, h, w, d,
+                       plane, rows, dx + at);
+    }
 }
 
 void fm_wino4_grad_weights(const float *dU, int cin, int cout, float *dw) {

@@ -296,7 +296,8 @@ static void test_forward_reference(void) {
  * forward test's edge shapes. */
 static void test_backward_reference(void) {
   static const int shapes[][3] = {{8, 7, 7},  {9, 5, 6},  {16, 28, 28}, {8, 1, 1}, {8, 2, 3},
-                                  {12, 14, 14}, {8, 9, 17}, {3, 5, 7},  {10, 3, 3}, {8, 13, 15}};
+                                  {12, 14, 14}, {8, 9, 17}, {3, 5, 7},  {10, 3, 3}, {8, 13, 15},
+                                  {8, 16, 16},  {9, 10, 32}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     fm_shape in = {shapes[s][0], shapes[s][1], shapes[s][2], 0};
     int B = 5, c = in.c, h = in.h, w = in.w; /* 5 samples: groups of up to 4, then the rest */
