@@ -233,16 +233,29 @@ size_t fm_wino_weights_size(const fm_layer *L) {
  * (U [xi][cout][cin]), or for the input gradient with the channels swapped
  * (Ut [xi][cin][cout]) and, for F(2x2), turned by 180 degrees. */
 static void weights(const fm_layer *L, float *U, int dx) {
-  int cin = L->in.c, cout = L->out.c, turn = dx && !tile4(L);
+  int cin = L->in.c, cout = L->out.c;
   size_t plane = (size_t)cout * cin;
-  void (*kernel)(const float *, float *, size_t) = tile4(L) ? fm_wino4_kernel : transform_kernel;
+  if (tile4(L)) {
+    /* 4 kernels at a time along U's rows: neighbouring ci (U), or
+     * neighbouring co (Ut); the rest of a row one by one. */
+    int rows = dx ? cin : cout, cols = dx ? cout : cin;
+    size_t step = dx ? (size_t)cin * 9 : 9; /* from one kernel of a row to the next */
+    for (int r = 0; r < rows; r++) {
+      const float *g = L->w + (dx ? (size_t)r : (size_t)r * cin) * 9;
+      float *u = U + (size_t)r * cols;
+      int c = 0;
+      for (; c + 4 <= cols; c += 4) fm_wino4_kernel4(g + c * step, step, u + c, plane);
+      for (; c < cols; c++) fm_wino4_kernel(g + c * step, u + c, plane);
+    }
+    return;
+  }
   for (int co = 0; co < cout; co++)
     for (int ci = 0; ci < cin; ci++) {
       const float *g = L->w + ((size_t)co * cin + ci) * 9;
       float r[9];
-      if (turn)
+      if (dx)
         for (int i = 0; i < 9; i++) r[i] = g[8 - i];
-      kernel(turn ? r : g, dx ? U + (size_t)ci * cout + co : U + (size_t)co * cin + ci, plane);
+      transform_kernel(dx ? r : g, dx ? U + (size_t)ci * cout + co : U + (size_t)co * cin + ci, plane);
     }
 }
 

@@ -130,6 +130,9 @@ int fm_wino4_group(const fm_layer *L);
 size_t fm_wino4_scratch(const fm_layer *L);
 /* u[xi * plane] = (G g G^T)[xi] for one 3x3 kernel g (row-major). */
 void fm_wino4_kernel(const float *g, float *u, size_t plane);
+/* The same for 4 kernels g + k * gstride into u[xi * plane + k], k < 4, bit
+ * for bit. */
+void fm_wino4_kernel4(const float *g, size_t gstride, float *u, size_t plane);
 void fm_wino4_conv(int cin, int cout, int h, int w, const float *U, const fm_wino_q16 *q,
                    fm_wino_epilogue e, const float *x, float *y, int G, float *scratch);
 size_t fm_wino4_q16_size(int cin, int cout);

@@ -43,6 +43,11 @@
 #include "../kernels/gemm_q16.h"
 #include "../kernels/simd.h"
 
+#define F4(v) wasm_f32x4_splat(v)
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+
 /* 4x4 output tiles; le is the length of one of a split row's 4 column phases. */
 typedef fm_wino_dims wino_dims;
 static wino_dims dims_of(int h, int w, int G) { return fm_wino_dims_of(h, w, G, 4); }
@@ -58,6 +63,18 @@ size_t fm_wino4_scratch(const fm_layer *L) {
   /* + one GEMM's int16 input tiles and column scales (the int16 forward pass) */
   size_t q16 = fm_q16_b_size(L->in.c, d.ldv) / 2 + 1 + (size_t)d.ldv + 8;
   return plane + rows + (size_t)36 * (L->in.c + L->out.c) * d.ldv + q16;
+}
+
+/* The 6 values G v for v = (a, b, e), as out[k][c] (fm_wino4_kernel4). */
+static inline void kernel_rows(v128_t a, v128_t b, v128_t e, v128_t out[6][3], int c) {
+  v128_t four = wasm_f32x4_splat(4), six = wasm_f32x4_splat(6), twelve = wasm_f32x4_splat(12);
+  v128_t t24 = wasm_f32x4_splat(24);
+  out[0][c] = wasm_f32x4_div(a, four);
+  out[1][c] = wasm_f32x4_div(wasm_f32x4_neg(ADD(ADD(a, b), e)), six);
+  out[2][c] = wasm_f32x4_div(wasm_f32x4_neg(ADD(SUB(a, b), e)), six);
+  out[3][c] = ADD(ADD(wasm_f32x4_div(a, t24), wasm_f32x4_div(b, twelve)), wasm_f32x4_div(e, six));
+  out[4][c] = ADD(SUB(wasm_f32x4_div(a, t24), wasm_f32x4_div(b, twelve)), wasm_f32x4_div(e, six));
+  out[5][c] = e;
 }
 
 void fm_wino4_kernel(const float *g, float *u, size_t plane) {
@@ -80,6 +97,25 @@ void fm_wino4_kernel(const float *g, float *u, size_t plane) {
     o[3 * plane] = a / 24 + b / 12 + e / 6;
     o[4 * plane] = a / 24 - b / 12 + e / 6;
     o[5 * plane] = e;
+  }
+}
+
+/* fm_wino4_kernel for 4 kernels at once, g + k * gstride into u[xi * plane
+ * + k] (k < 4): the same operations in the same order, lane by lane, so the
+ * same bits, with a quarter of the divisions (a training step transforms
+ * every kernel twice, and division is the slowest float operation). */
+void fm_wino4_kernel4(const float *g, size_t gstride, float *u, size_t plane) {
+  v128_t Gg[6][3];
+  for (int c = 0; c < 3; c++) {
+    v128_t a = wasm_f32x4_make(g[c], g[gstride + c], g[2 * gstride + c], g[3 * gstride + c]);
+    v128_t b = wasm_f32x4_make(g[3 + c], g[gstride + 3 + c], g[2 * gstride + 3 + c], g[3 * gstride + 3 + c]);
+    v128_t e = wasm_f32x4_make(g[6 + c], g[gstride + 6 + c], g[2 * gstride + 6 + c], g[3 * gstride + 6 + c]);
+    kernel_rows(a, b, e, Gg, c);
+  }
+  for (int r = 0; r < 6; r++) {
+    v128_t o[6][3];
+    kernel_rows(Gg[r][0], Gg[r][1], Gg[r][2], o, 0);
+    for (int k = 0; k < 6; k++) wasm_v128_store(u + (size_t)(r * 6 + k) * plane, o[k][0]);
   }
 }
 
@@ -132,11 +168,6 @@ static inline void split_phases(const float *x, int w, int le, float *P, int shi
 }
 
 static void split_row(const float *x, int w, int le, float *P) { split_phases(x, w, le, P, 1); }
-
-#define F4(v) wasm_f32x4_splat(v)
-#define ADD wasm_f32x4_add
-#define SUB wasm_f32x4_sub
-#define MUL wasm_f32x4_mul
 
 /* B^T d for 6 vectors: the input transform along one direction. */
 static inline void bt6(const v128_t d[6], v128_t o[6]) {

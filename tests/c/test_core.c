@@ -608,6 +608,23 @@ static void test_augment_pair(void) {
          "pair augmentation", why);
 }
 
+/* F(4x4)'s weight transform 4 kernels at a time = one at a time, bit for
+ * bit (training transforms every kernel twice a step, so its divisions are
+ * done 4 to an instruction), with kernels side by side and strided. */
+static void test_wino_kernel4(void) {
+  float g[4 * 27], one[36 * 4], four[36 * 4];
+  for (int i = 0; i < 4 * 27; i++) g[i] = frand() * 3;
+  long differ = 0;
+  for (size_t gstride = 9; gstride <= 27; gstride += 18) {
+    for (int k = 0; k < 4; k++) fm_wino4_kernel(g + k * gstride, one + k, 4);
+    fm_wino4_kernel4(g, gstride, four, 4);
+    for (int i = 0; i < 36 * 4; i++) differ += memcmp(&one[i], &four[i], sizeof(float)) != 0;
+  }
+  char why[48];
+  snprintf(why, sizeof why, "%ld of 288 values differ", differ);
+  report(!differ, "F(4x4) weight transform of 4 kernels at once = one at a time, bit for bit", why);
+}
+
 /* Winograd's transformed weights and a dense layer's int16 ones (dense:16,
  * 288 inputs) are kept between inference calls: they must follow every
  * change of the weights (here through the fm_net_params view). */
@@ -977,6 +994,7 @@ int main(void) {
   test_augment_photo();
   test_jitter();
   test_augment_pair();
+  test_wino_kernel4();
   test_wino_cache();
   test_fused_inference();
   test_batchnorm_stats();
