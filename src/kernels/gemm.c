@@ -96,14 +96,10 @@ static void pack_a(int mc, int kc, const float *A, ptrdiff_t rsa, ptrdiff_t csa,
        * single loads and stores. */
       int k = 0;
       for (; k + 4 <= kc; k += 4) {
-        v128_t r0 = wasm_v128_load(a + k), r1 = wasm_v128_load(a + rsa + k);
-        v128_t r2 = wasm_v128_load(a + 2 * rsa + k), r3 = wasm_v128_load(a + 3 * rsa + k);
-        v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-        v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-        wasm_v128_store(pa, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
-        wasm_v128_store(pa + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-        wasm_v128_store(pa + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
-        wasm_v128_store(pa + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+        v128_t r[4];
+        for (int i = 0; i < 4; i++) r[i] = wasm_v128_load(a + i * rsa + k);
+        fm_transpose4(r);
+        for (int i = 0; i < 4; i++) wasm_v128_store(pa + 4 * i, r[i]);
         pa += 4 * FM_GEMM_MR;
       }
       for (; k < kc; k++) {
@@ -148,15 +144,11 @@ static void pack_b(int kc, int nc, const float *B, ptrdiff_t rsb, ptrdiff_t csb,
       for (; k + 4 <= kc; k += 4) {
         for (int half = 0; half < 2; half++) {
           const float *bc = b + k + (ptrdiff_t)(4 * half) * csb;
-          v128_t r0 = wasm_v128_load(bc), r1 = wasm_v128_load(bc + csb);
-          v128_t r2 = wasm_v128_load(bc + 2 * csb), r3 = wasm_v128_load(bc + 3 * csb);
-          v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-          v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          v128_t r[4];
+          for (int i = 0; i < 4; i++) r[i] = wasm_v128_load(bc + i * csb);
+          fm_transpose4(r);
           float *o = pb + 4 * half;
-          wasm_v128_store(o, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
-          wasm_v128_store(o + FM_GEMM_NR, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-          wasm_v128_store(o + 2 * FM_GEMM_NR, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
-          wasm_v128_store(o + 3 * FM_GEMM_NR, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+          for (int i = 0; i < 4; i++) wasm_v128_store(o + i * FM_GEMM_NR, r[i]);
         }
         pb += 4 * FM_GEMM_NR;
       }

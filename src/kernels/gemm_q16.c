@@ -72,15 +72,9 @@ void fm_q16_pack_a(int M, int K, const float *A, ptrdiff_t lda, int16_t *pa, flo
       v128_t rows[4];
       for (int r = 0; r < 4; r++) /* lane t: pair t */
         rows[r] = i0 + r < M ? fm_q16_round8(A + (i0 + r) * lda + k, wasm_f32x4_splat(inv[r])) : zero;
-      v128_t lo01 = wasm_i32x4_shuffle(rows[0], rows[1], 0, 4, 1, 5);
-      v128_t lo23 = wasm_i32x4_shuffle(rows[2], rows[3], 0, 4, 1, 5);
-      v128_t hi01 = wasm_i32x4_shuffle(rows[0], rows[1], 2, 6, 3, 7);
-      v128_t hi23 = wasm_i32x4_shuffle(rows[2], rows[3], 2, 6, 3, 7);
+      fm_transpose4(rows); /* 32-bit lanes: each an int16 pair */
       int16_t *o = p + (size_t)(k / 2) * 8;
-      wasm_v128_store(o, wasm_i32x4_shuffle(lo01, lo23, 0, 1, 4, 5));
-      wasm_v128_store(o + 8, wasm_i32x4_shuffle(lo01, lo23, 2, 3, 6, 7));
-      wasm_v128_store(o + 16, wasm_i32x4_shuffle(hi01, hi23, 0, 1, 4, 5));
-      wasm_v128_store(o + 24, wasm_i32x4_shuffle(hi01, hi23, 2, 3, 6, 7));
+      for (int r = 0; r < 4; r++) wasm_v128_store(o + 8 * r, rows[r]);
     }
     for (int r = 0; r < 4; r++) { /* the last k pairs (K not a multiple of 8) */
       int i = i0 + r;

@@ -65,16 +65,15 @@ size_t fm_wino4_scratch(const fm_layer *L) {
   return plane + rows + (size_t)36 * (L->in.c + L->out.c) * d.ldv + q16;
 }
 
-/* The 6 values G v for v = (a, b, e), as out[k][c] (fm_wino4_kernel4). */
-static inline void kernel_rows(v128_t a, v128_t b, v128_t e, v128_t out[6][3], int c) {
-  v128_t four = wasm_f32x4_splat(4), six = wasm_f32x4_splat(6), twelve = wasm_f32x4_splat(12);
-  v128_t t24 = wasm_f32x4_splat(24);
-  out[0][c] = wasm_f32x4_div(a, four);
-  out[1][c] = wasm_f32x4_div(wasm_f32x4_neg(ADD(ADD(a, b), e)), six);
-  out[2][c] = wasm_f32x4_div(wasm_f32x4_neg(ADD(SUB(a, b), e)), six);
-  out[3][c] = ADD(ADD(wasm_f32x4_div(a, t24), wasm_f32x4_div(b, twelve)), wasm_f32x4_div(e, six));
-  out[4][c] = ADD(SUB(wasm_f32x4_div(a, t24), wasm_f32x4_div(b, twelve)), wasm_f32x4_div(e, six));
-  out[5][c] = e;
+/* The 6 values G v for v = (a, b, e), 4 kernels' at a time (fm_wino4_kernel4). */
+static inline void kernel_rows(v128_t a, v128_t b, v128_t e, v128_t out[6]) {
+  v128_t four = F4(4), six = F4(6), twelve = F4(12), t24 = F4(24);
+  out[0] = wasm_f32x4_div(a, four);
+  out[1] = wasm_f32x4_div(wasm_f32x4_neg(ADD(ADD(a, b), e)), six);
+  out[2] = wasm_f32x4_div(wasm_f32x4_neg(ADD(SUB(a, b), e)), six);
+  out[3] = ADD(ADD(wasm_f32x4_div(a, t24), wasm_f32x4_div(b, twelve)), wasm_f32x4_div(e, six));
+  out[4] = ADD(SUB(wasm_f32x4_div(a, t24), wasm_f32x4_div(b, twelve)), wasm_f32x4_div(e, six));
+  out[5] = e;
 }
 
 void fm_wino4_kernel(const float *g, float *u, size_t plane) {
@@ -110,12 +109,14 @@ void fm_wino4_kernel4(const float *g, size_t gstride, float *u, size_t plane) {
     v128_t a = wasm_f32x4_make(g[c], g[gstride + c], g[2 * gstride + c], g[3 * gstride + c]);
     v128_t b = wasm_f32x4_make(g[3 + c], g[gstride + 3 + c], g[2 * gstride + 3 + c], g[3 * gstride + 3 + c]);
     v128_t e = wasm_f32x4_make(g[6 + c], g[gstride + 6 + c], g[2 * gstride + 6 + c], g[3 * gstride + 6 + c]);
-    kernel_rows(a, b, e, Gg, c);
+    v128_t o[6];
+    kernel_rows(a, b, e, o);
+    for (int r = 0; r < 6; r++) Gg[r][c] = o[r];
   }
   for (int r = 0; r < 6; r++) {
-    v128_t o[6][3];
-    kernel_rows(Gg[r][0], Gg[r][1], Gg[r][2], o, 0);
-    for (int k = 0; k < 6; k++) wasm_v128_store(u + (size_t)(r * 6 + k) * plane, o[k][0]);
+    v128_t o[6];
+    kernel_rows(Gg[r][0], Gg[r][1], Gg[r][2], o);
+    for (int k = 0; k < 6; k++) wasm_v128_store(u + (size_t)(r * 6 + k) * plane, o[k]);
   }
 }
 
@@ -156,14 +157,10 @@ static inline int live_len(int w, int shift) { return ((w + shift + 3) / 4 + 3) 
 static inline void split_phases(const float *x, int w, int le, float *P, int shift) {
   int live = live_len(w, shift);
   for (int m = 0; m < live; m += 4) {
-    v128_t q0 = shifted(x, w, m, shift), q1 = shifted(x, w, m + 1, shift);
-    v128_t q2 = shifted(x, w, m + 2, shift), q3 = shifted(x, w, m + 3, shift);
-    v128_t t0 = wasm_i32x4_shuffle(q0, q1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(q0, q1, 2, 6, 3, 7);
-    v128_t t2 = wasm_i32x4_shuffle(q2, q3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(q2, q3, 2, 6, 3, 7);
-    wasm_v128_store(P + m, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-    wasm_v128_store(P + le + m, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-    wasm_v128_store(P + 2 * le + m, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-    wasm_v128_store(P + 3 * le + m, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+    v128_t q[4];
+    for (int i = 0; i < 4; i++) q[i] = shifted(x, w, m + i, shift);
+    fm_transpose4(q);
+    for (int p = 0; p < 4; p++) wasm_v128_store(P + p * le + m, q[p]);
   }
 }
 
@@ -389,12 +386,9 @@ static void input_grad_tiles(const float *dV, size_t vplane, const float *gate, 
     const float *gr = gate ? gate + (size_t)y * w : NULL;
     float *row = dx + (size_t)y * w;
     for (int m = 0; 4 * m < w; m += 4) {
-      v128_t a = wasm_v128_load(P + le + m), b = wasm_v128_load(P + 2 * le + m);
-      v128_t c = wasm_v128_load(P + 3 * le + m), e = wasm_v128_load(P + m + 1);
-      v128_t t0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
-      v128_t t2 = wasm_i32x4_shuffle(c, e, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(c, e, 2, 6, 3, 7);
-      v128_t out[4] = {wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7),
-                       wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7)};
+      v128_t out[4] = {wasm_v128_load(P + le + m), wasm_v128_load(P + 2 * le + m),
+                       wasm_v128_load(P + 3 * le + m), wasm_v128_load(P + m + 1)};
+      fm_transpose4(out);
       for (int k = 0; k < 4 && 4 * (m + k) < w; k++) {
         if (gr) out[k] = wasm_v128_and(out[k], wasm_f32x4_gt(shifted(gr, w, m + k, 0), zero));
         store_row_part(row, 4 * (m + k), w, out[k]);
@@ -461,13 +455,9 @@ static void output_tiles(const float *M, size_t mplane, float scale, float shift
         v128_t o[4]; /* A along the row: o[j] = output column j of the 4 tiles */
         at6(col[k], o);
         for (int j = 0; j < 4; j++) o[j] = epilogue(o[j], sc, b, relu);
-        /* Transpose: lane i of o[0..3] is tile tx + i's 4 outputs. */
-        v128_t t0 = wasm_i32x4_shuffle(o[0], o[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(o[0], o[1], 2, 6, 3, 7);
-        v128_t t2 = wasm_i32x4_shuffle(o[2], o[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(o[2], o[3], 2, 6, 3, 7);
-        v128_t out[4] = {wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7),
-                         wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7)};
+        fm_transpose4(o); /* now o[i] is tile tx + i's 4 outputs */
         float *yr = y + (size_t)(4 * ty + k) * w;
-        for (int i = 0; i < 4; i++) store_row_part(yr, 4 * (tx + i), w, out[i]);
+        for (int i = 0; i < 4; i++) store_row_part(yr, 4 * (tx + i), w, o[i]);
       }
     }
   }
