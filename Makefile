@@ -3,7 +3,7 @@
 # `make test` is the project's test command; build.sh installs what it needs.
 
 SRC := $(shell find src -name '*.c' | sort)
-FUZZ_TARGETS := idx safetensors spec image mapping
+FUZZ_TARGETS := idx safetensors spec image mapping state
 HDR := $(shell find src include -name '*.h')
 TEST_C := $(wildcard tests/c/*.c)
 

@@ -47,6 +47,8 @@ train flags:
                        photos/clothing-dataset-small.json)
   --photo-jitters N    also train on N renders of perturbed copies of each photo
                        (framing, resolution, light, colour, noise; default 0)
+  --ema D              keep a moving average of the weights (decay D per step,
+                       e.g. 0.999); the saved model and the figures are the average's
   --init FILE          start from this model's weights (fine-tuning; --arch ignored)
   --limit N            train on the first N images only
   --holdout N          keep the last N training images out, for validation
@@ -86,7 +88,7 @@ const FLAGS = {
     'min-lr': { type: 'string' }, 'label-smoothing': { type: 'string' },
     seed: { type: 'string', default: '0' }, 'augment-shift': { type: 'string' },
     'augment-flip': { type: 'boolean' }, 'augment-erase': { type: 'string' }, 'augment-photo': { type: 'string' },
-    'augment-pair': { type: 'string' },
+    'augment-pair': { type: 'string' }, ema: { type: 'string' },
     limit: { type: 'string' }, holdout: { type: 'string' },
     photos: { type: 'string' }, 'photo-ratio': { type: 'string' }, 'photo-balance': { type: 'string' }, 'photo-map': { type: 'string' }, 'photo-jitters': { type: 'string' },
     init: { type: 'string' },
@@ -171,6 +173,7 @@ async function train(fm, f) {
     augment_flip: f['augment-flip'], augment_erase: num(f, 'augment-erase', { min: 0, max: 1 }),
     augment_photo: num(f, 'augment-photo', { min: 0, max: 1 }),
     augment_pair: num(f, 'augment-pair', { min: 0, max: 1 }),
+    ema: num(f, 'ema', { min: 0, max: 0.99999 }),
     limit: num(f, 'limit', { int: true, min: 1 }), holdout: num(f, 'holdout', { int: true, min: 0 }),
     photo_ratio: num(f, 'photo-ratio', { min: 0, max: 1 }),
     photo_balance: num(f, 'photo-balance', { min: 0, max: 1 }),
@@ -215,9 +218,13 @@ async function train(fm, f) {
     progress(`epoch ${info.epoch + 1}/${opts.epochs} batch ${info.batch + 1}/${info.batchesPerEpoch} ` +
       `loss ${(epochLoss / epochImages).toFixed(4)} ${Math.round(rate)} images/s ETA ${fmtTime(left)}`);
     if (info.batch + 1 === info.batchesPerEpoch) {
+      // With --ema the figures are the average's, the model that is saved.
+      const swap = opts.ema > 0 && !trainer.averageInNet;
+      if (swap) trainer.swapAverage();
       const ev = fm.evaluate(net, testSet);
       const rec = { epoch: info.epoch + 1, loss: epochLoss / epochImages, train_accuracy: epochRight / epochImages, test_accuracy: ev.accuracy };
       if (opts.holdout) rec.validation_accuracy = fm.evaluate(net, trainSet, { start: trainSet.count - opts.holdout }).accuracy;
+      if (swap) trainer.swapAverage();
       history.push(rec);
       progressDone();
       say(f.json, `epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)}, train accuracy ${(100 * rec.train_accuracy).toFixed(2)}%` +
@@ -230,6 +237,7 @@ async function train(fm, f) {
   progressDone();
   const seconds = (performance.now() - t0) / 1000;
   if (stopped) say(f.json, 'stopped: saving the model trained so far');
+  if (opts.ema > 0 && !trainer.averageInNet) trainer.swapAverage();
   const testAccuracy = history.length ? history.at(-1).test_accuracy : fm.evaluate(net, testSet).accuracy;
   net.setMeta('test_accuracy', testAccuracy.toFixed(4));
   net.setMeta('epochs', String(history.length));

@@ -137,7 +137,10 @@ void fm_config_free(fm_train_config *cfg);
  * drawn as a pair, src/train/augment_pair.c), holdout (validation images at the end),
  * limit (use only the first N training images; 0 = all), photo_ratio
  * (share of each batch drawn from real photos: fm_trainer_create_mixed),
- * photo_balance (0: photos as they come; 1: each folder equally often). */
+ * photo_balance (0: photos as they come; 1: each folder equally often),
+ * ema (0: off; else the decay per step of a moving average of the weights,
+ * e.g. 0.999: the finished run's model is the average, see
+ * fm_trainer_swap_average). */
 int fm_config_set(fm_train_config *cfg, const char *key, double value);
 double fm_config_get(const fm_train_config *cfg, const char *key);
 
@@ -189,6 +192,16 @@ int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len);
 int fm_trainer_load_state(fm_trainer *tr, const uint8_t *bytes, size_t len);
 /* Epochs completed so far. */
 int fm_trainer_epoch(const fm_trainer *tr);
+
+/* With option ema: exchanges the network's weights (and batch-norm
+ * statistics) with their moving average, e.g. to validate the average
+ * during a run; calling it again swaps back. After the last step the
+ * average is swapped in (and stays: there is no further step). A step taken
+ * while the average is swapped in swaps the trained weights back first.
+ * Returns 0 when the trainer keeps no average. */
+int fm_trainer_swap_average(fm_trainer *tr);
+/* 1 while the average is the network's weights. */
+int fm_trainer_average_in_net(const fm_trainer *tr);
 
 /* ---- Real photos as training data (src/data/photoset.c) ---------------- */
 

@@ -107,6 +107,8 @@ export interface TrainerOptions {
   shard?: number;
   /** [1] Data-parallel training: how many trainers share each batch. */
   shards?: number;
+  /** [0 = off] decay per step of a moving average of the weights (e.g. 0.999); the finished run's model is the average. */
+  ema?: number;
 }
 
 /** The verdict of a model on one image's probabilities (Net.verdict). */
@@ -371,6 +373,10 @@ export class Trainer {
   loadState(bytes: Uint8Array): void;
   /** Epochs completed so far. */
   readonly epoch: number;
+  /** With option `ema`: exchanges the network's weights with their moving average (call again to swap back). After the last step the average is in the network; a step taken while it is swapped in swaps the trained weights back first. */
+  swapAverage(): void;
+  /** True while the moving average is the network's weights. */
+  readonly averageInNet: boolean;
   /** Releases its wasm memory (not the net's or the dataset's). */
   free(): void;
 }

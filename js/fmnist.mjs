@@ -601,6 +601,13 @@ export class Trainer {
   }
   /** Epochs completed so far. */
   get epoch() { return this.fm.x.fm_trainer_epoch(this.ptr); }
+  /** With option ema: exchanges the network's weights with their moving average
+   * (again to swap back); after the last step the average is in the network. */
+  swapAverage() {
+    if (!this.fm.x.fm_trainer_swap_average(this.ptr)) throw this.fm.error('swapAverage');
+  }
+  /** True while the moving average is the network's weights. */
+  get averageInNet() { return this.fm.x.fm_trainer_average_in_net(this.ptr) === 1; }
   free() {
     if (this.ptr) this.fm.x.fm_trainer_free(this.ptr);
     if (this.xbuf) this.fm.free(this.xbuf);

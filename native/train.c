@@ -278,10 +278,23 @@ int main(int argc, char **argv) {
     snprintf(num, sizeof num, "%.0f", train_seconds);
     fm_net_set_meta(net, "train_seconds", num);
     fm_net_set_meta(net, "machine", machine);
-    double val = holdout ? accuracy(net, train, train->count - holdout, holdout) : -1;
-    printf("{\"epoch\":%d,\"loss\":%.5f,\"lr\":%.6g,\"validation_accuracy\":%.4f,\"seconds\":%.1f,"
+    /* With ema the model the run makes is the average: validate that, and the
+     * trained weights beside it. */
+    int avg = fm_config_get(cfg, "ema") > 0, in_net = avg && fm_trainer_average_in_net(tr);
+    double val = -1, val_trained = -1;
+    if (holdout && avg) {
+      if (!in_net) fm_trainer_swap_average(tr);
+      val = accuracy(net, train, train->count - holdout, holdout);
+      fm_trainer_swap_average(tr);
+      val_trained = accuracy(net, train, train->count - holdout, holdout);
+      if (in_net) fm_trainer_swap_average(tr);
+    } else if (holdout)
+      val = accuracy(net, train, train->count - holdout, holdout);
+    char trained[48] = "";
+    if (avg) snprintf(trained, sizeof trained, ",\"validation_trained\":%.4f", val_trained);
+    printf("{\"epoch\":%d,\"loss\":%.5f,\"lr\":%.6g,\"validation_accuracy\":%.4f%s,\"seconds\":%.1f,"
            "\"images_per_sec\":%.0f}\n",
-           info.epoch + 1, info.loss, info.lr, val, dt, images / dt);
+           info.epoch + 1, info.loss, info.lr, val, trained, dt, images / dt);
     fflush(stdout);
     images = 0;
     t_epoch = now();

@@ -51,4 +51,23 @@ put('image', 'anim.webp', toWebp(encodeGif([gray, gray.map((v) => 255 - v)], 40,
 // Photo folder mappings: the shipped one, indices, an empty list, escapes.
 put('mapping', 'shipped.json', readFileSync(new URL('../photos/clothing-dataset-small.json', import.meta.url)));
 put('mapping', 'indices.json', '{"folders": {"a": [0, 9], "b": [], "c\\u00e9": ["Ankle boot"]}, "note": [1, {"x": 2}]}');
+// Trainer states for the network and data fuzz_state.c builds (first byte:
+// bit 0 = the trainer keeps an average of the weights, bit 1 = fix the CRC).
+{
+  const ds = fm.parseDataset(idx(3, [4, 28, 28], Uint8Array.from({ length: 4 * 784 }, (_, i) => (i * 7) % 256)),
+    idx(1, [4], [0, 3, 6, 9]));
+  for (const ema of [0, 0.9]) {
+    const net = fm.createNet('conv3x3:2,bn,relu,maxpool2,flatten,dense:10', { seed: 1 });
+    const tr = fm.createTrainer(net, ds, { batch: 2, epochs: 2, optimizer: 'sgd', ema });
+    for (const steps of [1, 2]) {
+      for (let i = 0; i < steps; i++) tr.step();
+      const state = tr.saveState(), mode = ema ? 1 : 0;
+      put('state', `ema${ema}-step${steps}`, Buffer.concat([Buffer.from([mode]), state]));
+      put('state', `ema${ema}-step${steps}-crc`, Buffer.concat([Buffer.from([mode | 2]), state]));
+    }
+    tr.free();
+    net.free();
+  }
+  ds.free();
+}
 console.log(`fuzz seeds written to ${out}`);

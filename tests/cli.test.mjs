@@ -44,6 +44,21 @@ test('missing files and bad data: exit 1 with one line on stderr', () => {
   assertOneLineError(run('train', '--arch', 'dense:5'), 1, /^fmnist: architecture: .*dense needs a flat input/);
 });
 
+test('train --ema saves the average: the validation figure of every epoch is the saved model\'s, which eval reproduces', () => {
+  const out = join(dir, 'mlp-ema.safetensors');
+  const t = run('train', '--arch', 'mlp', '--limit', '3200', '--holdout', '1000', '--epochs', '2', '--ema', '0.99',
+    '--out', out, '--json');
+  assert.equal(t.status, 0, t.stderr);
+  const tj = JSON.parse(t.stdout);
+  assert.equal(tj.history.length, 2);
+  const e = JSON.parse(run('eval', '--model', out, '--json').stdout);
+  assert.ok(Math.abs(e.accuracy - tj.test_accuracy) < 1e-6, 'the model saved is the one measured');
+  const plain = JSON.parse(run('train', '--arch', 'mlp', '--limit', '3200', '--holdout', '1000', '--epochs', '2',
+    '--out', join(dir, 'mlp-plain.safetensors'), '--json').stdout);
+  assert.notEqual(plain.test_accuracy, tj.test_accuracy, 'the average is not the trained weights');
+  assertOneLineError(run('train', '--ema', '1'), 2, /^fmnist: --ema: '1' is not a number >= 0 <= 0\.99999/);
+});
+
 test('train --json, then eval --json and predict --json on the saved model', async () => {
   const out = join(dir, 'mlp.safetensors');
   const t = run('train', '--arch', 'mlp', '--limit', '6400', '--epochs', '2', '--seed', '4', '--out', out, '--json');

@@ -12,7 +12,7 @@ const root = new URL('..', import.meta.url).pathname;
 const seeds = mkdtempSync(join(tmpdir(), 'fmnist-seeds-'));
 const gen = spawnSync(process.execPath, [join(root, 'scripts/make-fuzz-seeds.mjs'), seeds], { encoding: 'utf8' });
 
-for (const target of ['idx', 'safetensors', 'spec', 'image', 'mapping']) {
+for (const target of ['idx', 'safetensors', 'spec', 'image', 'mapping', 'state']) {
   test(`fuzz target ${target}: kept findings and seeds replay cleanly under ASan + UBSan`, () => {
     assert.equal(gen.status, 0, gen.stderr);
     const files = [];

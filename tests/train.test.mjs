@@ -163,3 +163,105 @@ test('a run resumed from a checkpoint (model + trainer state) continues bit-iden
   [tr, tr2, other].forEach((t) => t.free());
   net.free(); net2.free();
 });
+
+test('ema: the finished model is the moving average of the weights, by the stated formula; training itself is unchanged', async () => {
+  const m = await fm();
+  const ds = await split('train');
+  const spec = 'conv3x3:4,bn,relu,maxpool2,flatten,dense:10';
+  const opts = { seed: 3, limit: 64 * 5, epochs: 2, optimizer: 'sgd', lr: 0.05, momentum: 0.9, augment_shift: 1 };
+  const decay = 0.9;
+
+  // Reference: the same run without an average, the average computed here in float32.
+  const plain = m.createNet(spec, { seed: 3 });
+  const trPlain = m.createTrainer(plain, ds, opts);
+  const avg = Float32Array.from(plain.params());
+  for (let t = 0; trPlain.step(); t++) {
+    const d = Math.fround(Math.min(decay, (1 + t) / (10 + t))), w = Math.fround(1 - d), p = plain.params();
+    for (let i = 0; i < avg.length; i++) avg[i] = Math.fround(avg[i] + Math.fround(w * Math.fround(p[i] - avg[i])));
+  }
+
+  const net = m.createNet(spec, { seed: 3 });
+  const tr = m.createTrainer(net, ds, { ...opts, ema: decay });
+  let steps = 0;
+  while (tr.step()) {
+    steps++;
+    assert.equal(tr.averageInNet, steps === 10, 'the average is swapped in after the last step only');
+  }
+  assert.equal(steps, 10);
+  assert.deepEqual(net.params(), avg);
+  assert.notDeepEqual(net.params(), plain.params());
+  tr.swapAverage();
+  assert.equal(tr.averageInNet, false);
+  assert.deepEqual(net.params(), plain.params(), 'the trained weights are those of the run without ema');
+  tr.swapAverage();
+  assert.deepEqual(net.params(), avg);
+
+  const noAvg = m.createTrainer(m.createNet(spec), ds, opts);
+  assert.throws(() => noAvg.swapAverage(), /keeps no average of the weights \(option ema is 0\)/);
+  assert.throws(() => m.createTrainer(net, ds, { ema: 1 }), /training option ema: 1 is out of range/);
+  [trPlain, tr, noAvg].forEach((t) => t.free());
+  plain.free(); net.free();
+});
+
+// CRC-32 (IEEE), as the checkpoint format uses, to rewrite a state in the older layout.
+function crc32(bytes) {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+test('ema: a run resumed mid-epoch continues bit-identically, average included; states without an average still load', async () => {
+  const m = await fm();
+  const ds = await split('train');
+  const spec = 'conv3x3:4,bn,relu,maxpool2,flatten,dense:10';
+  const opts = { seed: 5, limit: 64 * 7, epochs: 2, optimizer: 'sgd', lr: 0.03, momentum: 0.9, nesterov: 1, ema: 0.95 };
+  const steps = (tr, n) => { for (let i = 0; i < n; i++) assert.ok(tr.step()); };
+
+  const net = m.createNet(spec, { seed: 5 });
+  const tr = m.createTrainer(net, ds, opts);
+  steps(tr, 9); // epoch 1, batch 2 of 7
+  const model = net.save(), state = tr.saveState();
+  steps(tr, 5);
+  assert.equal(tr.step(), null);
+  const expected = net.params();
+
+  const net2 = m.loadNet(model);
+  const tr2 = m.createTrainer(net2, ds, opts);
+  tr2.loadState(state);
+  tr2.swapAverage(); // validating the average mid-run does not change the run
+  assert.ok(tr2.averageInNet);
+  steps(tr2, 5);
+  assert.equal(tr2.step(), null);
+  assert.ok(tr2.averageInNet);
+  assert.deepEqual(net2.params(), expected);
+
+  const far = new Uint8Array(state), view = new DataView(far.buffer);
+  view.setUint32(20, 0xffffffff, true); // batch position, with the checksum fixed up
+  view.setUint32(far.length - 4, crc32(far.subarray(0, far.length - 4)), true);
+  assert.throws(() => tr2.loadState(far), /checkpoint position \(batch 4294967295\) does not fit this dataset/);
+
+  const plainOpts = { ...opts, ema: 0 };
+  const withoutEma = m.createTrainer(m.loadNet(model), ds, plainOpts);
+  assert.throws(() => withoutEma.loadState(state), /keeps an average of the weights: resume it with the same ema option/);
+
+  // The older layout ("FMCKPT1", no flags, average or statistics count) of a run without ema.
+  const net3 = m.createNet(spec, { seed: 5 }), tr3 = m.createTrainer(net3, ds, plainOpts);
+  steps(tr3, 9);
+  const model3 = net3.save(), v2 = tr3.saveState();
+  steps(tr3, 5);
+  const header = 72;
+  const v1 = new Uint8Array(v2.length - 20);
+  v1.set(v2.subarray(0, header));
+  v1.set(v2.subarray(header + 20, v2.length - 4), header);
+  v1.set(new TextEncoder().encode('FMCKPT1\n'));
+  new DataView(v1.buffer).setUint32(v1.length - 4, crc32(v1.subarray(0, v1.length - 4)), true);
+  const net4 = m.loadNet(model3), tr4 = m.createTrainer(net4, ds, plainOpts);
+  tr4.loadState(v1);
+  steps(tr4, 5);
+  assert.deepEqual(net4.params(), net3.params());
+  [tr, tr2, withoutEma, tr3, tr4].forEach((t) => t.free());
+  [net, net2, net3, net4].forEach((n) => n.free());
+});

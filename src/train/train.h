@@ -17,6 +17,7 @@ struct fm_train_config {
   double photo_ratio;   /* share of each batch drawn from real photos */
   double photo_balance; /* 0: photos as they come; 1: every folder equally often */
   int shard, shards; /* data-parallel: this trainer's part of every batch */
+  double ema;        /* decay of the weights' moving average per step; 0: none */
 };
 
 /* Learning rate at a step (0-based) of total steps. */

@@ -31,6 +31,12 @@ struct fm_trainer {
   int pending, summed; /* a shard step awaits its exchange; shards added */
   fm_step_info pending_info;
   double pending_lr;
+  /* ema > 0: the moving average of the weights, then of the batch-norm
+   * statistics (nparams + nbuffers floats), over avg_steps steps so far.
+   * avg_in_net: the average and the trained weights are swapped. */
+  float *avg;
+  long avg_steps;
+  int avg_in_net;
 };
 
 /* Every epoch draws its shuffle from its own stream, seeded by (seed, epoch),
@@ -106,6 +112,7 @@ void fm_trainer_free(fm_trainer *tr) {
   free(tr->backup_params);
   free(tr->backup_buffers);
   free(tr->exchange);
+  free(tr->avg);
   free(tr);
 }
 
@@ -182,6 +189,14 @@ fm_trainer *fm_trainer_create_mixed(fm_net *net, const fm_dataset *train, const 
     fm_trainer_free(tr);
     return NULL;
   }
+  if (cfg->ema > 0) {
+    if (!(tr->avg = fm_malloc((size_t)(net->nparams + net->nbuffers) * sizeof(float)))) {
+      fm_trainer_free(tr);
+      return NULL;
+    }
+    memcpy(tr->avg, net->params, (size_t)net->nparams * sizeof(float));
+    memcpy(tr->avg + net->nparams, net->buffers, (size_t)net->nbuffers * sizeof(float));
+  }
   uint64_t seed = (uint64_t)cfg->seed;
   fm_rng_seed(&tr->augment_rng, seed, FM_STREAM_AUGMENT);
   /* Each shard draws its own dropout masks (shard 0: the single-trainer stream). */
@@ -196,6 +211,7 @@ static int all_finite(const float *p, long n) {
 }
 
 static int apply_step(fm_trainer *tr, fm_step_info *info, float loss, double lr);
+static void update_average(fm_trainer *tr);
 
 int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   fm_net *net = tr->net;
@@ -208,6 +224,7 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
     info->done = 1;
     return 0;
   }
+  if (tr->avg_in_net) fm_trainer_swap_average(tr); /* training goes on from the trained weights */
   if (tr->batch == 0) shuffle_epoch(tr);
   /* The batch: its Fashion-MNIST share, then its photo share. */
   int Bf = tr->fm_per_batch, Bp = tr->photos_per_batch;
@@ -330,13 +347,53 @@ static int apply_step(fm_trainer *tr, fm_step_info *info, float loss, double lr)
     return -1;
   }
   tr->step++;
+  if (tr->avg) update_average(tr);
   if (++tr->batch == tr->batches_per_epoch) {
     tr->batch = 0;
     tr->epoch++;
   }
   info->done = tr->epoch >= cfg->epochs;
+  /* The finished run's model is the average: whoever saves or evaluates the
+   * network after the last step gets it. */
+  if (info->done && tr->avg && !tr->avg_in_net) fm_trainer_swap_average(tr);
   return 1;
 }
+
+/* ---- moving average of the weights -----------------------------------------
+ * avg += (1 - d) (w - avg) after every step, d = min(ema, (1 + t) / (10 + t))
+ * at the average's t-th step: early on the average follows the weights
+ * closely, so the random initial weights do not linger in it. The batch-norm
+ * running statistics are averaged alongside, so the averaged model is
+ * evaluated with statistics of about the same age. */
+static void update_average(fm_trainer *tr) {
+  const fm_net *net = tr->net;
+  long t = tr->avg_steps++;
+  float d = (float)FM_MIN(tr->cfg.ema, (1.0 + t) / (10.0 + t)), w = 1.0f - d;
+  float *a = tr->avg;
+  for (long i = 0; i < net->nparams; i++) a[i] += w * (net->params[i] - a[i]);
+  a += net->nparams;
+  for (long i = 0; i < net->nbuffers; i++) a[i] += w * (net->buffers[i] - a[i]);
+}
+
+int fm_trainer_swap_average(fm_trainer *tr) {
+  if (!tr->avg) return fm_fail("this trainer keeps no average of the weights (option ema is 0)");
+  fm_net *net = tr->net;
+  float *a = tr->avg;
+  for (long i = 0; i < net->nparams; i++) {
+    float t = net->params[i];
+    net->params[i] = a[i], a[i] = t;
+  }
+  a += net->nparams;
+  for (long i = 0; i < net->nbuffers; i++) {
+    float t = net->buffers[i];
+    net->buffers[i] = a[i], a[i] = t;
+  }
+  net->wgen++; /* derived weights (transforms, folded batch norm) are stale */
+  tr->avg_in_net = !tr->avg_in_net;
+  return 1;
+}
+
+int fm_trainer_average_in_net(const fm_trainer *tr) { return tr->avg_in_net; }
 
 /* ---- data-parallel exchange ------------------------------------------------
  * The vector a shard sends to the others: its gradients, then its network
@@ -381,12 +438,19 @@ int fm_trainer_finish(fm_trainer *tr, fm_step_info *info) {
 /* ---- checkpoints ----------------------------------------------------------
  * The trainer's state beside the model file (which holds the weights and
  * batch-norm statistics): position, random streams and optimiser moments.
- *   "FMCKPT1\n", u64 nparams, u32 epoch, u32 batch, u32 batch size,
+ *   "FMCKPT2\n", u64 nparams, u32 epoch, u32 batch, u32 batch size,
  *   u32 epochs, u64 step, 4 x u64 (augment and dropout generators),
- *   f32 m[nparams], f32 v[nparams], u32 crc32 of all the bytes before. */
+ *   u32 flags (1: an average of the weights follows; 2: it is swapped into
+ *   the network), u64 steps of the average, u64 nbuffers,
+ *   f32 m[nparams], f32 v[nparams], [f32 average[nparams + nbuffers]],
+ *   u32 crc32 of all the bytes before.
+ * "FMCKPT1\n" files (no flags, average or nbuffers) still load; a run with
+ * ema then starts its average from the weights it resumes with. */
 
-#define CKPT_MAGIC "FMCKPT1\n"
-#define CKPT_HEADER (8 + 8 + 4 * 4 + 8 + 4 * 8)
+#define CKPT_MAGIC "FMCKPT2\n"
+#define CKPT_MAGIC_V1 "FMCKPT1\n"
+#define CKPT_HEADER_V1 (8 + 8 + 4 * 4 + 8 + 4 * 8)
+#define CKPT_HEADER (CKPT_HEADER_V1 + 4 + 8 + 8)
 
 static void put_u32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -403,8 +467,9 @@ uint32_t fm_crc32(const uint8_t *p, size_t n);
 
 int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len) {
   if (tr->pending) return fm_fail("cannot checkpoint in the middle of a data-parallel step");
-  size_t np = (size_t)tr->net->nparams;
-  size_t len = CKPT_HEADER + 8 * np + 4;
+  size_t np = (size_t)tr->net->nparams, nb = (size_t)tr->net->nbuffers;
+  size_t navg = tr->avg ? np + nb : 0;
+  size_t len = CKPT_HEADER + 8 * np + 4 * navg + 4;
   uint8_t *b = fm_malloc(len);
   if (!b) return 0;
   memcpy(b, CKPT_MAGIC, 8);
@@ -418,41 +483,75 @@ int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len) 
   put_u64(b + 48, tr->augment_rng.inc);
   put_u64(b + 56, tr->net->dropout_rng.state);
   put_u64(b + 64, tr->net->dropout_rng.inc);
+  put_u32(b + 72, (tr->avg ? 1u : 0u) | (tr->avg_in_net ? 2u : 0u));
+  put_u64(b + 76, (uint64_t)tr->avg_steps);
+  put_u64(b + 84, nb);
   memcpy(b + CKPT_HEADER, tr->m, 4 * np);
   memcpy(b + CKPT_HEADER + 4 * np, tr->v, 4 * np);
+  if (navg) memcpy(b + CKPT_HEADER + 8 * np, tr->avg, 4 * navg);
   put_u32(b + len - 4, fm_crc32(b, len - 4));
   *out = b;
   *out_len = len;
   return 1;
 }
 
+static int all_finite_f32(const uint8_t *p, size_t n) {
+  const float *f = (const float *)p;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(f[i])) return 0;
+  return 1;
+}
+
 int fm_trainer_load_state(fm_trainer *tr, const uint8_t *b, size_t len) {
-  size_t np = (size_t)tr->net->nparams;
-  if (!b || len < CKPT_HEADER + 4 || memcmp(b, CKPT_MAGIC, 8))
+  size_t np = (size_t)tr->net->nparams, nb = (size_t)tr->net->nbuffers;
+  int v1 = b && len >= 8 && !memcmp(b, CKPT_MAGIC_V1, 8);
+  size_t header = v1 ? CKPT_HEADER_V1 : CKPT_HEADER;
+  if (!b || len < header + 4 || (!v1 && memcmp(b, CKPT_MAGIC, 8)))
     return fm_fail("not a training checkpoint (bad magic)");
   if (get_u64(b + 8) != np)
     return fm_fail("checkpoint is for a network of %llu parameters, this one has %zu",
                    (unsigned long long)get_u64(b + 8), np);
-  if (len != CKPT_HEADER + 8 * np + 4)
-    return fm_fail("checkpoint is %zu bytes, expected %zu (truncated?)", len, CKPT_HEADER + 8 * np + 4);
+  uint32_t flags = v1 ? 0 : get_u32(b + 72);
+  if (flags > 3 || (flags & 2 && !(flags & 1))) return fm_fail("checkpoint has unknown flags %u", flags);
+  if (!v1 && get_u64(b + 84) != nb)
+    return fm_fail("checkpoint is for a network of %llu batch-norm statistics, this one has %zu",
+                   (unsigned long long)get_u64(b + 84), nb);
+  size_t navg = flags & 1 ? np + nb : 0, want = header + 8 * np + 4 * navg + 4;
+  if (len != want) return fm_fail("checkpoint is %zu bytes, expected %zu (truncated?)", len, want);
   if (get_u32(b + len - 4) != fm_crc32(b, len - 4)) return fm_fail("checkpoint is corrupt (CRC mismatch)");
+  if (navg && !tr->avg)
+    return fm_fail("checkpoint keeps an average of the weights: resume it with the same ema option");
   uint32_t epoch = get_u32(b + 16), batch = get_u32(b + 20), bs = get_u32(b + 24);
   if ((int)bs != tr->cfg.batch)
     return fm_fail("checkpoint was made with batch size %u, this run uses %d", bs, tr->cfg.batch);
-  if ((int)batch >= tr->batches_per_epoch)
+  if (batch >= (uint32_t)tr->batches_per_epoch)
     return fm_fail("checkpoint position (batch %u) does not fit this dataset", batch);
-  const float *m = (const float *)(b + CKPT_HEADER), *v = m + np;
-  for (size_t i = 0; i < np; i++)
-    if (!isfinite(m[i]) || !isfinite(v[i])) return fm_fail("checkpoint holds non-finite optimiser state");
-  memcpy(tr->m, m, 4 * np);
-  memcpy(tr->v, v, 4 * np);
+  uint64_t step = get_u64(b + 32), avg_steps = get_u64(b + 76);
+  if (epoch > 1u << 30 || step > (uint64_t)1 << 50 || (navg && avg_steps > step))
+    return fm_fail("checkpoint position (epoch %u, step %llu) is out of range", epoch, (unsigned long long)step);
+  if (!all_finite_f32(b + header, 2 * np + navg))
+    return fm_fail("checkpoint holds non-finite optimiser state");
+  memcpy(tr->m, b + header, 4 * np);
+  memcpy(tr->v, b + header + 4 * np, 4 * np);
   tr->epoch = (int)epoch;
   tr->batch = (int)batch;
-  tr->step = (long)get_u64(b + 32);
+  tr->step = (long)step;
   tr->augment_rng.state = get_u64(b + 40);
   tr->augment_rng.inc = get_u64(b + 48);
   tr->net->dropout_rng.state = get_u64(b + 56);
   tr->net->dropout_rng.inc = get_u64(b + 64);
+  if (tr->avg) {
+    /* The network was loaded with the weights saved beside this state: if
+     * the average was swapped in then, the trained weights are in the file's
+     * average. Without an average in the file, it starts afresh here. */
+    if (navg) memcpy(tr->avg, b + header + 8 * np, 4 * navg);
+    else {
+      memcpy(tr->avg, tr->net->params, 4 * np);
+      memcpy(tr->avg + np, tr->net->buffers, 4 * nb);
+    }
+    tr->avg_steps = navg ? (long)avg_steps : 0;
+    tr->avg_in_net = (flags & 2) != 0;
+  }
   if (tr->batch > 0) shuffle_epoch(tr); /* rebuild this epoch's order */
   return 1;
 }
