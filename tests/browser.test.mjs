@@ -144,9 +144,18 @@ test('Stop ends a long training run within a fraction of a second and keeps the 
   assert.match(await text('#model-status'), /^cnn-small \(trained here\): /);
   const longTasks = await page.evaluate(() => window.__longTasks);
   assert.ok(longTasks.every((d) => d <= 100), `main-thread long tasks: ${longTasks}`);
-  // The stopped model is usable: evaluate it.
+  // The stopped model is usable: evaluate it. Evaluate's helper workers were
+  // kept (and warmed) with the model before; their answers must be this
+  // model's: the page's accuracy is the one `fmnist eval` gets for its file.
   await page.click('#evaluate');
   await waitText('#eval-speed', /^on 10,000 test images/);
+  const dir = mkdtempSync('/tmp/fmnist-stopped-');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  await download.saveAs(`${dir}/stopped.safetensors`);
+  const cli = spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'eval', '--json',
+    '--model', `${dir}/stopped.safetensors`], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(await text('[data-testid=accuracy]'), `${(100 * JSON.parse(cli.stdout).accuracy).toFixed(2)}%`);
 });
 
 test('uploaded photos each get a result: the photo, its mask, the 28x28 input and the top 3', { skip }, async () => {
