@@ -20,7 +20,8 @@
  * mixes them into every batch (fm_trainer_create_mixed); --photo-map FILE is
  * the folder-to-classes mapping (default photos/clothing-dataset-small.json).
  * --photo-fold K/N trains without fold K of N and, at the end, writes the
- * held-out photos' probabilities to --photo-report FILE (JSON lines) for
+ * held-out photos' probabilities to --photo-report FILE (JSON lines; with
+ * --ema, those of the trained weights beside the average's in FILE.trained) for
  * cross-validation (scripts/photo-cv.mjs). --photo-jitters N also trains on
  * N renders of perturbed copies of each photo (fm_photoset_set_jitters);
  * --photo-views M (M <= N) makes the model average M of them with a photo's
@@ -89,7 +90,7 @@ static double accuracy(fm_net *net, const fm_dataset *ds, int start, int n) {
 /* Held-out photos: right when the top class is allowed (for none of the ten:
  * never counted right here; scripts/photo-cv.mjs judges doubt), and each
  * photo's probabilities as a JSON line for the cross-validation script. */
-static void report_photos(fm_net *net, const fm_photoset *held, const char *path) {
+static void report_photos(fm_net *net, const fm_photoset *held, const char *path, const char *weights) {
   int n = fm_photoset_count(held), right = 0, mapped = 0;
   float *probs = malloc((size_t)n * 10 * sizeof(float));
   if (!probs || !fm_net_predict_photoset(net, held, probs)) die("photos", fm_last_error());
@@ -108,8 +109,8 @@ static void report_photos(fm_net *net, const fm_photoset *held, const char *path
     }
   }
   if (f && fclose(f)) die(path, strerror(errno));
-  printf("{\"held_out_photos\":%d,\"mapped\":%d,\"right\":%d,\"accuracy\":%.4f}\n", n, mapped, right,
-         mapped ? (double)right / mapped : 0);
+  printf("{\"held_out_photos\":%d,\"mapped\":%d,\"right\":%d,\"accuracy\":%.4f,\"weights\":\"%s\"}\n", n,
+         mapped, right, mapped ? (double)right / mapped : 0, weights);
   free(probs);
 }
 
@@ -341,7 +342,18 @@ int main(int argc, char **argv) {
     fm_free(mb);
     fprintf(stderr, "saved %s\n", out);
   }
-  if (held) report_photos(net, held, photo_report);
+  if (held) {
+    int avg = fm_config_get(cfg, "ema") > 0; /* the finished run's model is the average */
+    report_photos(net, held, photo_report, avg ? "average" : "trained");
+    if (avg && tr) { /* (tr is gone after a float16 round trip) */
+      /* The trained weights too, in FILE.trained: whether the average helps
+       * is then measured on the same run. */
+      char path[4096];
+      snprintf(path, sizeof path, "%s.trained", photo_report ? photo_report : "");
+      fm_trainer_swap_average(tr);
+      report_photos(net, held, photo_report ? path : NULL, "trained");
+    }
+  }
   fm_trainer_free(tr);
   fm_photoset_free(photos);
   fm_photoset_free(held);
