@@ -61,6 +61,9 @@ eval flags:     --model FILE (default: the best model in models/)  --data DIR
                 --exact  float32 throughout (default: int16 multiplies in the 3x3
                          convolutions and dense layers, x1.15-1.33 faster; see
                          docs/performance.md)
+                --holdout N  the last N training images instead of the test set: the
+                         validation split of train --holdout N, for choosing views
+                         and thresholds without looking at the test set
 predict flags:  --model FILE (default: the photo model in models/, else the best model)  IMAGE...
                 PNG, JPEG, GIF, BMP, WebP; --json gives label, index, probabilities, unsure, in_scope
 views flags:    --model FILE  --set shift|mirror|none  [--out FILE (default: in place)]
@@ -94,7 +97,7 @@ const FLAGS = {
     init: { type: 'string' },
     data: { type: 'string' }, out: { type: 'string' },
   },
-  eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' }, 'views-below': { type: 'string' }, exact: { type: 'boolean' } },
+  eval: { model: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' }, 'views-below': { type: 'string' }, exact: { type: 'boolean' }, holdout: { type: 'string' } },
   views: { model: { type: 'string' }, set: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, below: { type: 'string' },
     'photo-views': { type: 'string' }, 'photo-views-below': { type: 'string' } },
   predict: { model: { type: 'string' } },
@@ -261,15 +264,18 @@ async function evaluate(fm, f) {
   if (choice(f, 'views', VIEWS)) net.setMeta('tta', f.views);
   if (f['views-below'] !== undefined) setViewsBelow(net, f['views-below'], '--views-below');
   if (f.exact) net.setExact(true);
-  const testSet = await loadSplit(fm, dataDir(f.data), 'test');
-  const ev = fm.evaluate(net, testSet, { onProgress: (d, n) => progress(`evaluating ${d}/${n}`) });
+  const holdout = num(f, 'holdout', { int: true, min: 1 });
+  const data = await loadSplit(fm, dataDir(f.data), holdout ? 'train' : 'test');
+  if (holdout > data.count) throw new UsageError(`--holdout ${holdout} is more than the ${data.count} training images`);
+  const start = holdout ? data.count - holdout : 0, what = holdout ? 'validation (last training) images' : 'test images';
+  const ev = fm.evaluate(net, data, { start, onProgress: (d, n) => progress(`evaluating ${d}/${n}`) });
   progressDone();
   if (!f.json) {
     const pad = (s, n) => String(s).padStart(n);
     const below = net.getMeta('views_below') ?? '0.9';
     const set = net.getMeta('tta') ?? 'none';
     const views = set !== 'none' ? `, test-time views: ${set} (under ${below})` : '';
-    const lines = [`model ${file}: ${net.spec}${views}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${testSet.count} test images ` +
+    const lines = [`model ${file}: ${net.spec}${views}`, `accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${data.count - start} ${what} ` +
       `(${Math.round(ev.images_per_sec)} images/s)`, '', 'confusion matrix (rows = true class, columns = predicted):'];
     lines.push(pad('', 12) + CLASS_NAMES.map((_, i) => pad(i, 5)).join(''));
     ev.confusion.forEach((row, i) => lines.push(pad(`${i} ${CLASS_NAMES[i]}`.slice(0, 12), 12) + row.map((v) => pad(v, 5)).join('')));
@@ -280,7 +286,8 @@ async function evaluate(fm, f) {
     process.stdout.write(lines.join('\n') + '\n');
   }
   const { predictions, ...rest } = ev;
-  return { model: file, arch: net.spec, views: net.getMeta('tta') ?? 'none', views_below: Number(net.getMeta('views_below') ?? 0.9), ...rest };
+  return { model: file, arch: net.spec, split: holdout ? 'validation' : 'test', images: data.count - start,
+    views: net.getMeta('tta') ?? 'none', views_below: Number(net.getMeta('views_below') ?? 0.9), ...rest };
 }
 
 /** Sets metadata "views_below" (the C predict functions read it) from a

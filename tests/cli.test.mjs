@@ -59,6 +59,22 @@ test('train --ema saves the average: the validation figure of every epoch is the
   assertOneLineError(run('train', '--ema', '1'), 2, /^fmnist: --ema: '1' is not a number >= 0 <= 0\.99999/);
 });
 
+test('eval --holdout N measures the last N training images (the validation split), never the test set', async () => {
+  const model = new URL('../models/cnn-small.safetensors', import.meta.url);
+  const r = run('eval', '--model', model.pathname, '--holdout', '2000', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.split, 'validation');
+  assert.equal(j.images, 2000);
+  assert.equal(j.confusion.flat().reduce((a, b) => a + b), 2000);
+  const m = await fm(), trainSet = await split('train');
+  const net = m.loadNet(readFileSync(model));
+  assert.equal(j.accuracy, m.evaluate(net, trainSet, { start: trainSet.count - 2000 }).accuracy);
+  net.free();
+  assertOneLineError(run('eval', '--holdout', '60001'), 2, /^fmnist: --holdout 60001 is more than the 60000 training images/);
+  assertOneLineError(run('eval', '--holdout', '0'), 2, /^fmnist: --holdout: '0' is not an integer >= 1/);
+});
+
 test('train --json, then eval --json and predict --json on the saved model', async () => {
   const out = join(dir, 'mlp.safetensors');
   const t = run('train', '--arch', 'mlp', '--limit', '6400', '--epochs', '2', '--seed', '4', '--out', out, '--json');
