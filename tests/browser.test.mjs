@@ -118,6 +118,23 @@ test('a short training run makes progress, draws charts and reports test accurac
     return blue;
   }));
   assert.ok(inked.every((n) => n > 100), `chart pixels drawn: ${inked}`);
+  // One worker runs the C trainer as `fmnist train` does: the same options
+  // give the same model, with the moving average of the weights ("Average
+  // the weights", on by default) and without it.
+  const cli = (...extra) => {
+    const r = spawnSync(process.execPath, [new URL('../bin/fmnist.mjs', import.meta.url).pathname, 'train', '--arch', 'mlp',
+      '--epochs', '2', '--limit', '3000', '--out', `${mkdtempSync('/tmp/fmnist-page-train-')}/m.safetensors`, '--json', ...extra], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return `${(100 * JSON.parse(r.stdout).test_accuracy).toFixed(2)}%`;
+  };
+  const averaged = cli('--ema', '0.999'), plain = cli();
+  assert.notEqual(averaged, plain);
+  assert.equal(await text('[data-testid=accuracy]'), averaged);
+  await page.uncheck('#ema');
+  await page.evaluate(() => { document.getElementById('train-status').textContent = ''; }); // not the last run's "Done"
+  await trainShortMlp(1);
+  assert.equal(await text('[data-testid=accuracy]'), plain);
+  await page.check('#ema');
 });
 
 test('data-parallel training on two workers reaches the same kind of accuracy', { skip }, async () => {

@@ -368,7 +368,8 @@ const methods = {
     if (workers > 1) {
       try {
         helper = new Bridge(new URL('./worker.js', import.meta.url));
-        await helper.call('shardBegin', { arch, seed, options: { seed, ...options, shard: 1, shards: workers }, ...trainFiles() });
+        // (The helper keeps no average of the weights: this worker's is the model.)
+        await helper.call('shardBegin', { arch, seed, options: { seed, ...options, ema: 0, shard: 1, shards: workers }, ...trainFiles() });
       } catch (e) {
         helper?.terminate();
         trainer.free();
@@ -409,6 +410,18 @@ const methods = {
         accuracy: (mine.accuracy * mine.images + theirs.info.accuracy * theirs.info.images) / images,
       };
     };
+    // With ema the model is the moving average of the weights: the figures
+    // and the saved model are the average's (see fm_trainer_swap_average).
+    const averaged = options.ema > 0;
+    const withAverage = (fn) => {
+      const swap = averaged && !trainer.averageInNet;
+      if (swap) trainer.swapAverage();
+      try {
+        return fn();
+      } finally {
+        if (swap) trainer.swapAverage();
+      }
+    };
     const history = [];
     let images = 0, seconds = 0, lastPost = 0, info = null, stopped = false, lastCheckpoint = performance.now();
     let epochLoss = 0, epochRight = 0, epochImages = 0;
@@ -442,7 +455,7 @@ const methods = {
           });
         }
         if (endOfEpoch) {
-          const ev = fm.evaluate(net, test);
+          const ev = withAverage(() => fm.evaluate(net, test));
           const rec = { epoch: info.epoch + 1, loss: epochLoss / epochImages, trainAccuracy: epochRight / epochImages, testAccuracy: ev.accuracy };
           history.push(rec);
           progress({ stage: 'epoch', ...rec });
@@ -454,11 +467,12 @@ const methods = {
         if (endOfEpoch || now - lastCheckpoint > 20000) {
           lastCheckpoint = now;
           net.setMeta('epochs', String(history.length));
-          progress({ stage: 'checkpoint', bytes: net.save(), arch, epoch: info.epoch, batch: info.batch + 1, batchesPerEpoch: info.batchesPerEpoch, epochs: options.epochs });
+          progress({ stage: 'checkpoint', bytes: withAverage(() => net.save()), arch, epoch: info.epoch, batch: info.batch + 1, batchesPerEpoch: info.batchesPerEpoch, epochs: options.epochs });
         }
         await yieldNow();
       }
     } finally {
+      if (averaged && !trainer.averageInNet) trainer.swapAverage(); // stopped early: the average so far
       trainer.free();
       theirsNext?.catch(() => {}); // a step the helper started before Stop: not needed
       helper?.terminate();
