@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "../common.h"
+#include "../kernels/parallel.h"
 #include "../kernels/simd.h"
 #include "layer.h"
 
@@ -40,13 +41,24 @@ static void plane_dots(const float *d, const float *xh, int n, double *sd, doubl
   *sd += s, *sdx += t;
 }
 
+/* One pass over channels begin..end-1 (fm_parallel_for). */
+typedef struct {
+  fm_layer *L;
+  const float *x;
+  float *y;
+  const float *dy;
+  float *dx;
+  int B, relu;
+} bn_job;
+static void forward_channels(void *ctx, int begin, int end, int tid);
+static void backward_channels(void *ctx, int begin, int end, int tid);
+
 /* max(v, 0) as f32x4.pmax(v, 0) computes it (v < 0 ? 0 : v), so that the
  * values a fused ReLU leaves are those the ReLU layer's vector loop would. */
 static inline float relu1(float v) { return v < 0 ? 0.0f : v; }
 
 void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int train, int relu) {
   int c = L->in.c, hw = L->in.h * L->in.w;
-  v128_t zero = wasm_f32x4_splat(0);
   if (!train) {
     for (int ch = 0; ch < c; ch++) {
       float s = L->w[ch] / sqrtf(L->running_var[ch] + FM_BN_EPS);
@@ -59,8 +71,23 @@ void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int trai
     }
     return;
   }
+  bn_job j = {L, x, y, NULL, NULL, B, relu};
+  /* Channels are independent: shared among the native build's threads, each
+   * channel computed exactly as by one thread. */
+  fm_parallel_for(c, FM_MAX_THREADS, forward_channels, &j);
+  L->batches_tracked++;
+}
+
+static void forward_channels(void *ctx, int begin, int end, int tid) {
+  (void)tid;
+  const bn_job *j = ctx;
+  fm_layer *L = j->L;
+  const float *x = j->x;
+  float *y = j->y;
+  int B = j->B, relu = j->relu, c = L->in.c, hw = L->in.h * L->in.w;
+  v128_t zero = wasm_f32x4_splat(0);
   double count = (double)B * hw;
-  for (int ch = 0; ch < c; ch++) {
+  for (int ch = begin; ch < end; ch++) {
     double sum = 0, sq = 0;
     for (int n = 0; n < B; n++) sum += plane_sum(x + ((size_t)n * c + ch) * hw, hw, 0.0f, 0);
     double mean = sum / count;
@@ -96,14 +123,23 @@ void fm_batchnorm_forward(fm_layer *L, const float *x, float *y, int B, int trai
     L->running_mean[ch] = (1 - BN_MOMENTUM) * L->running_mean[ch] + BN_MOMENTUM * (float)mean;
     L->running_var[ch] = (1 - BN_MOMENTUM) * L->running_var[ch] + BN_MOMENTUM * (float)unbiased;
   }
-  L->batches_tracked++;
 }
 
 /* dx = gamma * istd / N * (N * dy - sum(dy) - xhat * sum(dy * xhat)) */
 void fm_batchnorm_backward(fm_layer *L, const float *dy, float *dx, int B) {
-  int c = L->in.c, hw = L->in.h * L->in.w;
+  bn_job j = {L, NULL, NULL, dy, dx, B, 0};
+  fm_parallel_for(L->in.c, FM_MAX_THREADS, backward_channels, &j);
+}
+
+static void backward_channels(void *ctx, int begin, int end, int tid) {
+  (void)tid;
+  const bn_job *j = ctx;
+  fm_layer *L = j->L;
+  const float *dy = j->dy;
+  float *dx = j->dx;
+  int B = j->B, c = L->in.c, hw = L->in.h * L->in.w;
   double count = (double)B * hw;
-  for (int ch = 0; ch < c; ch++) {
+  for (int ch = begin; ch < end; ch++) {
     double sdy = 0, sdyx = 0;
     for (int n = 0; n < B; n++)
       plane_dots(dy + ((size_t)n * c + ch) * hw, L->xhat + ((size_t)n * c + ch) * hw, hw, &sdy, &sdyx);

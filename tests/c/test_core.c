@@ -908,6 +908,31 @@ static void test_threads(void) {
   }
   fm_set_threads(1);
   report(!memcmp(probs[0], probs[1], sizeof probs[0]), "2 threads match 1 thread (int16 inference, bit for bit)", "");
+
+  /* Batch norm in training shares out its channels (an odd count, planes
+   * with a tail past the last vector): each channel is computed as by one
+   * thread, so output, running statistics and gradients match bit for bit. */
+  enum { BC = 5, BHW = 13, BB = 3, BN_N = BB * BC * BHW };
+  fm_shape bin = {BC, 1, BHW, 0};
+  float bx[BN_N], bdy[BN_N], by[2][BN_N], bdx[2][BN_N], bstate[2][4 * BC];
+  for (int i = 0; i < BN_N; i++) bx[i] = 2 + frand() * (1 + i % 3), bdy[i] = frand();
+  test_layer bn[2];
+  for (int t = 0; t < 2; t++) {
+    bn[t] = make_layer(FM_BATCHNORM, bin, 0, 0, BB);
+    if (t) memcpy(bn[1].params, bn[0].params, sizeof(float) * 2 * BC);
+    fm_set_threads(t + 1);
+    fm_rng drop;
+    fm_rng_seed(&drop, 7, FM_STREAM_DROPOUT);
+    fm_layer_forward(&bn[t].L, bx, by[t], BB, 1, &drop);
+    fm_layer_backward(&bn[t].L, bx, by[t], bdy, bdx[t], BB);
+    memcpy(bstate[t], bn[t].buffers, sizeof(float) * 2 * BC);
+    memcpy(bstate[t] + 2 * BC, bn[t].grads, sizeof(float) * 2 * BC);
+  }
+  fm_set_threads(1);
+  report(!memcmp(by[0], by[1], sizeof by[0]) && !memcmp(bdx[0], bdx[1], sizeof bdx[0]) &&
+             !memcmp(bstate[0], bstate[1], sizeof bstate[0]),
+         "2 threads match 1 thread (batch norm training: output, statistics, gradients, bit for bit)", "");
+  free_layer(&bn[0]), free_layer(&bn[1]);
 }
 
 /* Training folds each ReLU into its neighbours (fm_net_forward /
