@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fmnist.h"
 #include "photo_folder.h"
@@ -270,9 +271,22 @@ int main(int argc, char **argv) {
   fm_step_info info;
   double t0 = now(), t_epoch = now(), images = 0;
   int r;
+  /* On a terminal, the position within the epoch every second (stderr, one
+   * line rewritten): an epoch of a large network takes minutes. */
+  int tty = isatty(2);
+  double t_shown = now();
   while ((r = fm_trainer_step(tr, &info)) == 1) {
     images += info.images;
+    if (tty && now() - t_shown >= 1) {
+      t_shown = now();
+      double rate = images / (t_shown - t_epoch);
+      int left = info.batches_per_epoch - info.batch - 1;
+      fprintf(stderr, "\repoch %d/%d batch %d/%d loss %.4f %.0f images/s, epoch ends in %.0f s   ",
+              info.epoch + 1, epochs, info.batch + 1, info.batches_per_epoch, info.loss, rate,
+              rate > 0 ? left * (images / (info.batch + 1)) / rate : 0);
+    }
     if (info.batch + 1 < info.batches_per_epoch) continue;
+    if (tty) fprintf(stderr, "\r%*s\r", 100, "");
     double dt = now() - t_epoch;
     train_seconds += dt;
     char num[32];
