@@ -495,13 +495,6 @@ int fm_trainer_save_state(const fm_trainer *tr, uint8_t **out, size_t *out_len) 
   return 1;
 }
 
-static int all_finite_f32(const uint8_t *p, size_t n) {
-  const float *f = (const float *)p;
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(f[i])) return 0;
-  return 1;
-}
-
 int fm_trainer_load_state(fm_trainer *tr, const uint8_t *b, size_t len) {
   size_t np = (size_t)tr->net->nparams, nb = (size_t)tr->net->nbuffers;
   int v1 = b && len >= 8 && !memcmp(b, CKPT_MAGIC_V1, 8);
@@ -529,7 +522,7 @@ int fm_trainer_load_state(fm_trainer *tr, const uint8_t *b, size_t len) {
   uint64_t step = get_u64(b + 32), avg_steps = get_u64(b + 76);
   if (epoch > 1u << 30 || step > (uint64_t)1 << 50 || (navg && avg_steps > step))
     return fm_fail("checkpoint position (epoch %u, step %llu) is out of range", epoch, (unsigned long long)step);
-  if (!all_finite_f32(b + header, 2 * np + navg))
+  if (!all_finite((const float *)(b + header), (long)(2 * np + navg)))
     return fm_fail("checkpoint holds non-finite optimiser state");
   memcpy(tr->m, b + header, 4 * np);
   memcpy(tr->v, b + header + 4 * np, 4 * np);
