@@ -49,6 +49,9 @@ train flags:
                        (framing, resolution, light, colour, noise; default 0)
   --ema D              keep a moving average of the weights (decay D per step,
                        e.g. 0.999); the saved model and the figures are the average's
+  --teacher FILE       distil that model into this one, with --distill A (0-1): each
+  --distill A          image's target is (1 - A) x its label + A x the teacher's
+                       answer for the same augmented image
   --init FILE          start from this model's weights (fine-tuning; --arch ignored)
   --limit N            train on the first N images only
   --holdout N          keep the last N training images out, for validation
@@ -92,6 +95,7 @@ const FLAGS = {
     seed: { type: 'string', default: '0' }, 'augment-shift': { type: 'string' },
     'augment-flip': { type: 'boolean' }, 'augment-erase': { type: 'string' }, 'augment-photo': { type: 'string' },
     'augment-pair': { type: 'string' }, ema: { type: 'string' },
+    teacher: { type: 'string' }, distill: { type: 'string' },
     limit: { type: 'string' }, holdout: { type: 'string' },
     photos: { type: 'string' }, 'photo-ratio': { type: 'string' }, 'photo-balance': { type: 'string' }, 'photo-map': { type: 'string' }, 'photo-jitters': { type: 'string' },
     init: { type: 'string' },
@@ -177,6 +181,7 @@ async function train(fm, f) {
     augment_photo: num(f, 'augment-photo', { min: 0, max: 1 }),
     augment_pair: num(f, 'augment-pair', { min: 0, max: 1 }),
     ema: num(f, 'ema', { min: 0, max: 0.99999 }),
+    distill: num(f, 'distill', { min: 0, max: 1 }),
     limit: num(f, 'limit', { int: true, min: 1 }), holdout: num(f, 'holdout', { int: true, min: 0 }),
     photo_ratio: num(f, 'photo-ratio', { min: 0, max: 1 }),
     photo_balance: num(f, 'photo-balance', { min: 0, max: 1 }),
@@ -185,6 +190,7 @@ async function train(fm, f) {
   if ((opts.photo_ratio !== undefined || opts.photo_balance !== undefined || f['photo-map'] || jitters !== undefined) && !f.photos) {
     throw new UsageError('--photo-ratio, --photo-balance, --photo-map and --photo-jitters need --photos DIR');
   }
+  if (!f.teacher !== !(opts.distill > 0)) throw new UsageError('--teacher FILE and --distill A (above 0) go together');
   const dir = dataDir(f.data);
   const [trainSet, testSet] = [await loadSplit(fm, dir, 'train'), await loadSplit(fm, dir, 'test')];
   let photos, skipped = [];
@@ -199,10 +205,12 @@ async function train(fm, f) {
     say(f.json, `photos: ${photos.count} from ${f.photos} (${skipped.length} left out)` +
       (jitters ? `, each with ${jitters} jittered renders` : '') + `, ${Math.round(100 * opts.photo_ratio)}% of each batch`);
   }
+  const teacher = f.teacher ? (await loadModel(fm, f.teacher)).net : undefined;
   const net = f.init ? (await loadModel(fm, f.init)).net : fm.createNet(f.arch, { seed: opts.seed });
   const out = f.out ?? `${/^[\w-]+$/.test(f.arch) ? f.arch : 'model'}.safetensors`;
   say(f.json, `training ${net.spec} (${net.paramCount.toLocaleString('en')} parameters) for ${opts.epochs} epoch(s)`);
-  const trainer = fm.createTrainer(net, trainSet, { ...opts, photos });
+  if (teacher) say(f.json, `distilling ${basename(f.teacher)} (${teacher.spec}) into it, weight ${opts.distill}`);
+  const trainer = fm.createTrainer(net, trainSet, { ...opts, photos, teacher });
   const history = [];
   const t0 = performance.now();
   let images = 0, trainSeconds = 0, info, epochLoss = 0, epochRight = 0, epochImages = 0;
@@ -246,6 +254,7 @@ async function train(fm, f) {
   net.setMeta('epochs', String(history.length));
   net.setMeta('training', JSON.stringify(opts));
   if (photos) net.setMeta('photos', `${photos.count} photos from ${basename(f.photos)}`);
+  if (teacher) net.setMeta('teacher', basename(f.teacher));
   await writeFile(out + '.tmp', net.save()); // never a half-written model under its name
   await rename(out + '.tmp', out);
   say(f.json, `saved ${out}; test accuracy ${(100 * testAccuracy).toFixed(2)}%, ${Math.round(images / trainSeconds)} images/s, ` +

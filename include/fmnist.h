@@ -140,7 +140,8 @@ void fm_config_free(fm_train_config *cfg);
  * photo_balance (0: photos as they come; 1: each folder equally often),
  * ema (0: off; else the decay per step of a moving average of the weights,
  * e.g. 0.999: the finished run's model is the average, see
- * fm_trainer_swap_average). */
+ * fm_trainer_swap_average), distill (0..1: the weight of a teacher's
+ * answers in each Fashion-MNIST image's target, fm_trainer_set_teacher). */
 int fm_config_set(fm_train_config *cfg, const char *key, double value);
 double fm_config_get(const fm_train_config *cfg, const char *key);
 
@@ -202,6 +203,15 @@ int fm_trainer_epoch(const fm_trainer *tr);
 int fm_trainer_swap_average(fm_trainer *tr);
 /* 1 while the average is the network's weights. */
 int fm_trainer_average_in_net(const fm_trainer *tr);
+
+/* Knowledge distillation: with option distill a > 0, each Fashion-MNIST
+ * image's target is (1 - a) x its label's + a x the teacher's probabilities
+ * for the same augmented image (the teacher's own test-time views
+ * included); real photos keep their labels. The teacher is any loaded
+ * model with the same input, typically a larger, more accurate one; it must
+ * outlive the trainer and is not saved in checkpoints (give it again to
+ * resume). NULL removes it. */
+int fm_trainer_set_teacher(fm_trainer *tr, fm_net *teacher);
 
 /* ---- Real photos as training data (src/data/photoset.c) ---------------- */
 

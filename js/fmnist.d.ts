@@ -109,6 +109,10 @@ export interface TrainerOptions {
   shards?: number;
   /** [0 = off] decay per step of a moving average of the weights (e.g. 0.999); the finished run's model is the average. */
   ema?: number;
+  /** [0 = off] weight (0-1) of `teacher`'s probabilities in each Fashion-MNIST image's target (knowledge distillation). */
+  distill?: number;
+  /** The model distilled from (with `distill`): any loaded Net with the same input; must outlive the trainer. */
+  teacher?: Net;
 }
 
 /** The verdict of a model on one image's probabilities (Net.verdict). */
@@ -377,6 +381,8 @@ export class Trainer {
   swapAverage(): void;
   /** True while the moving average is the network's weights. */
   readonly averageInNet: boolean;
+  /** With option `distill`: the model whose answers for the same augmented images are mixed into the Fashion-MNIST targets (null removes it). Not part of saveState(): set it again after loadState. */
+  setTeacher(teacher: Net | null): void;
   /** Releases its wasm memory (not the net's or the dataset's). */
   free(): void;
 }

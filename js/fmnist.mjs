@@ -167,11 +167,13 @@ export class Fmnist {
 
   // ---- training ----
   /** A trainer: call step() until it returns null. Options as in fm_config_set;
-   * `photos` (a PhotoSet) with `photo_ratio` mixes real photos into every batch. */
+   * `photos` (a PhotoSet) with `photo_ratio` mixes real photos into every batch;
+   * `teacher` (a Net) with `distill` distils that model into this one. */
   createTrainer(net, dataset, options = {}) {
-    const cfg = this.x.fm_config_create();
-    const { photos, ...rest } = options;
+    const { photos, teacher, ...rest } = options;
     if (photos !== undefined && !(photos instanceof PhotoSet)) throw new FmnistError('training option photos: not a PhotoSet');
+    if (teacher !== undefined && !(teacher instanceof Net)) throw new FmnistError('training option teacher: not a Net');
+    const cfg = this.x.fm_config_create();
     try {
       for (const [key, raw] of Object.entries(rest)) {
         if (raw === undefined) continue;
@@ -185,7 +187,9 @@ export class Fmnist {
       }
       const tr = this.x.fm_trainer_create_mixed(net.ptr, dataset?.ptr ?? 0, photos?.ptr ?? 0, cfg);
       if (!tr) throw this.error('training');
-      return new Trainer(this, tr, net, dataset, photos);
+      const trainer = new Trainer(this, tr, net, dataset, photos);
+      if (teacher) trainer.setTeacher(teacher);
+      return trainer;
     } finally {
       this.x.fm_config_free(cfg);
     }
@@ -608,6 +612,15 @@ export class Trainer {
   }
   /** True while the moving average is the network's weights. */
   get averageInNet() { return this.fm.x.fm_trainer_average_in_net(this.ptr) === 1; }
+  /** With option distill: the model whose answers (for the same augmented
+   * images) are mixed into the Fashion-MNIST targets; null removes it. The
+   * teacher must stay alive while this trainer steps; it is not part of
+   * saveState() (set it again after loadState). */
+  setTeacher(teacher) {
+    if (teacher !== null && !(teacher instanceof Net)) throw new FmnistError('setTeacher: not a Net (or null)');
+    if (!this.fm.x.fm_trainer_set_teacher(this.ptr, teacher ? teacher.ptr : 0)) throw this.fm.error('setTeacher');
+    this.teacher = teacher;
+  }
   free() {
     if (this.ptr) this.fm.x.fm_trainer_free(this.ptr);
     if (this.xbuf) this.fm.free(this.xbuf);

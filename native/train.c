@@ -27,6 +27,11 @@
  * --photo-views M (M <= N) makes the model average M of them with a photo's
  * plain render when unsure (fm_net_predict_photo), the held-out report too.
  *
+ * --teacher FILE with --distill A (0..1) distils that model into the one
+ * being trained: each Fashion-MNIST image's target is (1 - A) x its label's
+ * plus A x the teacher's probabilities for the same augmented image
+ * (fm_trainer_set_teacher). Give --teacher again when resuming.
+ *
  * --dtype F16 writes the --out file with float16 weights (half the size);
  * its recorded test accuracy is that of the rounded weights. */
 #include <errno.h>
@@ -134,7 +139,7 @@ static void describe_machine(char *out, size_t cap, int threads) {
 }
 
 int main(int argc, char **argv) {
-  const char *arch = "cnn-small", *out = NULL, *ckpt = NULL, *init = NULL;
+  const char *arch = "cnn-small", *out = NULL, *ckpt = NULL, *init = NULL, *teacher_path = NULL;
   const char *photos_dir = NULL, *photo_map = "photos/clothing-dataset-small.json", *photo_report = NULL;
   int fold = -1, folds = 0, jitters = 0;
   const char *photo_views = NULL;
@@ -159,6 +164,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "data")) data = v;
     else if (!strcmp(a, "checkpoint")) ckpt = v;
     else if (!strcmp(a, "init")) init = v;
+    else if (!strcmp(a, "teacher")) teacher_path = v;
     else if (!strcmp(a, "threads")) threads = atoi(v);
     else if (!strcmp(a, "photos")) photos_dir = v;
     else if (!strcmp(a, "photo-map")) photo_map = v;
@@ -244,6 +250,16 @@ int main(int argc, char **argv) {
   }
   fm_trainer *tr = fm_trainer_create_mixed(net, train, photos, cfg);
   if (!tr) die("trainer", fm_last_error());
+  fm_net *teacher = NULL;
+  if (teacher_path) {
+    if (fm_config_get(cfg, "distill") <= 0) die("--teacher", "needs --distill A (0 < A <= 1)");
+    if (!(bytes = read_file(teacher_path, &len))) die(teacher_path, "cannot read");
+    if (!(teacher = fm_net_load(bytes, len))) die(teacher_path, fm_last_error());
+    free(bytes);
+    if (!fm_trainer_set_teacher(tr, teacher)) die("--teacher", fm_last_error());
+  } else if (fm_config_get(cfg, "distill") > 0) {
+    die("--distill", "needs --teacher FILE");
+  }
   if (resumed) {
     if (!(bytes = read_file(spath, &len))) die(spath, "missing beside its model file");
     if (!fm_trainer_load_state(tr, bytes, len)) die(spath, fm_last_error());
@@ -369,6 +385,7 @@ int main(int argc, char **argv) {
     }
   }
   fm_trainer_free(tr);
+  fm_net_free(teacher);
   fm_photoset_free(photos);
   fm_photoset_free(held);
   fm_net_free(net);

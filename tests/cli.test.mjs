@@ -59,6 +59,23 @@ test('train --ema saves the average: the validation figure of every epoch is the
   assertOneLineError(run('train', '--ema', '1'), 2, /^fmnist: --ema: '1' is not a number >= 0 <= 0\.99999/);
 });
 
+test('train --teacher FILE --distill A: the teacher is recorded; the two flags go together', () => {
+  const out = join(dir, 'mlp-distilled.safetensors');
+  const teacher = new URL('../models/cnn-small.safetensors', import.meta.url).pathname;
+  const t = run('train', '--arch', 'mlp', '--limit', '640', '--teacher', teacher, '--distill', '0.5', '--out', out, '--json');
+  assert.equal(t.status, 0, t.stderr);
+  const j = JSON.parse(t.stdout);
+  assert.ok(j.test_accuracy > 0.5, `test accuracy ${j.test_accuracy}`);
+  const bytes = readFileSync(out), n = Number(bytes.readBigUInt64LE(0));
+  const meta = JSON.parse(bytes.subarray(8, 8 + n).toString()).__metadata__;
+  assert.equal(meta.teacher, 'cnn-small.safetensors');
+  assert.equal(JSON.parse(meta.training).distill, 0.5);
+  assertOneLineError(run('train', '--distill', '0.5'), 2, /^fmnist: --teacher FILE and --distill A \(above 0\) go together/);
+  assertOneLineError(run('train', '--teacher', teacher), 2, /^fmnist: --teacher FILE and --distill A \(above 0\) go together/);
+  assertOneLineError(run('train', '--teacher', teacher, '--distill', '2'), 2, /^fmnist: --distill: '2' is not a number >= 0 <= 1/);
+  assertOneLineError(run('train', '--teacher', join(dir, 'none.safetensors'), '--distill', '1'), 1, /^fmnist: cannot read model .*none\.safetensors: no such file$/);
+});
+
 test('eval --holdout N measures the last N training images (the validation split), never the test set', async () => {
   const model = new URL('../models/cnn-small.safetensors', import.meta.url);
   const r = run('eval', '--model', model.pathname, '--holdout', '2000', '--json');

@@ -175,6 +175,11 @@ float fm_softmax_xent(const float *logits, const uint8_t *labels, int B, int C, 
  * none of the classes, whose target is uniform): loss -log(mass on the set). */
 float fm_softmax_xent_sets(const float *logits, const uint16_t *allowed, int B, int C,
                            float smoothing, float *probs, float *dlogits, int *correct);
+/* The same, the first nsoft samples' targets mixed with a teacher's
+ * probabilities soft [nsoft, C] at weight alpha (distillation, loss.c). */
+float fm_softmax_xent_distill(const float *logits, const uint16_t *allowed, const float *soft,
+                              int nsoft, float alpha, int B, int C, float smoothing, float *probs,
+                              float *dlogits, int *correct);
 /* Softmax alone (inference). */
 void fm_softmax(const float *logits, int B, int C, float *probs);
 

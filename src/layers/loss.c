@@ -10,7 +10,13 @@
  * "none of the ten" (a hat, a skirt): its target is the uniform distribution,
  * L = -(1/C) sum_j log p_j, so the model learns to spread its answer, which
  * the verdict (predict.c) reads as out of scope. Label smoothing mixes the
- * target with the uniform distribution as PyTorch does. */
+ * target with the uniform distribution as PyTorch does.
+ *
+ * Distillation mixes in a teacher's probabilities s for some samples: the
+ * loss is (1 - a) L_label + a (-sum_j s_j log p_j), whose gradient is
+ * p - ((1 - a) q + a s). At temperature 1, with the teacher shown the same
+ * augmented image as the student ("function matching", Beyer et al., "A good
+ * teacher is patient and consistent", 2022), so no T^2 rescaling is needed. */
 #include <math.h>
 
 #include "layer.h"
@@ -32,8 +38,8 @@ void fm_softmax(const float *logits, int B, int C, float *probs) {
 
 /* One sample: writes p, adds (p - target) * scale to d (may be NULL), returns
  * its loss and sets *right. */
-static double xent_row(const float *z, uint32_t allowed, int C, float smoothing, float *p, float *d,
-                       float scale, int *right) {
+static double xent_row(const float *z, uint32_t allowed, int C, float smoothing, const float *soft,
+                       float alpha, float *p, float *d, float scale, int *right) {
   softmax_row(z, C, p);
   float m = z[0];
   int arg = 0;
@@ -61,11 +67,19 @@ static double xent_row(const float *z, uint32_t allowed, int C, float smoothing,
     loss = -mean_logp;
     *right = p[arg] < 0.5f; /* right when the answer would be flagged unsure */
   }
+  if (!soft) alpha = 0;
+  if (alpha > 0) {
+    double match = 0; /* -sum_j s_j log p_j */
+    for (int j = 0; j < C; j++) match -= soft[j] * ((double)z[j] - lse);
+    loss = (1 - alpha) * loss + alpha * match;
+  }
   if (d)
     for (int j = 0; j < C; j++) {
       /* One allowed class: q is exactly one-hot (no rounding of p / p). */
       float q = !(allowed >> j & 1) ? 0.0f : (allowed & (allowed - 1)) ? p[j] * q_scale : 1.0f;
-      d[j] = (p[j] - ((1 - eps) * q + eps / C)) * scale;
+      float target = (1 - eps) * q + eps / C;
+      if (alpha > 0) target = (1 - alpha) * target + alpha * soft[j];
+      d[j] = (p[j] - target) * scale;
     }
   return loss;
 }
@@ -76,8 +90,23 @@ float fm_softmax_xent_sets(const float *logits, const uint16_t *allowed, int B, 
   int right = 0;
   for (int i = 0; i < B; i++) {
     int r;
-    loss += xent_row(logits + i * C, allowed[i], C, smoothing, probs + i * C,
+    loss += xent_row(logits + i * C, allowed[i], C, smoothing, NULL, 0, probs + i * C,
                      dlogits ? dlogits + i * C : NULL, 1.0f / B, &r);
+    right += r;
+  }
+  if (correct) *correct = right;
+  return (float)(loss / B);
+}
+
+float fm_softmax_xent_distill(const float *logits, const uint16_t *allowed, const float *soft,
+                              int nsoft, float alpha, int B, int C, float smoothing, float *probs,
+                              float *dlogits, int *correct) {
+  double loss = 0;
+  int right = 0;
+  for (int i = 0; i < B; i++) {
+    int r;
+    loss += xent_row(logits + i * C, allowed[i], C, smoothing, i < nsoft ? soft + i * C : NULL, alpha,
+                     probs + i * C, dlogits ? dlogits + i * C : NULL, 1.0f / B, &r);
     right += r;
   }
   if (correct) *correct = right;
@@ -90,7 +119,7 @@ float fm_softmax_xent(const float *logits, const uint8_t *labels, int B, int C, 
   int right = 0;
   for (int i = 0; i < B; i++) {
     int r;
-    loss += xent_row(logits + i * C, 1u << labels[i], C, smoothing, probs + i * C,
+    loss += xent_row(logits + i * C, 1u << labels[i], C, smoothing, NULL, 0, probs + i * C,
                      dlogits ? dlogits + i * C : NULL, 1.0f / B, &r);
     right += r;
   }

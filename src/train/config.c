@@ -48,7 +48,7 @@ static const option k_options[] = {
     OPT_D(augment_photo, 0, 1),      OPT_D(augment_pair, 0, 1),
     OPT_I(shard, 0, 63),             OPT_I(shards, 1, 64),
     OPT_D(photo_ratio, 0, 1),        OPT_D(photo_balance, 0, 1),
-    OPT_D(ema, 0, 0.99999),
+    OPT_D(ema, 0, 0.99999),          OPT_D(distill, 0, 1),
 };
 
 static const option *find(const char *key) {

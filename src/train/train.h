@@ -18,6 +18,7 @@ struct fm_train_config {
   double photo_balance; /* 0: photos as they come; 1: every folder equally often */
   int shard, shards; /* data-parallel: this trainer's part of every batch */
   double ema;        /* decay of the weights' moving average per step; 0: none */
+  double distill;    /* weight of the teacher's answers in the target; 0: none */
 };
 
 /* Learning rate at a step (0-based) of total steps. */

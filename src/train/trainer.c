@@ -37,6 +37,10 @@ struct fm_trainer {
   float *avg;
   long avg_steps;
   int avg_in_net;
+  /* distill > 0: the teacher (not owned) and its probabilities for this
+   * shard's Fashion-MNIST samples of the batch. */
+  fm_net *teacher;
+  float *soft;
 };
 
 /* Every epoch draws its shuffle from its own stream, seeded by (seed, epoch),
@@ -113,6 +117,7 @@ void fm_trainer_free(fm_trainer *tr) {
   free(tr->backup_buffers);
   free(tr->exchange);
   free(tr->avg);
+  free(tr->soft);
   free(tr);
 }
 
@@ -219,6 +224,8 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   memset(info, 0, sizeof *info);
   info->batches_per_epoch = tr->batches_per_epoch;
   if (tr->pending) return fm_fail("a data-parallel step is waiting for its exchange (fm_trainer_finish)"), -1;
+  if (cfg->distill > 0 && !tr->teacher)
+    return fm_fail("option distill is %g but the trainer has no teacher (fm_trainer_set_teacher)", cfg->distill), -1;
   if (tr->epoch >= cfg->epochs) {
     info->epoch = cfg->epochs - 1;
     info->done = 1;
@@ -301,11 +308,17 @@ int fm_trainer_step(fm_trainer *tr, fm_step_info *info) {
   memset(net->grads, 0, (size_t)net->nparams * sizeof(float));
   int correct = 0;
   float loss = 0;
+  /* The teacher answers this shard's Fashion-MNIST samples (a prefix of its
+   * share), augmented as the student sees them; photos keep their labels
+   * alone (the teacher never saw photos). */
+  int nsoft = cfg->distill > 0 ? FM_MAX(0, FM_MIN(s1, Bf) - s0) : 0;
+  if (nsoft && !fm_net_predict_f32(tr->teacher, net->acts[0], nsoft, tr->soft)) return -1;
   if (B > 0) {
     float *logits = fm_net_forward(net, B, 1);
     float *dlogits = net->dacts[net->nlayers];
-    loss = fm_softmax_xent_sets(logits, tr->allowed, B, FM_NUM_CLASSES, (float)cfg->label_smoothing,
-                           net->probs, dlogits, &correct);
+    loss = fm_softmax_xent_distill(logits, tr->allowed, tr->soft, nsoft, (float)cfg->distill, B,
+                                   FM_NUM_CLASSES, (float)cfg->label_smoothing, net->probs, dlogits,
+                                   &correct);
     if (B != full) /* a shard's share of the batch mean */
       for (int i = 0; i < B * FM_NUM_CLASSES; i++) dlogits[i] *= (float)B / full;
   }
@@ -394,6 +407,18 @@ int fm_trainer_swap_average(fm_trainer *tr) {
 }
 
 int fm_trainer_average_in_net(const fm_trainer *tr) { return tr->avg_in_net; }
+
+int fm_trainer_set_teacher(fm_trainer *tr, fm_net *teacher) {
+  if (teacher && (teacher == tr->net || fm_net_input_size(teacher) != fm_net_input_size(tr->net)))
+    return fm_fail(teacher == tr->net ? "a network cannot be its own teacher"
+                                      : "the teacher expects %d inputs per image, the network %d",
+                   fm_net_input_size(teacher), fm_net_input_size(tr->net));
+  if (teacher && !tr->soft &&
+      !(tr->soft = fm_malloc((size_t)tr->cfg.batch * FM_NUM_CLASSES * sizeof(float))))
+    return 0;
+  tr->teacher = teacher;
+  return 1;
+}
 
 /* ---- data-parallel exchange ------------------------------------------------
  * The vector a shard sends to the others: its gradients, then its network

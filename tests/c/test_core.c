@@ -429,6 +429,63 @@ static void test_loss_sets(void) {
   report(lsp < 1e-6f, "partial label: mass spread inside the set costs nothing", "costs");
 }
 
+/* Distillation: the teacher's probabilities mixed into the first nsoft
+ * samples' targets. Finite differences (with smoothing and a partial label
+ * in the batch); values: weight 1 gives -sum s log p, the cross-entropy to
+ * the teacher, zero gradient where the student already answers as the
+ * teacher does; weight 0 and samples past nsoft are the label loss alone. */
+static float g_soft[64 * 10], g_alpha;
+static int g_nsoft;
+static double xent_distill(float *z, const uint16_t *sets, int B, float smooth, float *p, float *d) {
+  return fm_softmax_xent_distill(z, sets, g_soft, g_nsoft, g_alpha, B, 10, smooth, p, d, NULL);
+}
+static void test_loss_distill(void) {
+  enum { B = 4, C = 10 };
+  float z[B * C], p[B * C], d[B * C];
+  uint16_t sets[B] = {1u << 3, 1u << 7, 1u << 0 | 1u << 2 | 1u << 6, 1u << 1};
+  for (int i = 0; i < B * C; i++) z[i] = frand() * 3, g_soft[i] = frand() + 1.0f;
+  for (int i = 0; i < B; i++) { /* each teacher row a distribution */
+    float s = 0;
+    for (int j = 0; j < C; j++) s += g_soft[i * C + j];
+    for (int j = 0; j < C; j++) g_soft[i * C + j] /= s;
+  }
+  g_alpha = 0.7f, g_nsoft = 3;
+  for (int sm = 0; sm < 2; sm++) {
+    float smooth = sm ? 0.1f : 0.0f;
+    xent_distill(z, sets, B, smooth, p, d);
+    double worst = 0;
+    for (int i = 0; i < B * C; i++) {
+      float keep = z[i], eps = 1e-2f;
+      z[i] = keep + eps;
+      double lp = xent_distill(z, sets, B, smooth, p, NULL);
+      z[i] = keep - eps;
+      double lm = xent_distill(z, sets, B, smooth, p, NULL);
+      z[i] = keep;
+      double num = (lp - lm) / (2 * eps);
+      worst = FM_MAX(worst, fabs(num - d[i]) / FM_MAX(1.0, fabs(num)));
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "max error %.3g", worst);
+    report(worst < 1e-3, sm ? "gradcheck distillation loss, label smoothing" : "gradcheck distillation loss", detail);
+  }
+  /* Weight 1 against the student's own answer: the loss is the entropy of p
+   * and the gradient vanishes. */
+  float own[C], zz[C], dz[C];
+  for (int j = 0; j < C; j++) zz[j] = frand() * 3;
+  fm_softmax(zz, 1, C, own);
+  double entropy = 0, dmax = 0;
+  for (int j = 0; j < C; j++) entropy -= own[j] * log(own[j]);
+  float l1 = fm_softmax_xent_distill(zz, sets, own, 1, 1.0f, 1, C, 0, p, dz, NULL);
+  for (int j = 0; j < C; j++) dmax = FM_MAX(dmax, fabsf(dz[j]));
+  report(fabs(l1 - entropy) < 1e-5 && dmax < 1e-6, "distillation at weight 1: cross-entropy to the teacher, zero gradient at its answer",
+         "wrong value or gradient");
+  /* Weight 0, and a batch whose rows are all past nsoft: the label loss. */
+  float l0 = fm_softmax_xent_distill(z, sets, g_soft, B, 0.0f, B, C, 0.1f, p, NULL, NULL);
+  float lpast = fm_softmax_xent_distill(z, sets, g_soft, 0, 0.7f, B, C, 0.1f, p, NULL, NULL);
+  float lref = fm_softmax_xent_sets(z, sets, B, C, 0.1f, p, NULL, NULL);
+  report(l0 == lref && lpast == lref, "distillation at weight 0 or without teacher rows is the label loss", "differs");
+}
+
 static void test_loss(void) {
   int B = 4, C = 10;
   float z[40], p[40];
@@ -443,6 +500,7 @@ static void test_loss(void) {
   float l = fm_softmax_xent(zero, &one, 1, 10, 0, p, NULL, NULL);
   report(fabsf(l - logf(10)) < 1e-5f, "cross-entropy of uniform logits is log 10", "wrong value");
   test_loss_sets();
+  test_loss_distill();
 }
 
 /* End to end: d(mean loss)/d(param) through a whole network. In float32, a
