@@ -123,3 +123,22 @@ test('PyTorch loads the shipped default model and predicts as the wasm module do
   assert.ok(q.worst < 2e-2 && moved <= 1, `int16: largest probability difference ${q.worst}, ${moved} classes differ`);
   net.free();
 });
+
+test('PyTorch measures the default model\'s test accuracy as its card states, with its test-time views and without', () => {
+  const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
+  const card = JSON.parse(readFileSync(new URL(`../models/${index.default.replace(/\.safetensors$/, '.json')}`, import.meta.url), 'utf8'));
+  const file = new URL(`../models/${index.default}`, import.meta.url).pathname;
+  const r = spawnSync(python, [new URL('../scripts/pytorch_eval.py', import.meta.url).pathname, file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const torch = JSON.parse(r.stdout);
+  console.log(`# PyTorch on ${index.default}: ${JSON.stringify(torch)}`);
+  assert.equal(torch.images, card.test_count);
+  // Float32 in both, different summation orders: at most one image may fall the other way.
+  const alone = card.single_view_accuracy ?? card.test_accuracy;
+  assert.ok(Math.abs(torch.image_alone - alone) <= 1 / card.test_count, `image alone: PyTorch ${torch.image_alone}, card ${alone}`);
+  if (card.test_time_views !== 'none') {
+    assert.equal(torch.views, card.test_time_views);
+    assert.ok(Math.abs(torch.with_views - card.test_accuracy) <= 1 / card.test_count,
+      `with views: PyTorch ${torch.with_views}, card ${card.test_accuracy}`);
+  }
+});
