@@ -74,7 +74,8 @@ test('a gzip bomb posing as an IDX file is refused from its stated size', async 
 test('predicting keeps no training buffers: 64 images through the default model in a fresh module stay under 64 MB of wasm memory', async () => {
   // A page's evaluation worker holds one module like this. Inference
   // allocates only the activations between fused passes and no backward
-  // scratch; with those it grew to 111 MB (cnn-bn), now about 43.
+  // scratch, and its activations share buffers; with training's buffers cnn-bn
+  // grew to 111 MB, now 24 (cnn-res: 171, now 43).
   const fresh = await loadFmnist();
   const index = JSON.parse(readFileSync(new URL('../models/index.json', import.meta.url), 'utf8'));
   const net = fresh.loadNet(readFileSync(new URL(`../models/${index.default}`, import.meta.url)));

@@ -33,6 +33,10 @@ struct fm_net {
   int max_batch;
   float **acts, **dacts;
   float *probs;
+  /* Inference alone (a fresh network that only predicts): the activations
+   * share one allocation, buffers reused once nothing reads them
+   * (network.c, plan_infer_acts); NULL when each has its own. */
+  float *act_arena;
 
   /* Bumped whenever the weights may have changed (initialisation, a
    * training step, a caller holding the fm_net_params view), so layers can
