@@ -45,8 +45,11 @@ for recipe in "${RECIPES[@]}"; do
   out="models/$name.safetensors"
   [[ $name == *~* ]] && out="build/ckpt/$name-final.safetensors"
   if [[ $name == *~* && -f $out ]]; then continue; fi # a finished stage
+  # Checkpoints are named by the recipe too: a changed recipe starts afresh
+  # instead of resuming an older one's run.
+  ckpt="build/ckpt/$name-$(printf %s "$flags" | sha256sum | cut -c1-8)"
   # shellcheck disable=SC2086
-  $TRAIN $flags --threads "$THREADS" --checkpoint "build/ckpt/$name" --out "$out"
+  $TRAIN $flags --threads "$THREADS" --checkpoint "$ckpt" --out "$out"
   # shellcheck disable=SC2086 # $views may hold --below P too
   [ -z "$views" ] || node bin/fmnist.mjs views --model "$out" --set $views --dtype "${dtype:-F32}"
   [[ $name == *~* ]] || node scripts/model-card.mjs "$out" $([ "$default" = yes ] && echo --default)
