@@ -26,9 +26,10 @@ DATA = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 
 def read_idx(name, offset):
+    """An IDX file's payload, gzipped (Debian's layout) or raw."""
     path = os.path.join(DATA, name)
-    opener = gzip.open if os.path.exists(path + ".gz") else open
-    with opener(path + ".gz" if opener is gzip.open else path, "rb") as f:
+    f = gzip.open(path + ".gz") if os.path.exists(path + ".gz") else open(path, "rb")
+    with f:
         return np.frombuffer(f.read(), np.uint8, offset=offset)
 
 

@@ -84,20 +84,6 @@ static double xent_row(const float *z, uint32_t allowed, int C, float smoothing,
   return loss;
 }
 
-float fm_softmax_xent_sets(const float *logits, const uint16_t *allowed, int B, int C,
-                           float smoothing, float *probs, float *dlogits, int *correct) {
-  double loss = 0;
-  int right = 0;
-  for (int i = 0; i < B; i++) {
-    int r;
-    loss += xent_row(logits + i * C, allowed[i], C, smoothing, NULL, 0, probs + i * C,
-                     dlogits ? dlogits + i * C : NULL, 1.0f / B, &r);
-    right += r;
-  }
-  if (correct) *correct = right;
-  return (float)(loss / B);
-}
-
 float fm_softmax_xent_distill(const float *logits, const uint16_t *allowed, const float *soft,
                               int nsoft, float alpha, int B, int C, float smoothing, float *probs,
                               float *dlogits, int *correct) {
@@ -111,6 +97,11 @@ float fm_softmax_xent_distill(const float *logits, const uint16_t *allowed, cons
   }
   if (correct) *correct = right;
   return (float)(loss / B);
+}
+
+float fm_softmax_xent_sets(const float *logits, const uint16_t *allowed, int B, int C,
+                           float smoothing, float *probs, float *dlogits, int *correct) {
+  return fm_softmax_xent_distill(logits, allowed, NULL, 0, 0, B, C, smoothing, probs, dlogits, correct);
 }
 
 float fm_softmax_xent(const float *logits, const uint8_t *labels, int B, int C, float smoothing,
