@@ -319,7 +319,7 @@ async function predict(fm, f, files) {
     let probs, box;
     try {
       const img = fm.decodeImageRgba(bytes);
-      const made = fm.photoToInput(img.rgba, img.width, img.height);
+      const made = fm.photoToInput(img.rgba, img.width, img.height, { side: net.photoSide });
       box = made.box;
       probs = Array.from(net.predictPhoto(img.rgba, img.width, img.height, made.input));
     } catch (e) {

@@ -266,13 +266,18 @@ int fm_photoset_folder(const fm_photoset *ps, const char *name);
 fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int held_out);
 
 /* A photo's probabilities with the model's photo views (src/net/
- * predict_photo.c): the plain render input28 (fm_photo_to_input of the same
- * photo) and, when its top class is under the metadata "photo_views_below"
- * (default 0.6), the mean with the model's "photo_views" jittered renders
- * (fm_photo_to_input_jittered 1..N; none when the metadata is absent). */
-int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const uint8_t *input28, float *probs);
+ * predict_photo.c): the plain render input (fm_photo_render of the same
+ * photo at the model's side, fm_net_photo_side) and, when its top class is
+ * under the metadata "photo_views_below" (default 0.6), the mean with the
+ * model's "photo_views" jittered renders (fm_photo_render_jittered 1..N;
+ * none when the metadata is absent). */
+int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const uint8_t *input, float *probs);
+/* The side of the square renders a model takes from the photo pipeline: 28
+ * for the shipped models; 0 (with an error) when its input is not one. */
+int fm_net_photo_side(const fm_net *net);
 /* The same for every photo of a set (count x 10 probabilities), from the
- * renders the set keeps: it needs at least photo_views of them per photo. */
+ * renders the set keeps (28x28 models): it needs at least photo_views of
+ * them per photo. */
 int fm_net_predict_photoset(fm_net *net, const fm_photoset *ps, float *probs);
 int fm_net_photo_views(const fm_net *net);
 
@@ -323,10 +328,19 @@ int fm_image_decode_rgba(const uint8_t *bytes, size_t len, uint8_t **out, int *w
 #define FM_PHOTO_MASK_MAX 160
 int fm_photo_to_input(const uint8_t *rgba, int w, int h, uint8_t *out28, int32_t *box,
                       uint8_t *mask, int32_t *mask_size);
+/* The same pipeline rendering the object at side x side pixels instead of
+ * 28x28 (FM_PHOTO_SIDE_MIN..MAX; 28 gives fm_photo_to_input's bytes), for
+ * models that take larger inputs: more of a garment's detail survives. out
+ * has room for side * side bytes; a 28x28 dataset image is resized. */
+#define FM_PHOTO_SIDE_MIN 8
+#define FM_PHOTO_SIDE_MAX 64
+int fm_photo_render(const uint8_t *rgba, int w, int h, int side, uint8_t *out, int32_t *box,
+                    uint8_t *mask, int32_t *mask_size);
 /* Render number `render` (>= 1) of a randomly perturbed copy of the photo
  * through the same pipeline: a training view (src/train/jitter_photo.c),
- * the same for the same photo and number. */
+ * the same for the same photo and number; at 28x28, or side x side. */
 int fm_photo_to_input_jittered(const uint8_t *rgba, int w, int h, int render, uint8_t *out28);
+int fm_photo_render_jittered(const uint8_t *rgba, int w, int h, int side, int render, uint8_t *out);
 /* n renders into out (n x 784): the plain one, then jittered renders 1..n-1
  * (what a photo set keeps for a photo with n - 1 jitters). */
 int fm_photo_to_renders(const uint8_t *rgba, int w, int h, int n, uint8_t *out);

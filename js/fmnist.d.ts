@@ -193,7 +193,7 @@ export interface RgbaImage {
 }
 /** What the photo pipeline made of a photo. */
 export interface PhotoInput {
-  /** 28x28 bytes, as a Fashion-MNIST image (light object on black): pass to Net.predict(). */
+  /** 28x28 bytes (side x side with options.side), as a Fashion-MNIST image (light object on black): pass to Net.predict(). */
   input: Uint8Array;
   /** The crop in the photo's pixels: [x0, y0, x1, y1]. */
   box: [number, number, number, number];
@@ -230,7 +230,11 @@ export class Fmnist {
   /** Parses IDX images and labels, raw or gzip; names label error messages. */
   parseDataset(images: Bytes, labels: Bytes, names?: { imagesName?: string; labelsName?: string }): Dataset;
   /** A freshly initialised network from a spec: 'mlp', 'cnn-small', 'cnn-bn', 'cnn-res' or tokens such as 'conv3x3:32,relu,maxpool2,flatten,dense:10'. */
-  createNet(spec: string, options?: { seed?: number }): Net;
+  createNet(spec: string, options?: {
+    seed?: number;
+    /** [28] input images are side x side (a model for photoToInput's larger renders). */
+    side?: number;
+  }): Net;
   /** Loads a safetensors model file. */
   loadNet(bytes: Bytes): Net;
   /** A trainer of net on dataset (and options.photos): call step() until it returns null.
@@ -245,7 +249,10 @@ export class Fmnist {
   /** Decodes PNG, JPEG, GIF (first frame), BMP or WebP (not animated) bytes to RGBA (JPEG EXIF orientation applied). */
   decodeImageRgba(bytes: Bytes): RgbaImage;
   /** The photo pipeline: an RGBA photo to the 28x28 image the models expect. */
-  photoToInput(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): PhotoInput;
+  photoToInput(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, options?: {
+    /** [28] render the object at side x side pixels (8-64), for models that take larger inputs. */
+    side?: number;
+  }): PhotoInput;
   /** Width and height from an image file's header; throws for unknown formats or images over 64 megapixels. */
   imageInfo(bytes: Bytes): { width: number; height: number };
 }
@@ -285,7 +292,13 @@ export class Net {
   readonly macs: number;
   /** A copy of all trainable parameters (PyTorch state_dict order). */
   params(): Float32Array;
-  /** Class probabilities, n x 10, for n 28x28 images of bytes (0 = background). */
+  /** Bytes of one input image: 784 (28x28) for the Fashion-MNIST models. */
+  readonly inputSize: number;
+  /** The side of the photo renders it takes (photoToInput's options.side): 28 for the shipped
+   * models; throws when its input is not a square gray image of 8-64 pixels. */
+  readonly photoSide: number;
+  /** Class probabilities, n x 10, for n images of inputSize bytes (0 = background); n defaults
+   * to pixels.length / inputSize. Throws when the bytes are not whole images. */
   predict(pixels: Uint8Array, n?: number): Float32Array;
   /** A photo's ten probabilities: its plain render `input` (photoToInput of the same RGBA) and,
    * when the model has photo views and the plain answer is unsure (top class under

@@ -139,8 +139,9 @@ export class Fmnist {
 
   // ---- networks ----
   /** A freshly initialised network from a spec ("mlp", "cnn-small", or tokens). */
-  createNet(spec, { seed = 0 } = {}) {
-    const p = this.withStr(spec, (s) => this.x.fm_net_create(s, 1, 28, 28, BigInt(seed)));
+  createNet(spec, { seed = 0, side = 28 } = {}) {
+    if (!Number.isInteger(side)) throw new FmnistError(`side must be an integer, not ${side}`);
+    const p = this.withStr(spec, (s) => this.x.fm_net_create(s, 1, side, side, BigInt(seed)));
     if (!p) throw this.error('architecture');
     return new Net(this, p);
   }
@@ -256,15 +257,18 @@ export class Fmnist {
     }
   }
   /** The photo pipeline: RGBA photo -> {input: 28x28 bytes, box: [x0, y0, x1, y1],
-   * mask: {width, height, data} (255 = the object kept, at the pipeline's working size)}. */
-  photoToInput(rgba, width, height) {
-    const M = 160 * 160, pr = this.copyIn(rgba), out = this.alloc(24 + 784 + M);
+   * mask: {width, height, data} (255 = the object kept, at the pipeline's working size)}.
+   * options.side renders the object at side x side (8-64) instead, for larger models. */
+  photoToInput(rgba, width, height, { side = 28 } = {}) {
+    if (!Number.isInteger(side)) throw new FmnistError(`side must be an integer, not ${side}`);
+    const px = side >= 8 && side <= 64 ? side * side : 0; // out of range: the C side names the limits
+    const M = 160 * 160, pr = this.copyIn(rgba), out = this.alloc(24 + px + M);
     try {
-      if (!this.x.fm_photo_to_input(pr, width, height, out + 24, out, out + 24 + 784, out + 16)) throw this.error();
+      if (!this.x.fm_photo_render(pr, width, height, side, out + 24, out, out + 24 + px, out + 16)) throw this.error();
       const [mw, mh] = this.i32.slice((out + 16) >> 2, (out + 24) >> 2);
       return {
-        input: this.u8.slice(out + 24, out + 24 + 784), box: Array.from(this.i32.slice(out >> 2, (out >> 2) + 4)),
-        mask: { width: mw, height: mh, data: this.u8.slice(out + 24 + 784, out + 24 + 784 + mw * mh) },
+        input: this.u8.slice(out + 24, out + 24 + px), box: Array.from(this.i32.slice(out >> 2, (out >> 2) + 4)),
+        mask: { width: mw, height: mh, data: this.u8.slice(out + 24 + px, out + 24 + px + mw * mh) },
       };
     } finally {
       this.free(pr); this.free(out);
@@ -330,8 +334,27 @@ export class Net {
     const p = this.fm.x.fm_net_params(this.ptr) >> 2;
     return this.fm.f32.slice(p, p + this.paramCount);
   }
-  /** Class probabilities [n x 10] for n 28x28 images of bytes. */
-  predict(pixels, n = pixels.length / 784) {
+  /** Bytes of one input image: 784 (28x28) for the Fashion-MNIST models. */
+  get inputSize() { return this.fm.x.fm_net_input_size(this.ptr); }
+  /** The side of the photo renders this model takes (photoToInput's options.side): 28 for the
+   * shipped models. Throws for a model whose input is not a square gray image of 8-64 pixels. */
+  get photoSide() {
+    const side = this.fm.x.fm_net_photo_side(this.ptr);
+    if (!side) throw this.fm.error();
+    return side;
+  }
+  /** Class probabilities [n x 10] for n images of inputSize bytes (28x28 for the shipped models). */
+  predict(pixels, n) {
+    const size = this.inputSize;
+    if (n === undefined) {
+      if (pixels.length % size) {
+        throw new FmnistError(`${pixels.length} bytes are not whole images: this model takes ${size} bytes per image`);
+      }
+      n = pixels.length / size;
+    }
+    if (!Number.isInteger(n) || n < 0 || n * size > pixels.length) {
+      throw new FmnistError(`${n} images of ${size} bytes need ${n * size} bytes, but ${pixels.length} were given`);
+    }
     const fm = this.fm, px = fm.copyIn(pixels), pr = fm.alloc(n * 40);
     try {
       if (!fm.x.fm_net_predict_u8(this.ptr, px, n, pr)) throw fm.error('predict');
@@ -345,7 +368,11 @@ export class Net {
    * and the plain answer is unsure, the mean with that many jittered renders
    * (fm_net_predict_photo). */
   predictPhoto(rgba, width, height, input) {
-    const fm = this.fm, pr = fm.copyIn(rgba), pi = fm.copyIn(checkInput(input)), out = fm.alloc(40);
+    const side = this.photoSide;
+    if (!(input instanceof Uint8Array) || input.length !== side * side) {
+      throw new FmnistError(`a photo input for this model is ${side * side} bytes (${side}x${side}: photoToInput(rgba, w, h, { side: ${side} }))`);
+    }
+    const fm = this.fm, pr = fm.copyIn(rgba), pi = fm.copyIn(input), out = fm.alloc(40);
     try {
       if (!fm.x.fm_net_predict_photo(this.ptr, pr, width, height, pi, out)) throw fm.error('predict');
       return fm.f32.slice(out >> 2, (out >> 2) + 10);

@@ -92,6 +92,28 @@ test('eval --holdout N measures the last N training images (the validation split
   assertOneLineError(run('eval', '--holdout', '0'), 2, /^fmnist: --holdout: '0' is not an integer >= 1/);
 });
 
+test('predict renders each photo at the side the model takes', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  const big = new Uint8Array(224 * 224), src = ds.image(1);
+  for (let y = 0; y < 224; y++) for (let x = 0; x < 224; x++) big[y * 224 + x] = 255 - src[(y >> 3) * 28 + (x >> 3)];
+  const photo = join(dir, 'photo-side.png');
+  writeFileSync(photo, encodePng(big, 224, 224));
+  const net = m.createNet('conv3x3:4,relu,maxpool2,flatten,dense:10', { side: 48, seed: 2 });
+  const model = join(dir, 'side48.safetensors');
+  writeFileSync(model, net.save());
+  const p = run('predict', '--model', model, '--json', photo);
+  assert.equal(p.status, 0, p.stderr);
+  const img = m.decodeImageRgba(readFileSync(photo));
+  const want = Array.from(net.predict(m.photoToInput(img.rgba, img.width, img.height, { side: 48 }).input));
+  JSON.parse(p.stdout)[0].probabilities.forEach((v, c) => assert.ok(Math.abs(v - want[c]) < 1e-5, `class ${c}`));
+  const wide = m.createNet('flatten,dense:10', { side: 70 });
+  writeFileSync(join(dir, 'side70.safetensors'), wide.save());
+  assertOneLineError(run('predict', '--model', join(dir, 'side70.safetensors'), photo), 1,
+    /photos are rendered as square gray images of 8 to 64 pixels, but this model takes 1x70x70/);
+  net.free(); wide.free();
+});
+
 test('train --json, then eval --json and predict --json on the saved model', async () => {
   const out = join(dir, 'mlp.safetensors');
   const t = run('train', '--arch', 'mlp', '--limit', '6400', '--epochs', '2', '--seed', '4', '--out', out, '--json');

@@ -63,6 +63,80 @@ test('photos with no object, tiny photos and one-pixel photos still give an inpu
   assert.throws(() => m.photoToInput(new Uint8Array(0), 0, 0), /image has no pixels/);
 });
 
+test('a larger render side keeps the same object: 56x56 averaged 2x2 is the 28x28 render, same crop and mask', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  for (let i = 0; i < 8; i++) {
+    const { rgba, W, H } = renderPhoto(ds.image(i), i);
+    const a = m.photoToInput(rgba, W, H), b = m.photoToInput(rgba, W, H, { side: 56 });
+    assert.equal(b.input.length, 56 * 56);
+    assert.deepEqual(b.box, a.box);
+    assert.deepEqual(b.mask, a.mask);
+    assert.deepEqual(m.photoToInput(rgba, W, H, { side: 28 }).input, a.input);
+    // Both are area averages of the same crop; the sizes round differently
+    // and centring can move by half a pixel, so compare the 2x2 means of the
+    // larger one with the smaller by brightness and correlation.
+    const d = Array.from({ length: 784 }, (_, k) => {
+      const o = 2 * Math.floor(k / 28) * 56 + 2 * (k % 28);
+      return (b.input[o] + b.input[o + 1] + b.input[o + 56] + b.input[o + 57]) / 4;
+    });
+    const mean = (v) => v.reduce((s, t) => s + t, 0) / v.length, ma = mean(a.input), md = mean(d);
+    let ab = 0, aa = 0, dd = 0;
+    a.input.forEach((v, k) => { ab += (v - ma) * (d[k] - md); aa += (v - ma) ** 2; dd += (d[k] - md) ** 2; });
+    assert.ok(Math.abs(ma - md) < 0.05 * ma, `photo ${i}: mean ${ma.toFixed(1)} vs ${md.toFixed(1)}`);
+    assert.ok(ab / Math.sqrt(aa * dd) > 0.9, `photo ${i}: correlation ${(ab / Math.sqrt(aa * dd)).toFixed(3)}`);
+  }
+  // A dataset-sized image is resized, not segmented.
+  const src = ds.image(0), rgba28 = new Uint8Array(784 * 4);
+  src.forEach((v, i) => rgba28.set([v, v, v, 255], i * 4));
+  const big = m.photoToInput(rgba28, 28, 28, { side: 56 }).input;
+  assert.equal(big[(2 * 14) * 56 + 2 * 14], src[14 * 28 + 14]);
+  for (const side of [7, 65, 0]) assert.throws(() => m.photoToInput(rgba28, 28, 28, { side }), /render side must be 8 to 64 pixels/);
+  assert.throws(() => m.photoToInput(rgba28, 28, 28, { side: 2.5 }), /side must be an integer/);
+});
+
+test('a network of 56x56 inputs predicts a 56x56 render as its weights say, and keeps its side in the file', async () => {
+  const m = await fm();
+  const ds = await split('test');
+  const { rgba, W, H } = renderPhoto(ds.image(5), 5);
+  const { input } = m.photoToInput(rgba, W, H, { side: 56 });
+  const net = m.createNet('flatten,dense:10', { side: 56, seed: 3 });
+  assert.equal(net.inputSize, 56 * 56);
+  // Reference: softmax(W x / 255 + b) from the parameters (weight [10, 3136], then bias).
+  const p = net.params(), z = [];
+  for (let c = 0; c < 10; c++) {
+    let s = p[10 * 3136 + c];
+    for (let k = 0; k < 3136; k++) s += p[c * 3136 + k] * input[k] / 255;
+    z.push(s);
+  }
+  const mx = Math.max(...z), e = z.map((v) => Math.exp(v - mx)), sum = e.reduce((a, b) => a + b);
+  const got = net.predict(input);
+  e.forEach((v, c) => assert.ok(Math.abs(got[c] - v / sum) < 1e-5, `class ${c}: ${got[c]} vs ${v / sum}`));
+  const again = m.loadNet(net.save());
+  assert.equal(again.inputSize, 56 * 56);
+  assert.deepEqual(again.predict(input), got);
+  // Bytes that are not whole images of this size are refused, not read past.
+  assert.throws(() => net.predict(input.subarray(0, 784)), /784 bytes are not whole images: this model takes 3136 bytes/);
+  assert.throws(() => net.predict(input, 2), /2 images of 3136 bytes need 6272 bytes, but 3136 were given/);
+  assert.throws(() => m.createNet('mlp', { side: 0 }), /bad input shape 1x0x0/);
+  // A photo's answer renders its views at the model's side.
+  assert.equal(net.photoSide, 56);
+  assert.deepEqual(net.predictPhoto(rgba, W, H, input), got);
+  assert.throws(() => net.predictPhoto(rgba, W, H, m.photoToInput(rgba, W, H).input), /a photo input for this model is 3136 bytes \(56x56/);
+  net.setMeta('photo_views', 3);
+  net.setMeta('photo_views_below', 1); // every photo gets its views
+  const viewed = net.predictPhoto(rgba, W, H, input);
+  assert.notDeepEqual(viewed, got);
+  assert.ok(Math.abs(viewed.reduce((a, b) => a + b) - 1) < 1e-5);
+  assert.deepEqual(net.predictPhoto(rgba, W, H, input), viewed, 'the same views every time');
+  // A photo set keeps 28x28 renders: a model of other inputs cannot read them.
+  const set = m.createPhotoSet({ folders: { tops: ['T-shirt/top'] } });
+  set.addInput('tops', m.photoToInput(rgba, W, H).input);
+  assert.throws(() => net.predictPhotoSet(set), /a photo set holds 28x28 renders, but this model takes 3136 inputs/);
+  set.free();
+  net.free(); again.free();
+});
+
 // Intersection over union of the pipeline's mask (its working size) and the
 // true garment pixels of the W x H photo, sampled at the mask's pixel centres.
 function maskIoU(mask, garment, W, H) {

@@ -34,15 +34,27 @@ static void average(float *probs, const float *renders, int n) {
 
 int fm_net_photo_views(const fm_net *net) { return net ? net->photo_views : 0; }
 
-int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const uint8_t *input28, float *probs) {
-  if (!net || !rgba || !input28 || !probs) return fm_fail("network, photo, its input and probs are required");
-  if (!fm_net_predict_u8(net, input28, 1, probs)) return 0;
+/* The side of the square gray renders the model takes (28 for the shipped
+ * ones, larger for a model of fm_photo_render's larger renders), or 0. */
+int fm_net_photo_side(const fm_net *net) {
+  int side = net->input.h;
+  if (net->input.c != 1 || net->input.w != side || side < FM_PHOTO_SIDE_MIN || side > FM_PHOTO_SIDE_MAX)
+    return fm_fail("photos are rendered as square gray images of %d to %d pixels, but this model takes %dx%dx%d",
+                   FM_PHOTO_SIDE_MIN, FM_PHOTO_SIDE_MAX, net->input.c, net->input.h, net->input.w);
+  return side;
+}
+
+int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const uint8_t *input, float *probs) {
+  if (!net || !rgba || !input || !probs) return fm_fail("network, photo, its input and probs are required");
+  int side = fm_net_photo_side(net);
+  if (!side || !fm_net_predict_u8(net, input, 1, probs)) return 0;
   if (!needs_views(net, probs)) return 1;
   int n = net->photo_views;
-  uint8_t *in = fm_malloc((size_t)n * FM_IMAGE_PIXELS);
+  size_t px = (size_t)side * side;
+  uint8_t *in = fm_malloc((size_t)n * px);
   float *p = fm_malloc((size_t)n * FM_NUM_CLASSES * sizeof(float));
   int ok = in && p;
-  for (int k = 0; ok && k < n; k++) ok = fm_photo_to_input_jittered(rgba, w, h, k + 1, in + (size_t)k * FM_IMAGE_PIXELS);
+  for (int k = 0; ok && k < n; k++) ok = fm_photo_render_jittered(rgba, w, h, side, k + 1, in + (size_t)k * px);
   if (ok && (ok = fm_net_predict_u8(net, in, n, p))) average(probs, p, n);
   free(in), free(p);
   return ok;
@@ -50,6 +62,8 @@ int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const u
 
 int fm_net_predict_photoset(fm_net *net, const fm_photoset *ps, float *probs) {
   if (!net || !ps || !probs) return fm_fail("network, photo set and probs are required");
+  if (fm_net_input_size(net) != FM_IMAGE_PIXELS)
+    return fm_fail("a photo set holds 28x28 renders, but this model takes %d inputs", fm_net_input_size(net));
   if (!ps->count) return 1;
   if (!fm_net_predict_u8(net, ps->inputs, ps->count, probs)) return 0;
   int n = net->photo_views, need = 0;

@@ -53,7 +53,11 @@ static void sample(const uint8_t *rgba, int w, int h, float x, float y, float *r
 }
 
 int fm_photo_to_input_jittered(const uint8_t *rgba, int w, int h, int render, uint8_t *out28) {
-  if (!rgba || !out28 || w < 1 || h < 1) return fm_fail("image has no pixels");
+  return fm_photo_render_jittered(rgba, w, h, FM_IMAGE_SIDE, render, out28);
+}
+
+int fm_photo_render_jittered(const uint8_t *rgba, int w, int h, int side, int render, uint8_t *dst) {
+  if (!rgba || !dst || w < 1 || h < 1) return fm_fail("image has no pixels");
   fm_rng rng;
   fm_rng_seed(&rng, photo_seed(rgba, w, h) + (uint64_t)render * 0x9E3779B97F4A7C15ull, FM_STREAM_PHOTOS);
   float cw = w * uniform(&rng, 0.8f, 1), ch = h * uniform(&rng, 0.8f, 1);
@@ -90,7 +94,7 @@ int fm_photo_to_input_jittered(const uint8_t *rgba, int w, int h, int render, ui
       }
       p[3] = 255;
     }
-  int ok = fm_photo_to_input(out, ow, oh, out28, NULL, NULL, NULL);
+  int ok = fm_photo_render(out, ow, oh, side, dst, NULL, NULL, NULL);
   fm_free(out);
   return ok;
 }
