@@ -237,20 +237,24 @@ int fm_photoset_add(fm_photoset *ps, const char *folder, const uint8_t *bytes, s
  * each time it uses the photo. Costs n more pipeline runs per photo. */
 #define FM_PHOTO_MAX_JITTERS 32
 int fm_photoset_set_jitters(fm_photoset *ps, int n);
-/* Adds a photo as n renders the pipeline already made (n x 784 bytes): the
- * plain one first, then n - 1 from fm_photo_to_input_jittered. */
+/* Adds a photo as n renders the pipeline already made (n x side^2 bytes):
+ * the plain one first, then n - 1 from fm_photo_render_jittered. */
 int fm_photoset_add_renders(fm_photoset *ps, const char *folder, const uint8_t *inputs, int n);
 /* All renders held, plain and jittered. */
 int fm_photoset_renders(const fm_photoset *ps);
-/* Adds a 28x28 input the pipeline already made (the page decodes photos
- * with the browser) under a folder of the mapping. */
-int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input28);
-/* Adds a 28x28 input with its own allowed classes (bit c = class c; 0 = none
+/* Renders at side x side instead of 28x28 (fm_photo_render), for a model
+ * of larger inputs; before any photo is added. */
+int fm_photoset_set_side(fm_photoset *ps, int side);
+int fm_photoset_side(const fm_photoset *ps);
+/* Adds a 28x28 input (side x side) the pipeline already made (the page
+ * decodes photos with the browser) under a folder of the mapping. */
+int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input);
+/* Adds an input with its own allowed classes (bit c = class c; 0 = none
  * of the ten), outside any folder: a person's correction. */
-int fm_photoset_add_labeled(fm_photoset *ps, const uint8_t *input28, int allowed);
+int fm_photoset_add_labeled(fm_photoset *ps, const uint8_t *input, int allowed);
 int fm_photoset_count(const fm_photoset *ps);
 /* Photo i's allowed classes (bit mask), its folder index (-1: labelled on
- * its own), and all inputs (count x 784 bytes). */
+ * its own), and all inputs (count x side^2 bytes). */
 int fm_photoset_allowed(const fm_photoset *ps, int i);
 int fm_photoset_folder_of(const fm_photoset *ps, int i);
 const uint8_t *fm_photoset_inputs(const fm_photoset *ps);

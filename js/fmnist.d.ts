@@ -347,18 +347,23 @@ export class PhotoSet {
   /** Photos added by add() from now on also keep n (0..32) jittered renders (framing,
    * resolution, light, colour, noise, through the same pipeline); training draws among them. */
   setJitters(n: number): void;
+  /** Renders are side x side pixels: 28 unless setSide() changed it. */
+  readonly side: number;
+  /** Photos are rendered at side x side (8-64) instead of 28x28, for a model of such inputs
+   * (createNet(spec, { side })); only before any photo is added. */
+  setSide(side: number): void;
   /** The mapping's folders and their allowed classes (indices; [] = none of the ten). */
   readonly folders: Array<{ name: string; classes: number[] }>;
   /** Decodes a photo file, runs the photo pipeline and adds it under its folder; returns its
    * index. Throws (set unchanged) for an unknown folder or an image that cannot be decoded. */
   add(folder: string, bytes: Uint8Array): number;
-  /** Adds a 28x28 input the pipeline already made (photoToInput) under a folder; returns its index. */
+  /** Adds a side x side input the pipeline already made (photoToInput) under a folder; returns its index. */
   addInput(folder: string, input: Uint8Array): number;
-  /** Adds a 28x28 input with its own allowed classes (indices; [] = none of the ten); returns its index. */
+  /** Adds a side x side input with its own allowed classes (indices; [] = none of the ten); returns its index. */
   addLabeled(input: Uint8Array, classes: number[]): number;
-  /** Photo i: its 28x28 input (a copy), allowed classes and folder (null when labelled on its own). */
+  /** Photo i: its side x side input (a copy), allowed classes and folder (null when labelled on its own). */
   photo(i: number): { input: Uint8Array; classes: number[]; folder: string | null };
-  /** All inputs, count x 784 bytes (a copy). */
+  /** All inputs, count x side^2 bytes (a copy). */
   inputs(): Uint8Array;
   /** Cross-validation: fold `fold` of `folds` (the k-th photo of each folder is in fold k % folds)
    * when heldOut, else every other fold, as a new set. */

@@ -489,6 +489,14 @@ export class PhotoSet {
   }
   /** All renders held for training, plain and jittered. */
   get renders() { return this.fm.x.fm_photoset_renders(this.ptr); }
+  /** Renders are side x side pixels: 28 unless setSide() changed it. */
+  get side() { return this.fm.x.fm_photoset_side(this.ptr); }
+  /** Photos are rendered at side x side (8-64) instead of 28x28, for a model of such inputs
+   * (createNet(spec, { side })); only before any photo is added. */
+  setSide(side) {
+    if (!Number.isInteger(side)) throw new FmnistError(`side must be an integer, not ${side}`);
+    if (!this.fm.x.fm_photoset_set_side(this.ptr, side)) throw this.fm.error();
+  }
   /** Decodes a photo file (PNG, JPEG, GIF, BMP, WebP), runs the photo pipeline and adds it
    * under its folder; returns its index. Throws (set unchanged) for an
    * unknown folder or an image that cannot be decoded. */
@@ -499,14 +507,14 @@ export class PhotoSet {
     if (i < 0) throw fm.error();
     return i;
   }
-  /** Adds a 28x28 input the pipeline already made (photoToInput) under a folder. */
+  /** Adds a side x side input the pipeline already made (photoToInput) under a folder. */
   addInput(folder, input) {
     const fm = this.fm;
-    const i = fm.withBytes(checkInput(input), (pi) => fm.withStr(folder, (f) => fm.x.fm_photoset_add_input(this.ptr, f, pi)));
+    const i = fm.withBytes(checkInput(input, this.side), (pi) => fm.withStr(folder, (f) => fm.x.fm_photoset_add_input(this.ptr, f, pi)));
     if (i < 0) throw fm.error();
     return i;
   }
-  /** Adds a 28x28 input with its own allowed classes (indices; [] = none of the ten). */
+  /** Adds a side x side input with its own allowed classes (indices; [] = none of the ten). */
   addLabeled(input, classes) {
     const fm = this.fm;
     let mask = 0;
@@ -514,24 +522,24 @@ export class PhotoSet {
       if (!Number.isInteger(c) || c < 0 || c > 9) throw new FmnistError(`class ${c} is not an index 0..9`);
       mask |= 1 << c;
     }
-    const i = fm.withBytes(checkInput(input), (pi) => fm.x.fm_photoset_add_labeled(this.ptr, pi, mask));
+    const i = fm.withBytes(checkInput(input, this.side), (pi) => fm.x.fm_photoset_add_labeled(this.ptr, pi, mask));
     if (i < 0) throw fm.error();
     return i;
   }
-  /** Photo i: its 28x28 input (a copy), allowed classes and folder name (null when labelled on its own). */
+  /** Photo i: its input (a copy, side x side), allowed classes and folder name (null when labelled on its own). */
   photo(i) {
     const x = this.fm.x;
     if (!(i >= 0 && i < this.count)) throw new FmnistError(`photo ${i} does not exist (${this.count} in the set)`);
-    const p = x.fm_photoset_inputs(this.ptr) + i * 784, f = x.fm_photoset_folder_of(this.ptr, i);
+    const n = this.side ** 2, p = x.fm_photoset_inputs(this.ptr) + i * n, f = x.fm_photoset_folder_of(this.ptr, i);
     return {
-      input: this.fm.u8.slice(p, p + 784), classes: maskClasses(x.fm_photoset_allowed(this.ptr, i)),
+      input: this.fm.u8.slice(p, p + n), classes: maskClasses(x.fm_photoset_allowed(this.ptr, i)),
       folder: f >= 0 ? this.fm.str(x.fm_photoset_folder_name(this.ptr, f)) : null,
     };
   }
-  /** All inputs, count x 784 bytes (a copy), e.g. for net.predict. */
+  /** All inputs, count x side^2 bytes (a copy), e.g. for net.predict. */
   inputs() {
     const p = this.fm.x.fm_photoset_inputs(this.ptr);
-    return this.fm.u8.slice(p, p + this.count * 784);
+    return this.fm.u8.slice(p, p + this.count * this.side ** 2);
   }
   /** Cross-validation: fold `fold` of `folds` (the k-th photo of each folder is
    * in fold k % folds) when heldOut, else every other fold, as a new set. */
@@ -552,8 +560,10 @@ function maskClasses(mask) {
   return out;
 }
 
-function checkInput(input) {
-  if (!(input instanceof Uint8Array) || input.length !== 784) throw new FmnistError('a photo input is 784 bytes (28x28)');
+function checkInput(input, side) {
+  if (!(input instanceof Uint8Array) || input.length !== side * side) {
+    throw new FmnistError(`a photo input here is ${side * side} bytes (${side}x${side})`);
+  }
   return input;
 }
 

@@ -19,6 +19,8 @@ export function loadPhotoFolder(fm: Fmnist, dir: string, options?: {
   mapping?: string | URL;
   /** Jittered training renders per photo (PhotoSet.setJitters), 0..32; default 0. */
   jitters?: number;
+  /** Render side (PhotoSet.setSide), 8..64; default 28. */
+  side?: number;
   onSkip?: (path: string, reason: string) => void;
   onProgress?: (done: number, total: number) => void;
 }): Promise<PhotoSet>;

@@ -58,8 +58,9 @@ export const DEFAULT_PHOTO_MAP = new URL('../photos/clothing-dataset-small.json'
  * else the shipped one. A file that is not a decodable image, a folder the
  * mapping does not list and an empty folder are reported through onSkip
  * (path, reason) and left out; no photo at all throws. `jitters`: training
- * renders per photo (PhotoSet.setJitters). */
-export async function loadPhotoFolder(fm, dir, { mapping, jitters = 0, onSkip = () => {}, onProgress = () => {} } = {}) {
+ * renders per photo (PhotoSet.setJitters); `side`: the render side
+ * (PhotoSet.setSide). */
+export async function loadPhotoFolder(fm, dir, { mapping, jitters = 0, side = 28, onSkip = () => {}, onProgress = () => {} } = {}) {
   const { readdir } = await import('node:fs/promises');
   let entries;
   try {
@@ -76,9 +77,10 @@ export async function loadPhotoFolder(fm, dir, { mapping, jitters = 0, onSkip = 
   } catch (e) {
     throw new FmnistError(`${mapPath}: ${e.message}`);
   }
-  if (jitters) {
+  if (jitters || side !== 28) {
     try {
-      set.setJitters(jitters);
+      if (jitters) set.setJitters(jitters);
+      if (side !== 28) set.setSide(side);
     } catch (e) {
       set.free();
       throw e;

@@ -175,6 +175,52 @@ test('photo views: a photo unsure on its own is answered with its jittered rende
   net.free(); set.free(); plainSet.free();
 });
 
+test('photos rendered at a larger side train a model of that side; its views match a photo\'s own', async () => {
+  const m = await fm();
+  const { dir } = await photoFolder();
+  const set = await loadPhotoFolder(m, dir, { jitters: 2, side: 40 });
+  assert.equal(set.side, 40);
+  assert.equal(set.photo(0).input.length, 1600);
+  assert.equal(set.inputs().length, set.count * 1600);
+  // The set's plain render is the pipeline's render at 40 of the same file.
+  const files = readdirSync(join(dir, 'footwear')).filter((n) => n.endsWith('.png')).sort();
+  const img = m.decodeImageRgba(readFileSync(join(dir, 'footwear', files[0])));
+  const { input } = m.photoToInput(img.rgba, img.width, img.height, { side: 40 });
+  const first = set.folders.findIndex((f) => f.name === 'footwear');
+  const idx = Array.from({ length: set.count }, (_, i) => i).find((i) => set.photo(i).folder === set.folders[first].name);
+  assert.deepEqual(set.photo(idx).input, input);
+  // Photos only (no Fashion-MNIST at 40x40): their loss falls.
+  const net = m.createNet('conv3x3:8,relu,maxpool2,conv3x3:16,relu,maxpool2,flatten,dense:10', { seed: 1, side: 40 });
+  const photoLoss = () => {
+    const p = net.predict(set.inputs());
+    let loss = 0;
+    for (let i = 0; i < set.count; i++) {
+      const allowed = set.photo(i).classes, row = p.subarray(10 * i, 10 * i + 10);
+      loss -= allowed.length ? Math.log(allowed.reduce((a, c) => a + row[c], 0)) : row.reduce((a, q) => a + Math.log(q), 0) / 10;
+    }
+    return loss / set.count;
+  };
+  const before = photoLoss();
+  const tr = m.createTrainer(net, null, { epochs: 30, batch: 16, lr: 2e-3, photo_ratio: 1, seed: 3, photos: set });
+  while (tr.step());
+  const after = photoLoss();
+  assert.ok(after < 0.6 * before, `photo loss ${before.toFixed(3)} -> ${after.toFixed(3)}`);
+  // Photo views from the set's renders are the ones predictPhoto makes at the model's side.
+  net.setMeta('photo_views', '2');
+  net.setMeta('photo_views_below', '1');
+  const one = net.predictPhoto(img.rgba, img.width, img.height, input), all = net.predictPhotoSet(set);
+  for (let c = 0; c < 10; c++) assert.ok(Math.abs(one[c] - all[10 * idx + c]) < 1e-6, `class ${c}`);
+  // A 28x28 model cannot train on, or answer, 40x40 renders; the side is set before photos.
+  const small = m.createNet('mlp');
+  assert.throws(() => m.createTrainer(small, null, { photo_ratio: 1, photos: set }), /photos are 40x40 but the network expects 784 inputs/);
+  assert.throws(() => small.predictPhotoSet(set), /a photo set holds 40x40 renders, but this model takes 784 inputs/);
+  assert.throws(() => set.setSide(28), /already holds 40x40 renders: set the side before adding photos/);
+  assert.throws(() => set.addInput('tops', new Uint8Array(784)), /a photo input here is 1600 bytes \(40x40\)/);
+  const fresh = m.createPhotoSet({ folders: { tops: ['T-shirt/top'] } });
+  assert.throws(() => fresh.setSide(65), /render side must be 8 to 64 pixels, not 65/);
+  tr.free(); net.free(); small.free(); set.free(); fresh.free();
+});
+
 test('a photo model says when a photo is none of the ten (verdict from its metadata)', async () => {
   const m = await fm();
   const net = m.createNet('mlp');

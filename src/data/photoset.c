@@ -1,6 +1,7 @@
 /* photoset.c: real photos as training data. Each photo goes through the same
  * C code as prediction (decode, the photo pipeline of src/image/photo.c) once,
- * and its 28x28 input is kept in memory with its label: the set of classes
+ * and its 28x28 input (side x side: fm_photoset_set_side) is kept in memory
+ * with its label: the set of classes
  * its folder allows (a partial label), or none of them (out of scope).
  *
  * Which folder allows which classes is data, a small JSON mapping, so a user
@@ -17,6 +18,9 @@
 #include "photoset.h"
 
 #define MAX_MAPPING (64 * 1024)
+
+/* Bytes of one render. */
+static size_t px(const fm_photoset *ps) { return (size_t)ps->side * ps->side; }
 
 void fm_photoset_free(fm_photoset *ps) {
   if (!ps) return;
@@ -50,6 +54,7 @@ fm_photoset *fm_photoset_create(const char *mapping, size_t len) {
   if (len > MAX_MAPPING) return fm_fail("photo mapping is over %d KB", MAX_MAPPING / 1024), NULL;
   fm_photoset *ps = fm_calloc(1, sizeof *ps);
   if (!ps) return NULL;
+  ps->side = FM_IMAGE_SIDE;
   fm_json j;
   int r = fm_json_parse(&j, mapping, len, 4096);
   if (r <= 0) {
@@ -136,13 +141,13 @@ int fm_photoset_folder_of(const fm_photoset *ps, int i) {
   return i >= 0 && i < ps->count ? ps->folder[i] : -2;
 }
 
-/* Appends one input and its nr extra renders (nr x 784 bytes); folder -1 =
+/* Appends one input and its nr extra renders (nr x side^2 bytes); folder -1 =
  * a photo labelled on its own (a correction). */
 static int append(fm_photoset *ps, const uint8_t *input, int allowed, int folder, const uint8_t *renders,
                   int nr) {
   if (ps->count == ps->cap) {
     int cap = ps->cap ? 2 * ps->cap : 256;
-    uint8_t *in = realloc(ps->inputs, (size_t)cap * FM_IMAGE_PIXELS);
+    uint8_t *in = realloc(ps->inputs, (size_t)cap * px(ps));
     if (in) ps->inputs = in;
     uint16_t *al = realloc(ps->allowed, (size_t)cap * sizeof *al);
     if (al) ps->allowed = al;
@@ -157,15 +162,15 @@ static int append(fm_photoset *ps, const uint8_t *input, int allowed, int folder
   }
   if (ps->render_count + nr > ps->render_cap) {
     int cap = FM_MAX(2 * ps->render_cap, ps->render_count + nr + 256);
-    uint8_t *r = realloc(ps->renders, (size_t)cap * FM_IMAGE_PIXELS);
+    uint8_t *r = realloc(ps->renders, (size_t)cap * px(ps));
     if (!r) return fm_fail("out of memory for %d photo renders", cap), -1;
     ps->renders = r, ps->render_cap = cap;
   }
-  if (nr) memcpy(ps->renders + (size_t)ps->render_count * FM_IMAGE_PIXELS, renders, (size_t)nr * FM_IMAGE_PIXELS);
+  if (nr) memcpy(ps->renders + (size_t)ps->render_count * px(ps), renders, (size_t)nr * px(ps));
   ps->first_render[ps->count] = ps->render_count;
   ps->nrenders[ps->count] = (uint8_t)nr;
   ps->render_count += nr;
-  memcpy(ps->inputs + (size_t)ps->count * FM_IMAGE_PIXELS, input, FM_IMAGE_PIXELS);
+  memcpy(ps->inputs + (size_t)ps->count * px(ps), input, px(ps));
   ps->allowed[ps->count] = (uint16_t)allowed;
   ps->folder[ps->count] = (int16_t)folder;
   return ps->count++;
@@ -182,10 +187,10 @@ static int folder_or_fail(const fm_photoset *ps, const char *folder) {
   return f;
 }
 
-int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input28) {
-  if (!ps || !input28) return fm_fail("photo set and input are required"), -1;
+int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input) {
+  if (!ps || !input) return fm_fail("photo set and input are required"), -1;
   int f = folder_or_fail(ps, folder);
-  return f < 0 ? -1 : append(ps, input28, ps->folder_allowed[f], f, NULL, 0);
+  return f < 0 ? -1 : append(ps, input, ps->folder_allowed[f], f, NULL, 0);
 }
 
 int fm_photoset_add_renders(fm_photoset *ps, const char *folder, const uint8_t *inputs, int n) {
@@ -193,7 +198,7 @@ int fm_photoset_add_renders(fm_photoset *ps, const char *folder, const uint8_t *
   if (n < 1 || n > 1 + FM_PHOTO_MAX_JITTERS)
     return fm_fail("a photo has 1..%d renders, not %d", 1 + FM_PHOTO_MAX_JITTERS, n), -1;
   int f = folder_or_fail(ps, folder);
-  return f < 0 ? -1 : append(ps, inputs, ps->folder_allowed[f], f, inputs + FM_IMAGE_PIXELS, n - 1);
+  return f < 0 ? -1 : append(ps, inputs, ps->folder_allowed[f], f, inputs + px(ps), n - 1);
 }
 
 int fm_photoset_set_jitters(fm_photoset *ps, int n) {
@@ -206,23 +211,38 @@ int fm_photoset_set_jitters(fm_photoset *ps, int n) {
 
 int fm_photoset_renders(const fm_photoset *ps) { return ps ? ps->count + ps->render_count : 0; }
 
-int fm_photoset_add_labeled(fm_photoset *ps, const uint8_t *input28, int allowed) {
-  if (!ps || !input28) return fm_fail("photo set and input are required"), -1;
+int fm_photoset_set_side(fm_photoset *ps, int side) {
+  if (!ps) return fm_fail("no photo set");
+  if (side < FM_PHOTO_SIDE_MIN || side > FM_PHOTO_SIDE_MAX)
+    return fm_fail("a photo's render side must be %d to %d pixels, not %d", FM_PHOTO_SIDE_MIN,
+                   FM_PHOTO_SIDE_MAX, side);
+  if (ps->count && side != ps->side)
+    return fm_fail("the set already holds %dx%d renders: set the side before adding photos", ps->side, ps->side);
+  ps->side = side;
+  return 1;
+}
+
+int fm_photoset_side(const fm_photoset *ps) { return ps ? ps->side : 0; }
+
+int fm_photoset_add_labeled(fm_photoset *ps, const uint8_t *input, int allowed) {
+  if (!ps || !input) return fm_fail("photo set and input are required"), -1;
   if (allowed < 0 || allowed >= 1 << FM_NUM_CLASSES)
     return fm_fail("allowed classes must be a mask of bits 0..9 (0 = none of the ten), not %d", allowed), -1;
-  return append(ps, input28, allowed, -1, NULL, 0);
+  return append(ps, input, allowed, -1, NULL, 0);
 }
 
 int fm_photoset_add(fm_photoset *ps, const char *folder, const uint8_t *bytes, size_t len) {
   if (!ps) return fm_fail("no photo set"), -1;
   int f = folder_or_fail(ps, folder);
   if (f < 0) return -1;
-  uint8_t *rgba = NULL, *inputs = fm_malloc((size_t)(1 + ps->jitters) * FM_IMAGE_PIXELS);
+  uint8_t *rgba = NULL, *inputs = fm_malloc((size_t)(1 + ps->jitters) * px(ps));
   int w, h;
   if (!inputs || !fm_image_decode_rgba(bytes, len, &rgba, &w, &h)) return fm_free(inputs), -1;
-  int ok = fm_photo_to_renders(rgba, w, h, 1 + ps->jitters, inputs);
+  int ok = fm_photo_render(rgba, w, h, ps->side, inputs, NULL, NULL, NULL);
+  for (int r = 1; ok && r <= ps->jitters; r++)
+    ok = fm_photo_render_jittered(rgba, w, h, ps->side, r, inputs + (size_t)r * px(ps));
   fm_free(rgba);
-  int i = ok ? append(ps, inputs, ps->folder_allowed[f], f, inputs + FM_IMAGE_PIXELS, ps->jitters) : -1;
+  int i = ok ? append(ps, inputs, ps->folder_allowed[f], f, inputs + px(ps), ps->jitters) : -1;
   fm_free(inputs);
   return i;
 }
@@ -237,6 +257,7 @@ fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int h
   fm_photoset *out = fm_calloc(1, sizeof *out);
   if (!out) return NULL;
   out->jitters = ps->jitters;
+  out->side = ps->side;
   for (int f = 0; f < ps->nfolders; f++) {
     if (!(out->folder_name[f] = fm_malloc(strlen(ps->folder_name[f]) + 1))) return fm_photoset_free(out), NULL;
     strcpy(out->folder_name[f], ps->folder_name[f]);
@@ -247,8 +268,8 @@ fm_photoset *fm_photoset_split(const fm_photoset *ps, int fold, int folds, int h
   for (int i = 0; i < ps->count; i++) {
     int f = ps->folder[i], k = seen[f + 1]++;
     if ((k % folds == fold) == !!held_out &&
-        append(out, ps->inputs + (size_t)i * FM_IMAGE_PIXELS, ps->allowed[i], f,
-               ps->renders + (size_t)ps->first_render[i] * FM_IMAGE_PIXELS, ps->nrenders[i]) < 0)
+        append(out, ps->inputs + (size_t)i * px(ps), ps->allowed[i], f,
+               ps->renders + (size_t)ps->first_render[i] * px(ps), ps->nrenders[i]) < 0)
       return fm_photoset_free(out), NULL;
   }
   return out;

@@ -62,8 +62,10 @@ int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const u
 
 int fm_net_predict_photoset(fm_net *net, const fm_photoset *ps, float *probs) {
   if (!net || !ps || !probs) return fm_fail("network, photo set and probs are required");
-  if (fm_net_input_size(net) != FM_IMAGE_PIXELS)
-    return fm_fail("a photo set holds 28x28 renders, but this model takes %d inputs", fm_net_input_size(net));
+  size_t px = (size_t)ps->side * ps->side;
+  if ((size_t)fm_net_input_size(net) != px)
+    return fm_fail("a photo set holds %dx%d renders, but this model takes %d inputs", ps->side, ps->side,
+                   fm_net_input_size(net));
   if (!ps->count) return 1;
   if (!fm_net_predict_u8(net, ps->inputs, ps->count, probs)) return 0;
   int n = net->photo_views, need = 0;
@@ -75,13 +77,12 @@ int fm_net_predict_photoset(fm_net *net, const fm_photoset *ps, float *probs) {
     need++;
   }
   if (!need) return 1;
-  uint8_t *in = fm_malloc((size_t)need * n * FM_IMAGE_PIXELS);
+  uint8_t *in = fm_malloc((size_t)need * n * px);
   float *p = fm_malloc((size_t)need * n * FM_NUM_CLASSES * sizeof(float));
   int *who = fm_malloc((size_t)need * sizeof(int)), m = 0, ok = in && p && who;
   for (int i = 0; ok && i < ps->count; i++)
     if (needs_views(net, probs + (size_t)i * FM_NUM_CLASSES)) {
-      memcpy(in + (size_t)m * n * FM_IMAGE_PIXELS, ps->renders + (size_t)ps->first_render[i] * FM_IMAGE_PIXELS,
-             (size_t)n * FM_IMAGE_PIXELS);
+      memcpy(in + (size_t)m * n * px, ps->renders + (size_t)ps->first_render[i] * px, (size_t)n * px);
       who[m++] = i;
     }
   if (ok && (ok = fm_net_predict_u8(net, in, need * n, p)))

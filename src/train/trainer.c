@@ -149,8 +149,9 @@ fm_trainer *fm_trainer_create_mixed(fm_net *net, const fm_dataset *train, const 
             fm_net_input_size(net));
     return NULL;
   }
-  if (photos && fm_net_input_size(net) != FM_IMAGE_PIXELS) {
-    fm_fail("photos are 28x28 but the network expects %d inputs", fm_net_input_size(net));
+  if (photos && fm_net_input_size(net) != photos->side * photos->side) {
+    fm_fail("photos are %dx%d but the network expects %d inputs", photos->side, photos->side,
+            fm_net_input_size(net));
     return NULL;
   }
   int n = train ? train->count - cfg->holdout : 0;
