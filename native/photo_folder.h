@@ -22,7 +22,7 @@ typedef struct {
   char **path;
   int *folder;
   uint8_t *inputs; /* per file: its `renders` inputs, the plain one first */
-  int renders;
+  int renders, side;
   char **error; /* per file: why it was left out, NULL when fine */
   int n, next;
   pthread_mutex_t lock;
@@ -60,9 +60,11 @@ static void *photo_worker(void *arg) {
     int w, h;
     if (!bytes) J->error[i] = strdup("cannot read the file");
     else {
-      uint8_t *in = J->inputs + (size_t)i * J->renders * FM_IMAGE_PIXELS;
-      if (!fm_image_decode_rgba(bytes, len, &rgba, &w, &h) || !fm_photo_to_renders(rgba, w, h, J->renders, in))
-        J->error[i] = strdup(fm_last_error());
+      size_t px = (size_t)J->side * J->side;
+      uint8_t *in = J->inputs + (size_t)i * J->renders * px;
+      int ok = fm_image_decode_rgba(bytes, len, &rgba, &w, &h) && fm_photo_render(rgba, w, h, J->side, in, NULL, NULL, NULL);
+      for (int r = 1; ok && r < J->renders; r++) ok = fm_photo_render_jittered(rgba, w, h, J->side, r, in + r * px);
+      if (!ok) J->error[i] = strdup(fm_last_error());
     }
     fm_free(rgba);
     free(bytes);
@@ -70,8 +72,9 @@ static void *photo_worker(void *arg) {
 }
 
 /* Reads DIR/<folder>/<file> for every folder of the mapping file; each photo
- * also gets `jitters` jittered training renders (fm_photoset_set_jitters). */
-static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path, int threads, int jitters) {
+ * also gets `jitters` jittered training renders (fm_photoset_set_jitters),
+ * all rendered at side x side (fm_photoset_set_side). */
+static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path, int threads, int jitters, int side) {
   size_t mlen;
   uint8_t *mapping = read_file(mapping_path, &mlen);
   if (!mapping) {
@@ -84,8 +87,8 @@ static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path,
     fprintf(stderr, "fmnist-train: %s: %s\n", mapping_path, fm_last_error());
     return NULL;
   }
-  if (!fm_photoset_set_jitters(ps, jitters)) {
-    fprintf(stderr, "fmnist-train: --photo-jitters: %s\n", fm_last_error());
+  if (!fm_photoset_set_jitters(ps, jitters) || !fm_photoset_set_side(ps, side)) {
+    fprintf(stderr, "fmnist-train: photos: %s\n", fm_last_error());
     fm_photoset_free(ps);
     return NULL;
   }
@@ -125,7 +128,8 @@ static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path,
     free(files);
   }
   J.renders = 1 + jitters;
-  J.inputs = malloc((size_t)(J.n ? J.n : 1) * J.renders * FM_IMAGE_PIXELS);
+  J.side = side;
+  J.inputs = malloc((size_t)(J.n ? J.n : 1) * J.renders * side * side);
   J.error = calloc((size_t)(J.n ? J.n : 1), sizeof *J.error);
   pthread_t tid[64];
   int nt = threads < 1 ? 1 : threads > 64 ? 64 : threads;
@@ -136,7 +140,7 @@ static fm_photoset *load_photo_folder(const char *dir, const char *mapping_path,
     if (J.error[i]) {
       fprintf(stderr, "fmnist-train: %s: %s, left out\n", J.path[i], J.error[i]);
       bad++;
-    } else if (fm_photoset_add_renders(ps, folders[J.folder[i]], J.inputs + (size_t)i * J.renders * FM_IMAGE_PIXELS,
+    } else if (fm_photoset_add_renders(ps, folders[J.folder[i]], J.inputs + (size_t)i * J.renders * side * side,
                                        J.renders) < 0) {
       fprintf(stderr, "fmnist-train: %s: %s\n", J.path[i], fm_last_error());
       bad++;

@@ -33,7 +33,13 @@
  * (fm_trainer_set_teacher). Give --teacher again when resuming.
  *
  * --dtype F16 writes the --out file with float16 weights (half the size);
- * its recorded test accuracy is that of the rounded weights. */
+ * its recorded test accuracy is that of the rounded weights.
+ *
+ * --side N (8..64, default 28) makes a new network of N x N inputs and
+ * renders the photos at that side (fm_photo_render): more of a garment's
+ * detail than 28 pixels keep. Fashion-MNIST images are 28x28, so such a
+ * network trains on photos alone (photo ratio 1, no holdout, no test-set
+ * accuracy). With --init or a checkpoint the side is the model's own. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +147,7 @@ static void describe_machine(char *out, size_t cap, int threads) {
 int main(int argc, char **argv) {
   const char *arch = "cnn-small", *out = NULL, *ckpt = NULL, *init = NULL, *teacher_path = NULL;
   const char *photos_dir = NULL, *photo_map = "photos/clothing-dataset-small.json", *photo_report = NULL;
-  int fold = -1, folds = 0, jitters = 0;
+  int fold = -1, folds = 0, jitters = 0, side = 0;
   const char *photo_views = NULL;
   const char *data = getenv("FASHION_MNIST_DIR") ? getenv("FASHION_MNIST_DIR")
                                                  : "/usr/share/datasets/fashion-mnist";
@@ -175,6 +181,12 @@ int main(int argc, char **argv) {
       long n = strtol(v, &end, 10);
       if (*end || n < 0 || n > FM_PHOTO_MAX_JITTERS) die(argv[i - 1], "expects 0..32 renders per photo");
       jitters = (int)n;
+    }
+    else if (!strcmp(a, "side")) {
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (*end || n < FM_PHOTO_SIDE_MIN || n > FM_PHOTO_SIDE_MAX) die(argv[i - 1], "expects 8..64 pixels");
+      side = (int)n;
     }
     else if (!strcmp(a, "dtype")) {
       if (strcmp(v, "F32") && strcmp(v, "F16")) die(argv[i - 1], "expects F32 or F16");
@@ -226,15 +238,26 @@ int main(int argc, char **argv) {
     if (!(net = fm_net_load(bytes, len))) die(init, fm_last_error());
     free(bytes);
   }
-  if (!net) net = fm_net_create(arch, 1, 28, 28, (uint64_t)fm_config_get(cfg, "seed"));
+  if (net && side && fm_net_input_size(net) != side * side) die("--side", "differs from the model's own input side");
+  if (!net) net = fm_net_create(arch, 1, side ? side : 28, side ? side : 28, (uint64_t)fm_config_get(cfg, "seed"));
   if (!net) die("architecture", fm_last_error());
+  /* Fashion-MNIST is 28x28: a network of other inputs learns from photos alone. */
+  int fashion = fm_net_input_size(net) == 28 * 28;
+  if (!fashion) {
+    if (!(side = fm_net_photo_side(net))) die("model", fm_last_error());
+    if (!photos_dir) die("--side", "a network of other than 28x28 inputs trains on photos alone: give --photos DIR");
+    if (holdout) die("--holdout", "needs Fashion-MNIST images, which are 28x28: not with --side");
+    double ratio = fm_config_get(cfg, "photo_ratio");
+    if (ratio > 0 && ratio < 1) die("--photo-ratio", "below 1 needs Fashion-MNIST images, which are 28x28: not with --side");
+    fm_config_set(cfg, "photo_ratio", 1);
+  }
   if (photo_views) {
     if (!fm_net_set_meta(net, "photo_views", photo_views)) die("--photo-views", fm_last_error());
     if (fm_net_photo_views(net) > jitters) die("--photo-views N", "needs --photo-jitters N or more");
   }
   fm_photoset *photos = NULL, *held = NULL;
   if (photos_dir) {
-    if (!(photos = load_photo_folder(photos_dir, photo_map, threads, jitters))) exit(1);
+    if (!(photos = load_photo_folder(photos_dir, photo_map, threads, jitters, fashion ? 28 : side))) exit(1);
     if (fold >= 0) {
       held = fm_photoset_split(photos, fold, folds, 1);
       fm_photoset *rest = fm_photoset_split(photos, fold, folds, 0);
@@ -248,7 +271,7 @@ int main(int argc, char **argv) {
   } else if (fold >= 0 || photo_report) {
     die("--photo-fold and --photo-report", "need --photos DIR");
   }
-  fm_trainer *tr = fm_trainer_create_mixed(net, train, photos, cfg);
+  fm_trainer *tr = fm_trainer_create_mixed(net, fashion ? train : NULL, photos, cfg);
   if (!tr) die("trainer", fm_last_error());
   fm_net *teacher = NULL;
   if (teacher_path) {
@@ -355,10 +378,10 @@ int main(int argc, char **argv) {
     fm_net_free(net);
     net = rounded;
   }
-  double test_acc = accuracy(net, test, 0, test->count);
+  double test_acc = fashion ? accuracy(net, test, 0, test->count) : -1;
   char buf[64];
   snprintf(buf, sizeof buf, "%.4f", test_acc);
-  fm_net_set_meta(net, "test_accuracy", buf);
+  if (fashion) fm_net_set_meta(net, "test_accuracy", buf);
   snprintf(buf, sizeof buf, "%d", epochs);
   fm_net_set_meta(net, "epochs", buf);
   fm_net_set_meta(net, "command", command);

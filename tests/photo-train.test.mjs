@@ -221,6 +221,39 @@ test('photos rendered at a larger side train a model of that side; its views mat
   tr.free(); net.free(); small.free(); set.free(); fresh.free();
 });
 
+test('fmnist-train --side: a native photo model of larger inputs, its cross-validation report as the module answers', async () => {
+  const m = await fm();
+  const { dir } = await photoFolder();
+  const train = new URL('../build/native/fmnist-train', import.meta.url).pathname;
+  const out = join(mkdtempSync(join(tmpdir(), 'fmnist-side-')), 'side40');
+  const args = ['--side', '40', '--arch', 'conv3x3:8,relu,maxpool2,flatten,dense:10', '--photos', dir, '--photo-map', join(dir, 'mapping.json'),
+    '--epochs', '2', '--batch', '16', '--lr', '0.01', '--seed', '5'];
+  const r = spawnSync(train, [...args, '--photo-fold', '0/4', '--photo-report', `${out}.jsonl`, '--out', `${out}.safetensors`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const net = m.loadNet(readFileSync(`${out}.safetensors`));
+  assert.equal(net.photoSide, 40);
+  assert.equal(net.getMeta('test_accuracy'), null, 'no Fashion-MNIST test accuracy for a 40x40 model');
+  // The held-out photos' probabilities: what the module gives for the same fold.
+  const set = await loadPhotoFolder(m, dir, { side: 40 }), held = set.split(0, 4, true);
+  const want = net.predictPhotoSet(held);
+  const lines = readFileSync(`${out}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, held.count);
+  lines.forEach((l, i) => l.probabilities.forEach((p, c) => assert.ok(Math.abs(p - want[10 * i + c]) < 1e-4, `photo ${i} class ${c}`)));
+  // What such a run cannot do is said, not attempted.
+  const fail = (extra, re) => {
+    const e = spawnSync(train, [...args, ...extra], { encoding: 'utf8' });
+    assert.equal(e.status, 1);
+    assert.match(e.stderr, re);
+  };
+  fail(['--photo-ratio', '0.5'], /--photo-ratio: below 1 needs Fashion-MNIST images, which are 28x28/);
+  fail(['--holdout', '100'], /--holdout: needs Fashion-MNIST images/);
+  fail(['--side', '70'], /--side: expects 8\.\.64 pixels/);
+  fail(['--init', `${out}.safetensors`, '--side', '48'], /--side: differs from the model's own input side/);
+  const noPhotos = spawnSync(train, ['--side', '40', '--epochs', '1'], { encoding: 'utf8' });
+  assert.match(noPhotos.stderr, /trains on photos alone: give --photos DIR/);
+  net.free(); set.free(); held.free();
+});
+
 test('a photo model says when a photo is none of the ten (verdict from its metadata)', async () => {
   const m = await fm();
   const net = m.createNet('mlp');
