@@ -246,8 +246,8 @@ int fm_photoset_renders(const fm_photoset *ps);
  * of larger inputs; before any photo is added. */
 int fm_photoset_set_side(fm_photoset *ps, int side);
 int fm_photoset_side(const fm_photoset *ps);
-/* Adds a 28x28 input (side x side) the pipeline already made (the page
- * decodes photos with the browser) under a folder of the mapping. */
+/* Adds an input the pipeline already made (28x28, or the set's side; the
+ * page decodes photos with the browser) under a folder of the mapping. */
 int fm_photoset_add_input(fm_photoset *ps, const char *folder, const uint8_t *input);
 /* Adds an input with its own allowed classes (bit c = class c; 0 = none
  * of the ten), outside any folder: a person's correction. */
@@ -280,8 +280,8 @@ int fm_net_predict_photo(fm_net *net, const uint8_t *rgba, int w, int h, const u
  * for the shipped models; 0 (with an error) when its input is not one. */
 int fm_net_photo_side(const fm_net *net);
 /* The same for every photo of a set (count x 10 probabilities), from the
- * renders the set keeps (28x28 models): it needs at least photo_views of
- * them per photo. */
+ * renders the set keeps (at the model's side): it needs at least
+ * photo_views of them per photo. */
 int fm_net_predict_photoset(fm_net *net, const fm_photoset *ps, float *probs);
 int fm_net_photo_views(const fm_net *net);
 
@@ -346,8 +346,10 @@ int fm_photo_render(const uint8_t *rgba, int w, int h, int side, uint8_t *out, i
 int fm_photo_to_input_jittered(const uint8_t *rgba, int w, int h, int render, uint8_t *out28);
 int fm_photo_render_jittered(const uint8_t *rgba, int w, int h, int side, int render, uint8_t *out);
 /* n renders into out (n x 784): the plain one, then jittered renders 1..n-1
- * (what a photo set keeps for a photo with n - 1 jitters). */
+ * (what a photo set keeps for a photo with n - 1 jitters); fm_photo_renders
+ * at side x side (n x side^2). */
 int fm_photo_to_renders(const uint8_t *rgba, int w, int h, int n, uint8_t *out);
+int fm_photo_renders(const uint8_t *rgba, int w, int h, int side, int n, uint8_t *out);
 
 /* ---- Saliency ---------------------------------------------------------- */
 

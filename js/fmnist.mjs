@@ -261,14 +261,14 @@ export class Fmnist {
    * options.side renders the object at side x side (8-64) instead, for larger models. */
   photoToInput(rgba, width, height, { side = 28 } = {}) {
     if (!Number.isInteger(side)) throw new FmnistError(`side must be an integer, not ${side}`);
-    const px = side >= 8 && side <= 64 ? side * side : 0; // out of range: the C side names the limits
-    const M = 160 * 160, pr = this.copyIn(rgba), out = this.alloc(24 + px + M);
+    // Room for the largest render (64x64); fm_photo_render checks the side.
+    const R = 64 * 64, M = 160 * 160, pr = this.copyIn(rgba), out = this.alloc(24 + R + M);
     try {
-      if (!this.x.fm_photo_render(pr, width, height, side, out + 24, out, out + 24 + px, out + 16)) throw this.error();
+      if (!this.x.fm_photo_render(pr, width, height, side, out + 24, out, out + 24 + R, out + 16)) throw this.error();
       const [mw, mh] = this.i32.slice((out + 16) >> 2, (out + 24) >> 2);
       return {
-        input: this.u8.slice(out + 24, out + 24 + px), box: Array.from(this.i32.slice(out >> 2, (out >> 2) + 4)),
-        mask: { width: mw, height: mh, data: this.u8.slice(out + 24 + px, out + 24 + px + mw * mh) },
+        input: this.u8.slice(out + 24, out + 24 + side * side), box: Array.from(this.i32.slice(out >> 2, (out >> 2) + 4)),
+        mask: { width: mw, height: mh, data: this.u8.slice(out + 24 + R, out + 24 + R + mw * mh) },
       };
     } finally {
       this.free(pr); this.free(out);

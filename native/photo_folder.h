@@ -60,11 +60,9 @@ static void *photo_worker(void *arg) {
     int w, h;
     if (!bytes) J->error[i] = strdup("cannot read the file");
     else {
-      size_t px = (size_t)J->side * J->side;
-      uint8_t *in = J->inputs + (size_t)i * J->renders * px;
-      int ok = fm_image_decode_rgba(bytes, len, &rgba, &w, &h) && fm_photo_render(rgba, w, h, J->side, in, NULL, NULL, NULL);
-      for (int r = 1; ok && r < J->renders; r++) ok = fm_photo_render_jittered(rgba, w, h, J->side, r, in + r * px);
-      if (!ok) J->error[i] = strdup(fm_last_error());
+      uint8_t *in = J->inputs + (size_t)i * J->renders * J->side * J->side;
+      if (!fm_image_decode_rgba(bytes, len, &rgba, &w, &h) || !fm_photo_renders(rgba, w, h, J->side, J->renders, in))
+        J->error[i] = strdup(fm_last_error());
     }
     fm_free(rgba);
     free(bytes);

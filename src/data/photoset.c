@@ -238,9 +238,7 @@ int fm_photoset_add(fm_photoset *ps, const char *folder, const uint8_t *bytes, s
   uint8_t *rgba = NULL, *inputs = fm_malloc((size_t)(1 + ps->jitters) * px(ps));
   int w, h;
   if (!inputs || !fm_image_decode_rgba(bytes, len, &rgba, &w, &h)) return fm_free(inputs), -1;
-  int ok = fm_photo_render(rgba, w, h, ps->side, inputs, NULL, NULL, NULL);
-  for (int r = 1; ok && r <= ps->jitters; r++)
-    ok = fm_photo_render_jittered(rgba, w, h, ps->side, r, inputs + (size_t)r * px(ps));
+  int ok = fm_photo_renders(rgba, w, h, ps->side, 1 + ps->jitters, inputs);
   fm_free(rgba);
   int i = ok ? append(ps, inputs, ps->folder_allowed[f], f, inputs + px(ps), ps->jitters) : -1;
   fm_free(inputs);

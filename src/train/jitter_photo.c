@@ -100,7 +100,12 @@ int fm_photo_render_jittered(const uint8_t *rgba, int w, int h, int side, int re
 }
 
 int fm_photo_to_renders(const uint8_t *rgba, int w, int h, int n, uint8_t *out) {
-  int ok = fm_photo_to_input(rgba, w, h, out, NULL, NULL, NULL);
-  for (int r = 1; ok && r < n; r++) ok = fm_photo_to_input_jittered(rgba, w, h, r, out + (size_t)r * FM_IMAGE_PIXELS);
+  return fm_photo_renders(rgba, w, h, FM_IMAGE_SIDE, n, out);
+}
+
+int fm_photo_renders(const uint8_t *rgba, int w, int h, int side, int n, uint8_t *out) {
+  size_t px = (size_t)side * side;
+  int ok = fm_photo_render(rgba, w, h, side, out, NULL, NULL, NULL);
+  for (int r = 1; ok && r < n; r++) ok = fm_photo_render_jittered(rgba, w, h, side, r, out + r * px);
   return ok;
 }
