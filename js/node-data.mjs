@@ -77,14 +77,12 @@ export async function loadPhotoFolder(fm, dir, { mapping, jitters = 0, side = 28
   } catch (e) {
     throw new FmnistError(`${mapPath}: ${e.message}`);
   }
-  if (jitters || side !== 28) {
-    try {
-      if (jitters) set.setJitters(jitters);
-      if (side !== 28) set.setSide(side);
-    } catch (e) {
-      set.free();
-      throw e;
-    }
+  try {
+    set.setJitters(jitters);
+    set.setSide(side);
+  } catch (e) {
+    set.free();
+    throw e;
   }
   const known = new Set(set.folders.map((f) => f.name));
   const files = [];
